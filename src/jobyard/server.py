@@ -1,0 +1,181 @@
+"""The ASGI application: admin routes and signed objects, then route → codec → service → codec."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property
+
+import botocore.session
+
+from . import admin
+from .clock import Clock
+from .config import Config
+from .errors import SerializationError, ServiceError, ValidationFailed
+from .lifecycle import Lifecycle
+from .protocols import build_codec
+from .routing import Router
+from .services import Context, Service, all_services
+from .store import InvalidToken, Store, TokenSigner
+from .store.tokens import load_or_create_secret
+from .wire import Request, Response
+
+log = logging.getLogger("jobyard")
+
+_NOT_FOUND = Response(404, [("content-type", "application/json")],
+                      b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
+
+
+class Emulator:
+    def __init__(self, config: Config):
+        self.config = config
+        os.makedirs(config.data_dir, exist_ok=True)
+        self.store = Store(config.resolved_store_url())
+        with self.store.transaction() as tx:
+            self.signer = TokenSigner(load_or_create_secret(tx))
+            self.clock = Clock.load(tx, scale=config.time_scale)
+        self.lifecycle = Lifecycle()
+        session = botocore.session.get_session()
+        self.services: dict[str, Service] = {}
+        models = {}
+        for service in all_services():
+            self.services[service.model_name] = service
+            models[service.model_name] = session.get_service_model(service.model_name)
+            service.register_lifecycle(self.lifecycle)
+        self.models = models
+        self.router = Router(
+            models,
+            {s.model_name: s.signing_names for s in self.services.values()},
+            {s.model_name: getattr(s, "path_prefixes", ()) for s in self.services.values()},
+            default_account=config.default_account,
+        )
+        self._codecs: dict[tuple[str, str], object] = {}
+
+    def codec(self, service: str, protocol: str):
+        key = (service, protocol)
+        codec = self._codecs.get(key)
+        if codec is None:
+            codec = self._codecs[key] = build_codec(self.models[service], protocol)
+        return codec
+
+    # -- one request ------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_jobyard/"):
+            return admin.handle(self, request)
+        route = self.router.resolve(request)
+        if route is None:
+            return _NOT_FOUND
+        service = self.services[route.service]
+        codec = self.codec(route.service, route.protocol)
+        operation_model = None
+        try:
+            name = codec.operation_for(request)
+            if name is None:
+                raise service.unknown_operation(request.headers.get("x-amz-target") or request.path)
+            operation_model = self.models[route.service].operation_model(name)
+            try:
+                params = codec.parse(operation_model, request)
+            except ValidationFailed as failed:
+                raise service.validation_error(failed) from None
+            except SerializationError as failed:
+                raise service.serialization_error(failed) from None
+            with self.store.transaction() as tx:
+                ctx = self.context(tx, route.account, route.region, name, request.base_url)
+                output = service.call(ctx, name, params)
+            return codec.serialize(operation_model, output)
+        except ServiceError as error:
+            return codec.serialize_error(error, operation_model)
+        except Exception:  # a defect of ours: log it, answer in the protocol, never leak a traceback
+            log.exception("internal error on %s %s", request.method, request.path)
+            return codec.serialize_error(service.internal_error(), operation_model)
+
+    def context(self, tx, account: str, region: str, operation: str, base_url: str) -> Context:
+        now_us = self.clock.now_us()
+        self.lifecycle.catch_up(tx, now_us)
+        return Context(tx=tx, account=account, region=region, now_us=now_us, operation=operation,
+                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle)
+
+    def serve_object(self, request: Request, token: str) -> Response:
+        """Answer a signed URL that an operation handed out (a manifest, an upload or download)."""
+        try:
+            claim = self.signer.decode(token, ("url",))
+            service = self.services[claim["s"]]
+        except (InvalidToken, KeyError, TypeError):
+            return Response(403, [("content-type", "text/plain")], b"Invalid or forged URL")
+        with self.store.transaction() as tx:
+            ctx = self.context(tx, "", "", claim["n"], request.base_url)
+            if ctx.now_us > claim["e"]:
+                return Response(403, [("content-type", "text/plain")], b"Request has expired")
+            try:
+                content_type, body = service.download(ctx, claim["n"], claim["a"])
+            except ServiceError as error:
+                return Response(error.status, [("content-type", "text/plain")], error.message.encode())
+        return Response(200, [("content-type", content_type)], body)
+
+    # -- ASGI ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def asgi(self):
+        return ASGIApp(self)
+
+
+def _request_from_scope(scope, body: bytes) -> Request:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    path = scope["path"]
+    raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
+    host = headers.get("host", "")
+    # Absolute-form targets (a client using us as its HTTP proxy): the authority is in the target.
+    for prefix in ("http://", "https://"):
+        if raw_path.startswith(prefix):
+            host, _, rest = raw_path[len(prefix):].partition("/")
+            raw_path = "/" + rest
+            path = "/" + path[len(prefix):].partition("/")[2] if path.startswith(prefix) else path
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return Request(method=scope["method"], path=path, raw_path=raw_path,
+                   query_string=scope.get("query_string", b"").decode("latin-1"), headers=headers,
+                   body=body, scheme=scope.get("scheme", "http"), host=host)
+
+
+class ASGIApp:
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    self.emulator.store.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        request = _request_from_scope(scope, b"".join(chunks))
+        try:
+            response = self.emulator.handle(request)
+        except Exception:
+            log.exception("unhandled error")
+            response = Response(500, [("content-type", "application/json")],
+                                b'{"__type":"InternalFailure","message":"An internal error occurred."}')
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def create_app(config: Config | None = None) -> ASGIApp:
+    return Emulator(config or Config()).asgi

@@ -1,0 +1,139 @@
+"""What every service package builds on: operation registration, the request context, paging.
+
+A service is plain Python: each operation takes ``(ctx, params)`` — the parsed input members — and returns
+the output members as a dict, or raises ``ServiceError``. It never sees a wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import SerializationError, ServiceError, ValidationFailed
+from ..lifecycle import Lifecycle
+from ..store import InvalidToken, Resource, TokenSigner, Tx
+
+Operation = Callable[["Context", dict], dict]
+
+
+@dataclass
+class Context:
+    """Everything an operation may use for one request."""
+
+    tx: Tx
+    account: str
+    region: str
+    now_us: int
+    operation: str
+    base_url: str            # how this client reaches the server, for URLs the server serves itself
+    signer: TokenSigner
+    lifecycle: Lifecycle
+
+    def signed_url(self, service: str, name: str, args: dict, expires_us: int) -> str:
+        """A URL that this server serves: ``name`` of ``service``'s downloads, called with ``args``."""
+        token = self.signer.encode({"s": service, "n": name, "a": args, "e": expires_us}, ("url",))
+        return f"{self.base_url}/_jobyard/objects/{token}"
+
+
+class Page:
+    """The result of one list call: the items and the token for the next page (None on the last)."""
+
+    __slots__ = ("items", "next_token")
+
+    def __init__(self, items: list[Resource], next_token: str | None):
+        self.items, self.next_token = items, next_token
+
+
+class Service:
+    """Base of a service package. Subclasses set ``model_name``/``signing_names`` and register operations."""
+
+    model_name: str = ""
+    signing_names: tuple[str, ...] = ()
+    operations: dict[str, Operation]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.operations = {}
+        for attr in vars(cls).values():
+            name = getattr(attr, "_operation_name", None)
+            if name:
+                cls.operations[name] = attr
+
+    def register_lifecycle(self, lifecycle: Lifecycle) -> None:
+        """Register the transition handlers of this service's resource kinds."""
+
+    def call(self, ctx: Context, operation: str, params: dict) -> dict:
+        handler = self.operations.get(operation)
+        if handler is None:
+            raise self.unknown_operation(operation)
+        return handler(self, ctx, params) or {}
+
+    # -- how this service answers input the codec could not accept ---------------------------------
+
+    def unknown_operation(self, operation: str | None) -> ServiceError:
+        return ServiceError("UnknownOperationException", f"Unknown operation {operation or ''}".strip())
+
+    def validation_error(self, failed: ValidationFailed) -> ServiceError:
+        return ServiceError("ValidationException", str(failed))
+
+    def serialization_error(self, failed: SerializationError) -> ServiceError:
+        return ServiceError("SerializationException", str(failed) or "Malformed request body")
+
+    def internal_error(self) -> ServiceError:
+        return ServiceError("InternalFailure", "An internal error occurred.", 500, sender_fault=False)
+
+    # -- downloads served at signed URLs ------------------------------------------------------------
+
+    def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
+        raise ServiceError("NotFound", "No such object", 404)
+
+    # -- keyset pages --------------------------------------------------------------------------------
+
+    def page(self, ctx: Context, kind: str, *, limit: int, token: str | None,
+             invalid_token: Callable[[], ServiceError], parent: str | None = None,
+             states: Iterable[str] | None = None, descending: bool = False, filters: tuple = ()) -> Page:
+        """One page of ``kind`` in creation order, continuing from ``token``.
+
+        Tokens carry the last position returned and are bound to the account, region, operation and
+        ``filters`` (plus parent and states), so a token replayed elsewhere gets ``invalid_token()``.
+        """
+        states = sorted(states) if states is not None else None
+        context = (ctx.account, ctx.region, self.model_name, ctx.operation, parent, states, descending, filters)
+        after = None
+        if token is not None:
+            try:
+                after = ctx.signer.decode(token, context)
+            except InvalidToken:
+                raise invalid_token() from None
+            if not (isinstance(after, list) and len(after) == 2):
+                raise invalid_token()
+        items, more = ctx.tx.page(kind, ctx.account, ctx.region, limit=limit, after=after, parent=parent,
+                                  states=states, descending=descending)
+        next_token = ctx.signer.encode(items[-1].sort_key, context) if more and items else None
+        return Page(items, next_token)
+
+
+    def page_fixed(self, ctx: Context, items: list, *, limit: int, token: str | None,
+                   invalid_token: Callable[[], ServiceError], filters: tuple = ()) -> tuple[list, str | None]:
+        """One page of a fixed list the service knows by heart (catalogue data, not stored resources)."""
+        context = (ctx.account, ctx.region, self.model_name, ctx.operation, "fixed", filters)
+        start = 0
+        if token is not None:
+            try:
+                start = ctx.signer.decode(token, context)
+            except InvalidToken:
+                raise invalid_token() from None
+            if not isinstance(start, int) or not 0 <= start <= len(items):
+                raise invalid_token()
+        end = start + limit
+        return items[start:end], (ctx.signer.encode(end, context) if end < len(items) else None)
+
+
+def operation(name: str):
+    """Mark a method of a Service subclass as the handler of the AWS operation ``name``."""
+
+    def mark(fn):
+        fn._operation_name = name
+        return fn
+
+    return mark

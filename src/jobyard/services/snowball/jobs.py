@@ -1,0 +1,303 @@
+"""Snowball jobs and clusters: how they are stored, how they move, and how they read back.
+
+A job's document keeps the members the customer gave (in the API's own names) plus what the service
+fills in along the way (device id, tracking numbers, transfer totals, a return label). The lifecycle
+handlers below move jobs along ``states.PATHS`` and keep the two kinds of job families in step:
+
+* an EXPORT job is a *main* job (``IsMaster``) whose device work is done by job parts, created when
+  the main job leaves ``New``; the main job shows the state of its current part;
+* a cluster's node jobs wait in ``New`` until the cluster has all its nodes, then ship; the cluster goes
+  ``AwaitingQuorum → Pending → InUse → Complete``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from ...clock import US, to_datetime
+from ...store import Resource, Tx
+from . import states as S
+
+JOB = "snowball.job"
+CLUSTER = "snowball.cluster"
+
+# Members a job takes from CreateJob as given (and echoes in JobMetadata).
+JOB_INPUT_MEMBERS = (
+    "JobType", "Resources", "OnDeviceServiceConfiguration", "Description", "AddressId", "KmsKeyARN",
+    "RoleARN", "SnowballCapacityPreference", "ShippingOption", "Notification", "SnowballType",
+    "ForwardingAddressId", "TaxDocuments", "DeviceConfiguration", "RemoteManagement", "LongTermPricingId",
+    "ImpactLevel", "PickupDetails",
+)
+# What a cluster's node jobs inherit from it.
+CLUSTER_INHERITED = (
+    "JobType", "Resources", "OnDeviceServiceConfiguration", "AddressId", "KmsKeyARN", "RoleARN",
+    "SnowballType", "ShippingOption", "Notification", "ForwardingAddressId", "TaxDocuments",
+    "RemoteManagement", "SnowballCapacityPreference",
+)
+
+# States in which the device is out of AWS's hands (GetSnowballUsage's "in use").
+DEVICE_OUT = (S.PREPARING_SHIPMENT, S.IN_TRANSIT_TO_CUSTOMER, S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS)
+
+
+def new_job_id() -> str:
+    return f"JID{uuid.uuid4()}"
+
+
+def new_cluster_id() -> str:
+    return f"CID{uuid.uuid4()}"
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("/".join(parts).encode()).digest()
+
+
+def tracking_number(job_id: str, leg: str) -> str:
+    digits = int.from_bytes(_digest(job_id, "tracking", leg)[:8], "big")
+    return f"1Z{digits % 10**16:016d}"
+
+
+def unlock_code(job_id: str, secret: str) -> str:
+    """25 alphanumerics in five groups of five: the same for a job every time it is asked for."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    raw = _digest(secret, job_id, "unlock")
+    chars = "".join(alphabet[b % len(alphabet)] for b in raw[:25])
+    return "-".join(chars[i:i + 5] for i in range(0, 25, 5))
+
+
+def manifest_bytes(job_id: str, secret: str) -> bytes:
+    """The job's manifest: an opaque binary file (on AWS it is encrypted for the device)."""
+    body = b"".join(_digest(secret, job_id, "manifest", str(i)) for i in range(64))
+    return b"SNOWBALL-MANIFEST\x00" + job_id.encode() + b"\x00" + body
+
+
+# -- creating --------------------------------------------------------------------------------------
+
+def new_job(account: str, region: str, now_us: int, doc: dict, *, parent: str = "", job_id: str | None = None,
+            state: str = S.NEW, schedule: bool = True) -> Resource:
+    job_id = job_id or new_job_id()
+    doc.setdefault("IsMaster", False)
+    doc.setdefault("ShippingOption", S.DEFAULT_SHIPPING)
+    doc["Entered"] = {state: now_us}
+    job = Resource(JOB, account, region, job_id, parent=parent, state=state, created_us=now_us, doc=doc)
+    if schedule:
+        _schedule_stay(job, now_us)
+    return job
+
+
+def _path_type(job: Resource) -> str:
+    return job.doc["JobType"]
+
+
+def _schedule_stay(job: Resource, entered_us: int) -> None:
+    """Set when the job leaves its current state (None for terminal and waiting states)."""
+    doc = job.doc
+    if job.state in S.TERMINAL or job.state == S.PENDING or doc.get("IsMaster") and job.state != S.NEW:
+        job.next_due_us = None
+        return
+    seconds = S.stay_seconds(job.id, _path_type(job), job.state, doc.get("ShippingOption", S.DEFAULT_SHIPPING))
+    job.next_due_us = entered_us + int(seconds * US)
+
+
+def enter(tx: Tx, job: Resource, state: str, at_us: int) -> list[Resource]:
+    """Move ``job`` into ``state`` at ``at_us``: record it, do the step's work, schedule the next step.
+
+    Returns the other resources this changed (already saved).
+    """
+    job.state = state
+    doc = job.doc
+    doc.setdefault("Entered", {})[state] = at_us
+    _on_enter(job, state, at_us)
+    _schedule_stay(job, at_us)
+    touched: list[Resource] = []
+    if doc.get("IsMaster") and state == S.PREPARING_APPLIANCE:
+        touched += _create_export_parts(tx, job, at_us)
+    if doc.get("MainJobId"):
+        touched += _after_part_moved(tx, job, at_us)
+    if doc.get("ClusterId"):
+        touched += _after_node_moved(tx, job)
+    return touched
+
+
+def _on_enter(job: Resource, state: str, at_us: int) -> None:
+    doc = job.doc
+    if state == S.PREPARING_APPLIANCE and not doc.get("IsMaster"):
+        doc["SnowballId"] = hashlib.sha256(job.id.encode()).hexdigest()[:12]
+    elif state == S.PREPARING_SHIPMENT:
+        doc["OutboundShipment"] = {"Status": "Preparing", "TrackingNumber": tracking_number(job.id, "out")}
+    elif state == S.IN_TRANSIT_TO_CUSTOMER:
+        doc.setdefault("OutboundShipment", {})["Status"] = "InTransit"
+    elif state == S.WITH_CUSTOMER:
+        doc.setdefault("OutboundShipment", {})["Status"] = "Delivered"
+    elif state == S.IN_TRANSIT_TO_AWS:
+        doc["InboundShipment"] = {"Status": "InTransit", "TrackingNumber": tracking_number(job.id, "in")}
+    elif state == S.WITH_AWS_SORTING:
+        doc.setdefault("InboundShipment", {})["Status"] = "Delivered"
+    elif state == S.IN_PROGRESS and _path_type(job) in ("IMPORT", "EXPORT"):
+        raw = _digest(job.id, "transfer")
+        objects = 1_000 + int.from_bytes(raw[:4], "big") % 5_000_000
+        doc["Transfer"] = {"TotalObjects": objects,
+                           "TotalBytes": objects * (4096 + int.from_bytes(raw[4:8], "big") % 8_000_000)}
+
+
+def advance(tx: Tx, job: Resource, at_us: int) -> list[Resource]:
+    """The lifecycle handler: the job's stay in its state is over."""
+    following = S.next_state(_path_type(job), job.state)
+    if following is None:
+        job.next_due_us = None
+        return []
+    return enter(tx, job, following, at_us)
+
+
+# -- export job families ---------------------------------------------------------------------------
+
+def _create_export_parts(tx: Tx, main: Resource, at_us: int) -> list[Resource]:
+    """One job part per S3 resource (at least one); the first starts now, the rest wait their turn."""
+    buckets = (main.doc.get("Resources") or {}).get("S3Resources") or [{}]
+    parts = []
+    for index, bucket in enumerate(buckets):
+        doc = {k: v for k, v in main.doc.items() if k in JOB_INPUT_MEMBERS}
+        if bucket:
+            doc["Resources"] = {**(main.doc.get("Resources") or {}), "S3Resources": [bucket]}
+        doc["MainJobId"] = main.id
+        # Part ids derive from the main job's, so a job family's schedule repeats run after run.
+        part_id = f"JID{uuid.uuid5(uuid.NAMESPACE_OID, f'{main.id}/part/{index}')}"
+        part = new_job(main.account, main.region, at_us + index, doc, parent=main.id, job_id=part_id,
+                       state=S.PENDING, schedule=False)
+        tx.insert(part)
+        parts.append(part)
+    enter(tx, parts[0], S.PREPARING_APPLIANCE, at_us)
+    tx.save(parts[0])
+    return parts
+
+
+def _after_part_moved(tx: Tx, part: Resource, at_us: int) -> list[Resource]:
+    main = tx.get(JOB, part.account, part.region, part.doc["MainJobId"])
+    if main is None:
+        return []
+    touched = []
+    parts = [part if p.id == part.id else p for p in tx.children(JOB, part.account, part.region, main.id)]
+    if part.state == S.IN_TRANSIT_TO_AWS:
+        # The next part ships once the one before it is on its way back.
+        waiting = next((p for p in parts if p.state == S.PENDING), None)
+        if waiting is not None:
+            enter(tx, waiting, S.PREPARING_APPLIANCE, at_us)
+            tx.save(waiting)
+            touched.append(waiting)
+    current = next((p for p in parts if p.state not in S.TERMINAL), None)
+    main_state = current.state if current is not None else S.COMPLETE
+    if current is not None and current.state == S.PENDING:
+        main_state = S.IN_TRANSIT_TO_AWS
+    if main.state != main_state:
+        main.state = main_state
+        main.doc.setdefault("Entered", {})[main_state] = at_us
+        tx.save(main)
+        touched.append(main)
+    return touched
+
+
+# -- clusters --------------------------------------------------------------------------------------
+
+def cluster_nodes(tx: Tx, cluster: Resource) -> list[Resource]:
+    return tx.children(JOB, cluster.account, cluster.region, cluster.id)
+
+
+def start_cluster_if_complete(tx: Tx, cluster: Resource, now_us: int) -> list[Resource]:
+    """Once a cluster has all its nodes it leaves AwaitingQuorum and its node jobs start moving."""
+    nodes = [n for n in cluster_nodes(tx, cluster) if n.state != S.CANCELLED]
+    if cluster.state != S.AWAITING_QUORUM or len(nodes) < cluster.doc["ClusterSize"]:
+        return []
+    cluster.state = S.CLUSTER_PENDING
+    tx.save(cluster)
+    for node in nodes:
+        if node.state == S.NEW and node.next_due_us is None:
+            _schedule_stay(node, now_us)
+            tx.save(node)
+    return nodes
+
+
+def _after_node_moved(tx: Tx, node: Resource) -> list[Resource]:
+    cluster = tx.get(CLUSTER, node.account, node.region, node.doc["ClusterId"])
+    if cluster is None or cluster.state in (S.AWAITING_QUORUM, S.CANCELLED, S.COMPLETE):
+        return []
+    nodes = [node if n.id == node.id else n for n in cluster_nodes(tx, cluster) if n.state != S.CANCELLED]
+    delivered = {S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS, S.WITH_AWS_SORTING, S.WITH_AWS, S.COMPLETE}
+    if nodes and all(n.state == S.COMPLETE for n in nodes):
+        state = S.COMPLETE
+    elif any(n.state in delivered for n in nodes):
+        state = S.IN_USE
+    else:
+        state = cluster.state
+    if state != cluster.state:
+        cluster.state = state
+        tx.save(cluster)
+        return [cluster]
+    return []
+
+
+# -- reading back ----------------------------------------------------------------------------------
+
+def _progress(job: Resource, now_us: int) -> dict | None:
+    transfer = job.doc.get("Transfer")
+    if not transfer:
+        return None
+    started = job.doc.get("Entered", {}).get(S.IN_PROGRESS)
+    if job.state == S.IN_PROGRESS and started is not None and job.next_due_us:
+        done = min(1.0, max(0.0, (now_us - started) / max(1, job.next_due_us - started)))
+    else:
+        done = 1.0
+    return {"BytesTransferred": int(transfer["TotalBytes"] * done),
+            "ObjectsTransferred": int(transfer["TotalObjects"] * done),
+            "TotalBytes": transfer["TotalBytes"], "TotalObjects": transfer["TotalObjects"]}
+
+
+def list_entry(job: Resource) -> dict:
+    doc = job.doc
+    entry = {"JobId": job.id, "JobState": job.state, "IsMaster": bool(doc.get("IsMaster")),
+             "JobType": doc.get("JobType"), "SnowballType": doc.get("SnowballType"),
+             "CreationDate": to_datetime(job.created_us)}
+    if doc.get("Description"):
+        entry["Description"] = doc["Description"]
+    return entry
+
+
+def metadata(job: Resource, now_us: int, log_urls: dict | None = None) -> dict:
+    """JobMetadata as DescribeJob returns it."""
+    doc = job.doc
+    out = {k: doc[k] for k in JOB_INPUT_MEMBERS if doc.get(k) is not None and k != "ShippingOption"}
+    pickup = out.get("PickupDetails")
+    if pickup and pickup.get("IdentificationExpirationDate") is not None:
+        out["PickupDetails"] = {**pickup, "IdentificationExpirationDate":
+                                to_datetime(pickup["IdentificationExpirationDate"])}
+    shipping = {"ShippingOption": doc.get("ShippingOption", S.DEFAULT_SHIPPING)}
+    if doc.get("OutboundShipment"):
+        shipping["OutboundShipment"] = doc["OutboundShipment"]
+    if doc.get("InboundShipment"):
+        shipping["InboundShipment"] = doc["InboundShipment"]
+    out.update(JobId=job.id, JobState=job.state, CreationDate=to_datetime(job.created_us), ShippingDetails=shipping)
+    if doc.get("ClusterId"):
+        out["ClusterId"] = doc["ClusterId"]
+    if doc.get("SnowballId"):
+        out["SnowballId"] = doc["SnowballId"]
+    progress = _progress(job, now_us)
+    if progress:
+        out["DataTransferProgress"] = progress
+    if log_urls:
+        out["JobLogInfo"] = log_urls
+    return out
+
+
+def cluster_metadata(cluster: Resource) -> dict:
+    doc = cluster.doc
+    members = ("Description", "KmsKeyARN", "RoleARN", "JobType", "SnowballType", "Resources", "AddressId",
+               "ShippingOption", "Notification", "ForwardingAddressId", "TaxDocuments", "OnDeviceServiceConfiguration")
+    out = {k: doc[k] for k in members if doc.get(k) is not None}
+    out.update(ClusterId=cluster.id, ClusterState=cluster.state, CreationDate=to_datetime(cluster.created_us))
+    return out
+
+
+def cluster_entry(cluster: Resource) -> dict:
+    entry = {"ClusterId": cluster.id, "ClusterState": cluster.state, "CreationDate": to_datetime(cluster.created_us)}
+    if cluster.doc.get("Description"):
+        entry["Description"] = cluster.doc["Description"]
+    return entry

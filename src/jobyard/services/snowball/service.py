@@ -1,0 +1,589 @@
+"""AWS Snowball (Snow Family job management API, 2016-06-30): every operation.
+
+Errors are the modelled ones, all HTTP 400 as the API reference lists them. Input constraints from the
+model (lengths, patterns, enums, MaxResults 0–100) are checked by the codec before an operation runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from ...clock import US, to_datetime, from_datetime
+from ...errors import ServiceError
+from ...lifecycle import Lifecycle, draw_seconds
+from ...store import Resource
+from ..base import Context, Service, operation
+from . import catalog, jobs
+from . import states as S
+from .jobs import CLUSTER, JOB
+
+ADDRESS = "snowball.address"
+PRICING = "snowball.long-term-pricing"
+
+DEFAULT_PAGE = 100  # MaxResults absent or 0
+
+PRICING_TERMS = {"OneMonth": 30 * S.DAY, "OneYear": 365 * S.DAY, "ThreeYear": 3 * 365 * S.DAY}
+
+# Countries a region ships to ("The address you provide must be located within the serviceable area
+# of your region"); regions not listed accept any country.
+_EU = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
+       "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+SERVICEABLE = {
+    "us-": {"US"}, "ca-": {"CA"}, "eu-west-2": {"GB"}, "eu-": _EU, "ap-southeast-2": {"AU"},
+    "ap-northeast-1": {"JP"}, "ap-northeast-2": {"KR"}, "ap-south-1": {"IN"}, "ap-southeast-1": {"SG"},
+    "sa-east-1": {"BR"}, "cn-": {"CN"}, "ap-east-1": {"HK"}, "me-": {"AE", "BH"}, "af-south-1": {"ZA"},
+}
+COUNTRY_ALIASES = {"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "UK": "GB",
+                   "UNITED KINGDOM": "GB", "GBR": "GB", "CAN": "CA", "AUS": "AU", "DEU": "DE", "FRA": "FR",
+                   "JPN": "JP", "IND": "IN", "IRL": "IE", "BRA": "BR", "SGP": "SG", "KOR": "KR"}
+ADDRESS_REQUIRED = ("Name", "Street1", "City", "StateOrProvince", "Country", "PostalCode", "PhoneNumber")
+
+
+def invalid_resource(kind: str, resource_id: str) -> ServiceError:
+    noun = {"JOB": "job", "CLUSTER": "cluster", "ADDRESS": "address", "LONG_TERM_PRICING": "long-term pricing"}[kind]
+    return ServiceError("InvalidResourceException", f"The {noun} ID {resource_id} is not valid.",
+                        ResourceType=kind)
+
+
+def invalid_state(message: str) -> ServiceError:
+    return ServiceError("InvalidJobStateException", message)
+
+
+def invalid_combination(message: str) -> ServiceError:
+    return ServiceError("InvalidInputCombinationException", message)
+
+
+def invalid_token() -> ServiceError:
+    return ServiceError("InvalidNextTokenException", "The token provided is not valid.")
+
+
+def _limit(params: dict) -> int:
+    return params.get("MaxResults") or DEFAULT_PAGE
+
+
+class SnowballService(Service):
+    model_name = "snowball"
+    signing_names = ("snowball",)
+
+    def register_lifecycle(self, lifecycle: Lifecycle) -> None:
+        lifecycle.register(JOB, jobs.advance)
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def _job(self, ctx: Context, job_id: str) -> Resource:
+        job = ctx.tx.get(JOB, ctx.account, ctx.region, job_id)
+        if job is None:
+            raise invalid_resource("JOB", job_id)
+        return job
+
+    def _cluster(self, ctx: Context, cluster_id: str) -> Resource:
+        cluster = ctx.tx.get(CLUSTER, ctx.account, ctx.region, cluster_id)
+        if cluster is None:
+            raise invalid_resource("CLUSTER", cluster_id)
+        return cluster
+
+    def _check_address(self, ctx: Context, address_id: str | None) -> None:
+        if address_id is not None and ctx.tx.get(ADDRESS, ctx.account, ctx.region, address_id) is None:
+            raise invalid_resource("ADDRESS", address_id)
+
+    def _secret(self, ctx: Context) -> str:
+        # Per-job secrets (unlock code, manifest) derive from the store's token secret and the job id.
+        return ctx.signer.encode("snowball-device", ("snowball",))
+
+    # -- addresses -----------------------------------------------------------------------------
+
+    @operation("CreateAddress")
+    def create_address(self, ctx: Context, params: dict) -> dict:
+        address = dict(params["Address"])
+        address.pop("AddressId", None)
+        missing = [m for m in ADDRESS_REQUIRED if not str(address.get(m) or "").strip()]
+        if missing:
+            raise ServiceError("InvalidAddressException",
+                               f"The address is not valid: {', '.join(missing)} must be provided.")
+        country = COUNTRY_ALIASES.get(address["Country"].strip().upper(), address["Country"].strip().upper())
+        if len(country) != 2 or not country.isalpha():
+            raise ServiceError("InvalidAddressException", f"The country {address['Country']} is not valid.")
+        allowed = next((c for prefix, c in SERVICEABLE.items() if ctx.region.startswith(prefix)), None)
+        if allowed is not None and country not in allowed:
+            raise ServiceError("UnsupportedAddressException",
+                               f"The address is outside the serviceable area of {ctx.region}.")
+        # PrefectureOrDistrict and Landmark are accepted but ignored, as AWS documents.
+        address.pop("PrefectureOrDistrict", None)
+        address.pop("Landmark", None)
+        address_id = f"ADID{uuid.uuid4()}"
+        ctx.tx.insert(Resource(ADDRESS, ctx.account, ctx.region, address_id, created_us=ctx.now_us, doc=address))
+        return {"AddressId": address_id}
+
+    @operation("DescribeAddress")
+    def describe_address(self, ctx: Context, params: dict) -> dict:
+        address = ctx.tx.get(ADDRESS, ctx.account, ctx.region, params["AddressId"])
+        if address is None:
+            raise invalid_resource("ADDRESS", params["AddressId"])
+        return {"Address": {"AddressId": address.id, **address.doc}}
+
+    @operation("DescribeAddresses")
+    def describe_addresses(self, ctx: Context, params: dict) -> dict:
+        page = self.page(ctx, ADDRESS, limit=_limit(params), token=params.get("NextToken"),
+                         invalid_token=invalid_token)
+        out = {"Addresses": [{"AddressId": a.id, **a.doc} for a in page.items]}
+        if page.next_token:
+            out["NextToken"] = page.next_token
+        return out
+
+    @operation("ListPickupLocations")
+    def list_pickup_locations(self, ctx: Context, params: dict) -> dict:
+        locations = _pickup_locations(ctx.region)
+        items, token = self.page_fixed(ctx, locations, limit=_limit(params), token=params.get("NextToken"),
+                                       invalid_token=lambda: invalid_resource_token())
+        out = {"Addresses": items}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    @operation("CreateJob")
+    def create_job(self, ctx: Context, params: dict) -> dict:
+        if params.get("ClusterId"):
+            return {"JobId": self._create_cluster_node(ctx, params).id}
+        job_type = params.get("JobType")
+        if job_type is None:
+            raise invalid_combination("JobType must be provided unless the job is for a cluster (ClusterId).")
+        if params.get("AddressId") is None:
+            raise invalid_combination("AddressId must be provided unless the job is for a cluster (ClusterId).")
+        self._check_address(ctx, params["AddressId"])
+        self._check_address(ctx, params.get("ForwardingAddressId"))
+        doc = {k: params[k] for k in jobs.JOB_INPUT_MEMBERS if params.get(k) is not None}
+        doc.setdefault("SnowballType", catalog.DEFAULT_SNOWBALL_TYPE)
+        self._check_job_rules(ctx, doc)
+        if doc.get("PickupDetails", {}).get("IdentificationExpirationDate") is not None:
+            pickup = doc["PickupDetails"]
+            doc["PickupDetails"] = {**pickup, "IdentificationExpirationDate":
+                                    from_datetime(pickup["IdentificationExpirationDate"])}
+        if job_type == "EXPORT":
+            doc["IsMaster"] = True
+        job = jobs.new_job(ctx.account, ctx.region, ctx.now_us, doc)
+        ctx.tx.insert(job)
+        if doc.get("LongTermPricingId"):
+            self._attach_pricing(ctx, doc["LongTermPricingId"], job.id)
+        return {"JobId": job.id}
+
+    def _check_job_rules(self, ctx: Context, doc: dict) -> None:
+        job_type, snowball_type = doc["JobType"], doc["SnowballType"]
+        if job_type in ("IMPORT", "EXPORT") and not doc.get("RoleARN"):
+            raise invalid_combination(f"A RoleARN is required for {job_type} jobs.")
+        buckets = (doc.get("Resources") or {}).get("S3Resources") or []
+        if job_type == "EXPORT" and not buckets:
+            raise invalid_combination("EXPORT jobs need at least one S3 resource to export from.")
+        if job_type == "IMPORT" and any(b.get("KeyRange") and any(b["KeyRange"].values()) for b in buckets):
+            raise invalid_combination("KeyRange can only be used with EXPORT jobs.")
+        capacity = doc.get("SnowballCapacityPreference")
+        if capacity and capacity != "NoPreference" and capacity not in catalog.CAPACITIES.get(snowball_type, ()):
+            raise invalid_combination(f"The capacity {capacity} is not available for SnowballType {snowball_type}.")
+        if doc.get("DeviceConfiguration") and snowball_type not in catalog.SNOWCONE_TYPES:
+            raise invalid_combination("DeviceConfiguration applies to Snowcone devices only.")
+        if doc.get("LongTermPricingId"):
+            pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, doc["LongTermPricingId"])
+            if pricing is None:
+                raise invalid_resource("LONG_TERM_PRICING", doc["LongTermPricingId"])
+            if pricing.doc.get("SnowballType") and pricing.doc["SnowballType"] != snowball_type:
+                raise invalid_combination("The long-term pricing was bought for another SnowballType.")
+
+    def _create_cluster_node(self, ctx: Context, params: dict) -> Resource:
+        cluster = self._cluster(ctx, params["ClusterId"])
+        nodes = [n for n in jobs.cluster_nodes(ctx.tx, cluster) if n.state != S.CANCELLED]
+        if len(nodes) >= cluster.doc["ClusterSize"]:
+            raise ServiceError("ClusterLimitExceededException",
+                               f"Cluster {cluster.id} already has all its {cluster.doc['ClusterSize']} node jobs.")
+        if cluster.state != S.AWAITING_QUORUM:
+            # CreateJob models no InvalidJobStateException: a cluster that takes no nodes is an invalid resource.
+            raise ServiceError("InvalidResourceException", f"Cluster {cluster.id} is {cluster.state}; node jobs "
+                               "can only be added while it is AwaitingQuorum.", ResourceType="CLUSTER")
+        node = self._new_node(ctx, cluster, params.get("Description"))
+        jobs.start_cluster_if_complete(ctx.tx, cluster, ctx.now_us)
+        return node
+
+    def _new_node(self, ctx: Context, cluster: Resource, description: str | None) -> Resource:
+        doc = {k: cluster.doc[k] for k in jobs.CLUSTER_INHERITED if cluster.doc.get(k) is not None}
+        doc["ClusterId"] = cluster.id
+        if description:
+            doc["Description"] = description
+        # Nodes wait in New, unscheduled, until the cluster has all of them.
+        node = jobs.new_job(ctx.account, ctx.region, ctx.now_us, doc, parent=cluster.id, schedule=False)
+        ctx.tx.insert(node)
+        return node
+
+    @operation("DescribeJob")
+    def describe_job(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        out = {"JobMetadata": self._metadata(ctx, job)}
+        if job.doc.get("IsMaster"):
+            out["SubJobMetadata"] = [self._metadata(ctx, part)
+                                     for part in ctx.tx.children(JOB, ctx.account, ctx.region, job.id)]
+        return out
+
+    def _metadata(self, ctx: Context, job: Resource) -> dict:
+        logs = None
+        if job.state == S.COMPLETE and job.doc["JobType"] in ("IMPORT", "EXPORT") and not job.doc.get("IsMaster"):
+            expires = ctx.now_us + int(S.MANIFEST_URL_VALID * US)
+            args = {"account": ctx.account, "region": ctx.region, "job": job.id}
+            logs = {"JobCompletionReportURI": ctx.signed_url("snowball", "completion-report", args, expires),
+                    "JobSuccessLogURI": ctx.signed_url("snowball", "success-log", args, expires),
+                    "JobFailureLogURI": ctx.signed_url("snowball", "failure-log", args, expires)}
+        return jobs.metadata(job, ctx.now_us, logs)
+
+    @operation("ListJobs")
+    def list_jobs(self, ctx: Context, params: dict) -> dict:
+        page = self.page(ctx, JOB, limit=_limit(params), token=params.get("NextToken"), invalid_token=invalid_token)
+        return _with_token({"JobListEntries": [jobs.list_entry(j) for j in page.items]}, page.next_token)
+
+    @operation("UpdateJob")
+    def update_job(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        if job.state != S.NEW:
+            raise invalid_state(f"Job {job.id} is {job.state}; it can only be updated while New.")
+        self._check_address(ctx, params.get("AddressId"))
+        self._check_address(ctx, params.get("ForwardingAddressId"))
+        changes = {k: v for k, v in params.items() if k != "JobId" and v is not None}
+        if job.doc.get("ClusterId") and set(changes) - {"Description"}:
+            raise invalid_combination("Node jobs of a cluster take their settings from the cluster; "
+                                      "use UpdateCluster.")
+        doc = {**job.doc, **changes}
+        self._check_job_rules(ctx, doc)
+        if "PickupDetails" in changes and changes["PickupDetails"].get("IdentificationExpirationDate") is not None:
+            doc["PickupDetails"] = {**changes["PickupDetails"], "IdentificationExpirationDate":
+                                    from_datetime(changes["PickupDetails"]["IdentificationExpirationDate"])}
+        job.doc = doc
+        ctx.tx.save(job)
+        return {}
+
+    @operation("CancelJob")
+    def cancel_job(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        if job.state != S.NEW:
+            raise invalid_state(f"Job {job.id} is {job.state}; a job can only be cancelled while New.")
+        self._cancel(ctx, job)
+        return {}
+
+    def _cancel(self, ctx: Context, job: Resource) -> None:
+        job.state, job.next_due_us = S.CANCELLED, None
+        job.doc.setdefault("Entered", {})[S.CANCELLED] = ctx.now_us
+        ctx.tx.save(job)
+
+    @operation("UpdateJobShipmentState")
+    def update_job_shipment_state(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        shipment = params["ShipmentState"]
+        # RECEIVED: the customer has the device; RETURNED: the customer has handed it to the carrier.
+        moves = {"RECEIVED": (S.IN_TRANSIT_TO_CUSTOMER, S.WITH_CUSTOMER),
+                 "RETURNED": (S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS)}
+        source, target = moves[shipment]
+        if job.state == target:
+            return {}
+        if job.state != source:
+            raise invalid_state(f"Job {job.id} is {job.state}; shipment state {shipment} needs {source}.")
+        jobs.enter(ctx.tx, job, target, ctx.now_us)
+        ctx.tx.save(job)
+        return {}
+
+    # -- device access: manifest, unlock code, software updates --------------------------------
+
+    def _with_customer(self, job: Resource, what: str) -> None:
+        if job.state != S.WITH_CUSTOMER:
+            raise invalid_state(f"Job {job.id} is {job.state}; the {what} is only available while WithCustomer.")
+
+    @operation("GetJobManifest")
+    def get_job_manifest(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        self._with_customer(job, "manifest")
+        expires = ctx.now_us + int(S.MANIFEST_URL_VALID * US)
+        url = ctx.signed_url("snowball", "manifest", {"account": ctx.account, "region": ctx.region, "job": job.id},
+                             expires)
+        return {"ManifestURI": url}
+
+    @operation("GetJobUnlockCode")
+    def get_job_unlock_code(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        self._with_customer(job, "unlock code")
+        return {"UnlockCode": jobs.unlock_code(job.id, self._secret(ctx))}
+
+    @operation("GetSoftwareUpdates")
+    def get_software_updates(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        self._with_customer(job, "software update")
+        expires = ctx.now_us + int(S.UPDATES_URL_VALID * US)
+        url = ctx.signed_url("snowball", "software-update",
+                             {"account": ctx.account, "region": ctx.region, "job": job.id}, expires)
+        return {"UpdatesURI": url}
+
+    def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
+        job = ctx.tx.get(JOB, args["account"], args["region"], args["job"])
+        if job is None:
+            raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+        if name == "manifest":
+            return "application/octet-stream", jobs.manifest_bytes(job.id, self._secret(ctx))
+        if name == "software-update":
+            return "application/octet-stream", b"SNOWBALL-UPDATE\x00" + job.id.encode()
+        if name == "return-label":
+            return "application/pdf", _label_pdf(job)
+        if name in ("completion-report", "success-log", "failure-log"):
+            return "text/csv", _job_log(job, name)
+        raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+
+    # -- return shipping labels ----------------------------------------------------------------
+
+    @operation("CreateReturnShippingLabel")
+    def create_return_shipping_label(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        if job.state != S.WITH_CUSTOMER:
+            raise invalid_state(f"Job {job.id} is {job.state}; a return label needs the device WithCustomer.")
+        label = job.doc.get("ReturnLabel")
+        if label is not None:
+            if ctx.now_us < label["ReadyAt"]:
+                raise ServiceError("ConflictException", "A return shipping label is already being created.",
+                                   ConflictResource=job.id)
+            if ctx.now_us < label["ExpiresAt"]:
+                raise ServiceError("ReturnShippingLabelAlreadyExistsException",
+                                   "A valid return shipping label already exists for this job.")
+        ready = ctx.now_us + int(draw_seconds(job.id, f"label@{ctx.now_us}", *S.LABEL_READY) * US)
+        job.doc["ReturnLabel"] = {"ReadyAt": ready, "ExpiresAt": ready + int(S.LABEL_VALID * US),
+                                  "ShippingOption": params.get("ShippingOption") or job.doc.get("ShippingOption")}
+        ctx.tx.save(job)
+        return {"Status": "InProgress"}
+
+    @operation("DescribeReturnShippingLabel")
+    def describe_return_shipping_label(self, ctx: Context, params: dict) -> dict:
+        job = self._job(ctx, params["JobId"])
+        label = job.doc.get("ReturnLabel")
+        if label is None:
+            raise invalid_state(f"No return shipping label has been requested for job {job.id}.")
+        if ctx.now_us < label["ReadyAt"]:
+            return {"Status": "InProgress"}
+        out = {"Status": "Succeeded", "ExpirationDate": to_datetime(label["ExpiresAt"])}
+        if ctx.now_us < label["ExpiresAt"]:
+            out["ReturnShippingLabelURI"] = ctx.signed_url(
+                "snowball", "return-label", {"account": ctx.account, "region": ctx.region, "job": job.id},
+                label["ExpiresAt"])
+        return out
+
+    # -- clusters ------------------------------------------------------------------------------
+
+    @operation("CreateCluster")
+    def create_cluster(self, ctx: Context, params: dict) -> dict:
+        if params["JobType"] != "LOCAL_USE":
+            raise invalid_combination("The only job type supported for clusters is LOCAL_USE.")
+        if params["SnowballType"] not in catalog.CLUSTER_TYPES:
+            raise invalid_combination(f"SnowballType {params['SnowballType']} cannot form a cluster.")
+        self._check_address(ctx, params["AddressId"])
+        self._check_address(ctx, params.get("ForwardingAddressId"))
+        initial = params.get("InitialClusterSize") or 0
+        s3_size = ((params.get("OnDeviceServiceConfiguration") or {}).get("S3OnDeviceService") or {}).get("ServiceSize")
+        if s3_size and initial and initial != s3_size and not params.get("ForceCreateJobs"):
+            raise invalid_combination(f"InitialClusterSize {initial} does not match the S3 service size {s3_size}; "
+                                      "set ForceCreateJobs to create it anyway.")
+        for pricing_id in params.get("LongTermPricingIds") or []:
+            if ctx.tx.get(PRICING, ctx.account, ctx.region, pricing_id) is None:
+                raise invalid_resource("LONG_TERM_PRICING", pricing_id)
+        capacity = params.get("SnowballCapacityPreference")
+        if capacity and capacity != "NoPreference" and capacity not in catalog.CAPACITIES[params["SnowballType"]]:
+            raise invalid_combination(f"The capacity {capacity} is not available for {params['SnowballType']}.")
+        doc = {k: v for k, v in params.items() if v is not None and k not in ("InitialClusterSize", "ForceCreateJobs")}
+        doc["ClusterSize"] = min(catalog.MAX_CLUSTER_SIZE, initial or s3_size or catalog.DEFAULT_CLUSTER_SIZE)
+        cluster = Resource(CLUSTER, ctx.account, ctx.region, jobs.new_cluster_id(), state=S.AWAITING_QUORUM,
+                           created_us=ctx.now_us, doc=doc)
+        ctx.tx.insert(cluster)
+        nodes = []
+        for index in range(initial):
+            name = f"{doc['Description']}-node-{index + 1:03d}" if doc.get("Description") else None
+            nodes.append(self._new_node(ctx, cluster, name))
+        jobs.start_cluster_if_complete(ctx.tx, cluster, ctx.now_us)
+        out = {"ClusterId": cluster.id}
+        if nodes:
+            out["JobListEntries"] = [jobs.list_entry(n) for n in nodes]
+        return out
+
+    @operation("DescribeCluster")
+    def describe_cluster(self, ctx: Context, params: dict) -> dict:
+        return {"ClusterMetadata": jobs.cluster_metadata(self._cluster(ctx, params["ClusterId"]))}
+
+    @operation("ListClusters")
+    def list_clusters(self, ctx: Context, params: dict) -> dict:
+        page = self.page(ctx, CLUSTER, limit=_limit(params), token=params.get("NextToken"),
+                         invalid_token=invalid_token)
+        return _with_token({"ClusterListEntries": [jobs.cluster_entry(c) for c in page.items]}, page.next_token)
+
+    @operation("ListClusterJobs")
+    def list_cluster_jobs(self, ctx: Context, params: dict) -> dict:
+        cluster = self._cluster(ctx, params["ClusterId"])
+        page = self.page(ctx, JOB, limit=_limit(params), token=params.get("NextToken"), invalid_token=invalid_token,
+                         parent=cluster.id)
+        return _with_token({"JobListEntries": [jobs.list_entry(j) for j in page.items]}, page.next_token)
+
+    @operation("UpdateCluster")
+    def update_cluster(self, ctx: Context, params: dict) -> dict:
+        cluster = self._cluster(ctx, params["ClusterId"])
+        if cluster.state != S.AWAITING_QUORUM:
+            raise invalid_state(f"Cluster {cluster.id} is {cluster.state}; it can only be updated while "
+                                "AwaitingQuorum.")
+        self._check_address(ctx, params.get("AddressId"))
+        self._check_address(ctx, params.get("ForwardingAddressId"))
+        changes = {k: v for k, v in params.items() if k != "ClusterId" and v is not None}
+        cluster.doc.update(changes)
+        ctx.tx.save(cluster)
+        # Node jobs inherit the cluster's settings.
+        for node in jobs.cluster_nodes(ctx.tx, cluster):
+            node.doc.update({k: v for k, v in changes.items() if k in jobs.CLUSTER_INHERITED})
+            ctx.tx.save(node)
+        return {}
+
+    @operation("CancelCluster")
+    def cancel_cluster(self, ctx: Context, params: dict) -> dict:
+        cluster = self._cluster(ctx, params["ClusterId"])
+        if cluster.state != S.AWAITING_QUORUM:
+            raise invalid_state(f"Cluster {cluster.id} is {cluster.state}; it can only be cancelled while "
+                                "AwaitingQuorum.")
+        cluster.state = S.CANCELLED
+        ctx.tx.save(cluster)
+        for node in jobs.cluster_nodes(ctx.tx, cluster):
+            if node.state not in S.TERMINAL:
+                self._cancel(ctx, node)
+        return {}
+
+    # -- account-level information -------------------------------------------------------------
+
+    @operation("GetSnowballUsage")
+    def get_snowball_usage(self, ctx: Context, params: dict) -> dict:
+        in_use = ctx.tx.count(JOB, ctx.account, ctx.region, states=jobs.DEVICE_OUT)
+        return {"SnowballLimit": catalog.SNOWBALL_LIMIT, "SnowballsInUse": in_use}
+
+    @operation("ListCompatibleImages")
+    def list_compatible_images(self, ctx: Context, params: dict) -> dict:
+        images = [{"AmiId": ami, "Name": name} for ami, name in catalog.COMPATIBLE_IMAGES]
+        items, token = self.page_fixed(ctx, images, limit=_limit(params), token=params.get("NextToken"),
+                                       invalid_token=invalid_token)
+        return _with_token({"CompatibleImages": items}, token)
+
+    @operation("ListServiceVersions")
+    def list_service_versions(self, ctx: Context, params: dict) -> dict:
+        service = params["ServiceName"]
+        dependents = params.get("DependentServices") or []
+        versions = _service_versions(service, dependents)
+        filters = (service, tuple(sorted((d.get("ServiceName", ""), (d.get("ServiceVersion") or {}).get("Version", ""))
+                                        for d in dependents)))
+        items, token = self.page_fixed(ctx, versions, limit=_limit(params), token=params.get("NextToken"),
+                                       invalid_token=invalid_token, filters=filters)
+        out = {"ServiceVersions": [{"Version": v} for v in items], "ServiceName": service}
+        if dependents:
+            out["DependentServices"] = dependents
+        return _with_token(out, token)
+
+    # -- long-term pricing ---------------------------------------------------------------------
+
+    @operation("CreateLongTermPricing")
+    def create_long_term_pricing(self, ctx: Context, params: dict) -> dict:
+        if params.get("SnowballType") is None:
+            raise invalid_combination("SnowballType must be provided.")
+        pricing_id = f"LTPID{uuid.uuid4()}"
+        term = PRICING_TERMS[params["LongTermPricingType"]]
+        doc = {"LongTermPricingType": params["LongTermPricingType"], "SnowballType": params["SnowballType"],
+               "IsLongTermPricingAutoRenew": bool(params.get("IsLongTermPricingAutoRenew", False)),
+               "StartUs": ctx.now_us, "EndUs": ctx.now_us + int(term * US), "JobIds": []}
+        ctx.tx.insert(Resource(PRICING, ctx.account, ctx.region, pricing_id, created_us=ctx.now_us, doc=doc))
+        return {"LongTermPricingId": pricing_id}
+
+    def _attach_pricing(self, ctx: Context, pricing_id: str, job_id: str) -> None:
+        pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, pricing_id)
+        pricing.doc["JobIds"] = [*pricing.doc["JobIds"], job_id]
+        pricing.doc["CurrentActiveJob"] = job_id
+        ctx.tx.save(pricing)
+
+    @operation("ListLongTermPricing")
+    def list_long_term_pricing(self, ctx: Context, params: dict) -> dict:
+        page = self.page(ctx, PRICING, limit=_limit(params), token=params.get("NextToken"),
+                         invalid_token=invalid_token)
+        return _with_token({"LongTermPricingEntries": [_pricing_entry(p, ctx.now_us) for p in page.items]},
+                           page.next_token)
+
+    @operation("UpdateLongTermPricing")
+    def update_long_term_pricing(self, ctx: Context, params: dict) -> dict:
+        pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, params["LongTermPricingId"])
+        if pricing is None:
+            raise invalid_resource("LONG_TERM_PRICING", params["LongTermPricingId"])
+        if params.get("ReplacementJob") is not None:
+            self._job(ctx, params["ReplacementJob"])
+            pricing.doc["ReplacementJob"] = params["ReplacementJob"]
+        if params.get("IsLongTermPricingAutoRenew") is not None:
+            pricing.doc["IsLongTermPricingAutoRenew"] = params["IsLongTermPricingAutoRenew"]
+        ctx.tx.save(pricing)
+        return {}
+
+
+def invalid_resource_token() -> ServiceError:
+    # ListPickupLocations models no InvalidNextTokenException; InvalidResourceException is what it has.
+    return ServiceError("InvalidResourceException", "The token provided is not valid.", ResourceType="TOKEN")
+
+
+def _with_token(out: dict, token: str | None) -> dict:
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+def _pricing_entry(pricing: Resource, now_us: int) -> dict:
+    doc = pricing.doc
+    entry = {"LongTermPricingId": pricing.id, "LongTermPricingType": doc["LongTermPricingType"],
+             "SnowballType": doc["SnowballType"], "IsLongTermPricingAutoRenew": doc["IsLongTermPricingAutoRenew"],
+             "LongTermPricingStartDate": to_datetime(doc["StartUs"]), "LongTermPricingEndDate": to_datetime(doc["EndUs"]),
+             "LongTermPricingStatus": "ACTIVE" if now_us < doc["EndUs"] else "EXPIRED", "JobIds": doc["JobIds"]}
+    for key in ("CurrentActiveJob", "ReplacementJob"):
+        if doc.get(key):
+            entry[key] = doc[key]
+    return entry
+
+
+def _service_versions(service: str, dependents: list[dict]) -> list[str]:
+    wanted = {d.get("ServiceName"): (d.get("ServiceVersion") or {}).get("Version") for d in dependents}
+    if service == "KUBERNETES":
+        eks = wanted.get("EKS_ANYWHERE")
+        if eks:
+            return list(catalog.EKS_ANYWHERE_VERSIONS.get(eks, []))
+        return list(catalog.KUBERNETES_VERSIONS)
+    kubernetes = wanted.get("KUBERNETES")
+    return [v for v, supported in catalog.EKS_ANYWHERE_VERSIONS.items() if not kubernetes or kubernetes in supported]
+
+
+def _pickup_locations(region: str) -> list[dict]:
+    """AWS facilities where a customer may collect a device, in the region's serviceable country."""
+    country = next((sorted(c)[0] for prefix, c in SERVICEABLE.items() if region.startswith(prefix)), "US")
+    sites = [("AWS Snow Pickup North", "410 Terry Ave N", "Seattle", "WA", "98109"),
+             ("AWS Snow Pickup East", "13200 Woodland Park Rd", "Herndon", "VA", "20171")]
+    out = []
+    for index, (name, street, city, state, postal) in enumerate(sites):
+        address_id = "ADID" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"jobyard:snowball:pickup:{region}:{index}"))
+        out.append({"AddressId": address_id, "Name": name, "Company": "Amazon Web Services", "Street1": street,
+                    "City": city, "StateOrProvince": state, "Country": country, "PostalCode": postal,
+                    "PhoneNumber": "206-266-1000", "IsRestricted": False, "Type": "CUST_PICKUP"})
+    return out
+
+
+def _label_pdf(job: Resource) -> bytes:
+    tracking = (job.doc.get("InboundShipment") or {}).get("TrackingNumber") or jobs.tracking_number(job.id, "in")
+    text = f"Return shipping label for {job.id} - tracking {tracking}"
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n"
+            b"4 0 obj<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _job_log(job: Resource, name: str) -> bytes:
+    transfer = job.doc.get("Transfer") or {"TotalObjects": 0, "TotalBytes": 0}
+    if name == "failure-log":
+        return b"Bucket,Key,Error\n"
+    if name == "success-log":
+        buckets = [b.get("BucketArn", "") for b in (job.doc.get("Resources") or {}).get("S3Resources") or []]
+        return ("Bucket,Objects,Bytes\n" + "".join(f"{b},{transfer['TotalObjects']},{transfer['TotalBytes']}\n"
+                                                    for b in buckets[:1] or [""])).encode()
+    return (f"JobId,JobType,ObjectsTransferred,BytesTransferred,Failures\n"
+            f"{job.id},{job.doc['JobType']},{transfer['TotalObjects']},{transfer['TotalBytes']},0\n").encode()

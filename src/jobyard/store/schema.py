@@ -1,0 +1,49 @@
+"""Tables. Queried fields are indexed columns; the rest of a resource is one JSON document.
+
+Every service keeps its resources in ``resources``: ``kind`` names the service and the resource type
+(``snowball.job``), ``parent`` ties a resource to its container (cluster of a job, vault of an archive),
+``state`` carries the filterable status and ``next_due_us`` the simulated time of its next scheduled
+transition. List queries are keyset scans over the composite indexes below, so a page costs the same
+at any depth and any table size.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+resources = Table(
+    "resources",
+    metadata,
+    # Insertion order: breaks ties between rows created at the same simulated instant (a frozen clock).
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("id", String(255), nullable=False),
+    Column("parent", String(255), nullable=False, default=""),
+    Column("state", String(64), nullable=False, default=""),
+    Column("created_us", BigInteger, nullable=False),
+    Column("next_due_us", BigInteger, nullable=True),
+    Column("doc", JSON, nullable=False),
+)
+
+Index("ux_resources_id", resources.c.kind, resources.c.account, resources.c.region, resources.c.id, unique=True)
+# Lists in creation order (all of a kind, or one parent's), optionally filtered by state.
+Index("ix_resources_created", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.created_us, resources.c.seq)
+Index("ix_resources_parent_created", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.parent, resources.c.created_us, resources.c.seq)
+Index("ix_resources_state_created", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.state, resources.c.created_us, resources.c.seq)
+# The lifecycle engine's catch-up scan: only rows with a pending transition are in the index's live range.
+Index("ix_resources_due", resources.c.next_due_us)
+
+# Small global values: the clock's anchors, the page-token secret, the schema version.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

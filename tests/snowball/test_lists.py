@@ -1,0 +1,100 @@
+"""ListJobs / ListClusterJobs paging, tokens and the paginators."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import make_client
+from snowball_helpers import create_address, create_job, expect_error
+
+
+@pytest.fixture
+def twelve_jobs(snowball):
+    address = create_address(snowball)
+    return [create_job(snowball, address, Description=f"job {i}") for i in range(12)]
+
+
+def test_pages_in_creation_order_without_token_on_the_last(snowball, twelve_jobs):
+    first = snowball.list_jobs(MaxResults=5)
+    assert [e["JobId"] for e in first["JobListEntries"]] == twelve_jobs[:5]
+    second = snowball.list_jobs(MaxResults=5, NextToken=first["NextToken"])
+    third = snowball.list_jobs(MaxResults=5, NextToken=second["NextToken"])
+    assert [e["JobId"] for e in second["JobListEntries"] + third["JobListEntries"]] == twelve_jobs[5:]
+    assert "NextToken" not in third
+    everything = snowball.list_jobs()
+    assert len(everything["JobListEntries"]) == 12 and "NextToken" not in everything
+    assert snowball.list_jobs(MaxResults=0)["JobListEntries"] == everything["JobListEntries"]
+
+
+def test_exact_multiple_has_no_empty_last_page(snowball, twelve_jobs):
+    first = snowball.list_jobs(MaxResults=6)
+    second = snowball.list_jobs(MaxResults=6, NextToken=first["NextToken"])
+    assert len(second["JobListEntries"]) == 6 and "NextToken" not in second
+
+
+@pytest.mark.parametrize("page_size,max_items", [(1, None), (5, None), (100, None), (5, 7), (3, 12)])
+def test_paginator_walks_every_job_once(snowball, twelve_jobs, page_size, max_items):
+    config = {"PageSize": page_size}
+    if max_items:
+        config["MaxItems"] = max_items
+    seen = [e["JobId"] for page in snowball.get_paginator("list_jobs").paginate(PaginationConfig=config)
+            for e in page["JobListEntries"]]
+    assert seen == twelve_jobs[: max_items or 12]
+
+
+def test_paginator_resumes_from_starting_token(snowball, twelve_jobs):
+    paginator = snowball.get_paginator("list_jobs")
+    first = paginator.paginate(PaginationConfig={"PageSize": 4, "MaxItems": 6}).build_full_result()
+    assert [e["JobId"] for e in first["JobListEntries"]] == twelve_jobs[:6]
+    rest = paginator.paginate(PaginationConfig={"PageSize": 4, "StartingToken": first["NextToken"]})
+    assert [e["JobId"] for page in rest for e in page["JobListEntries"]] == twelve_jobs[6:]
+
+
+def test_max_results_over_100_is_rejected_by_the_server(snowball):
+    error = expect_error(snowball, "ListJobs", "ValidationException", MaxResults=101)
+    assert "less than or equal to 100" in error.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA", "a" * 1024])
+def test_forged_tokens_are_invalid(snowball, token):
+    expect_error(snowball, "ListJobs", "InvalidNextTokenException", NextToken=token)
+
+
+def test_tokens_are_bound_to_account_and_operation(server, snowball, twelve_jobs, protocol):
+    token = snowball.list_jobs(MaxResults=2)["NextToken"]
+    stranger = make_client("snowball", server.url, "999999999999", protocol)
+    with pytest.raises(ClientError) as caught:
+        stranger.list_jobs(MaxResults=2, NextToken=token)
+    assert caught.value.response["Error"]["Code"] == "InvalidNextTokenException"
+    expect_error(snowball, "ListClusters", "InvalidNextTokenException", NextToken=token)
+    other_region = make_client("snowball", server.url, snowball._request_signer._credentials.access_key,
+                               protocol, region="us-west-2")
+    with pytest.raises(ClientError):
+        other_region.list_jobs(NextToken=token)
+
+
+def test_token_survives_deletion_of_the_item_it_points_past(snowball, twelve_jobs):
+    first = snowball.list_jobs(MaxResults=3)
+    snowball.cancel_job(JobId=twelve_jobs[2])  # state changes do not move a job in the list
+    rest = snowball.list_jobs(MaxResults=100, NextToken=first["NextToken"])
+    assert [e["JobId"] for e in rest["JobListEntries"]] == twelve_jobs[3:]
+
+
+def test_accounts_do_not_see_each_other(server, snowball, twelve_jobs, protocol):
+    stranger = make_client("snowball", server.url, "999999999998", protocol)
+    assert stranger.list_jobs()["JobListEntries"] == []
+    with pytest.raises(ClientError) as caught:
+        stranger.describe_job(JobId=twelve_jobs[0])
+    assert caught.value.response["Error"]["Code"] == "InvalidResourceException"
+
+
+def test_list_cluster_jobs_pages(snowball):
+    address = create_address(snowball)
+    cluster_id = snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
+                                         ShippingOption="SECOND_DAY", InitialClusterSize=5)["ClusterId"]
+    pages = list(snowball.get_paginator("list_cluster_jobs").paginate(
+        ClusterId=cluster_id, PaginationConfig={"PageSize": 2}))
+    assert [len(p["JobListEntries"]) for p in pages] == [2, 2, 1]
+    token = snowball.list_cluster_jobs(ClusterId=cluster_id, MaxResults=2)["NextToken"]
+    other = snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
+                                    ShippingOption="SECOND_DAY")["ClusterId"]
+    expect_error(snowball, "ListClusterJobs", "InvalidNextTokenException", ClusterId=other, NextToken=token)

@@ -1,0 +1,60 @@
+"""The admin API: health, clock, reset."""
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import make_client
+from jobyard.testing import admin_call
+
+
+def test_health(server):
+    assert admin_call(server.url, "GET", "health") == {"status": "ok"}
+
+
+def test_clock_is_frozen_and_advances(server):
+    before = server.clock()
+    assert before["scale"] == 0
+    assert server.clock()["now"] == before["now"]
+    after = server.advance(3600)
+    moved = datetime.fromisoformat(after["now"].replace("Z", "+00:00")) - \
+        datetime.fromisoformat(before["now"].replace("Z", "+00:00"))
+    assert moved == timedelta(hours=1)
+
+
+@pytest.mark.parametrize("body", [{}, {"advance": -1}, {"advance": "1"}, {"scale": -2}, [1, 2]])
+def test_bad_clock_requests(server, body):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        admin_call(server.url, "POST", "clock", body)
+    assert caught.value.code == 400
+    assert "error" in json.loads(caught.value.read())
+
+
+def test_scale_change_is_reported(tmp_path):
+    from jobyard.config import Config
+    from jobyard.testing import running_server
+
+    with running_server(Config(data_dir=str(tmp_path), time_scale=0)) as own:
+        assert admin_call(own.url, "POST", "clock", {"scale": 60})["scale"] == 60
+        assert own.clock()["scale"] == 60
+
+
+def test_reset_empties_state(tmp_path):
+    from jobyard.config import Config
+    from jobyard.testing import running_server
+
+    with running_server(Config(data_dir=str(tmp_path), time_scale=0)) as own:
+        client = make_client("snowball", own.url, "111111111111")
+        client.create_long_term_pricing(LongTermPricingType="OneYear", SnowballType="EDGE")
+        assert client.list_long_term_pricing()["LongTermPricingEntries"]
+        assert own.reset() == {"reset": True}
+        assert client.list_long_term_pricing()["LongTermPricingEntries"] == []
+
+
+def test_unknown_admin_route(server):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{server.url}/_jobyard/nothing")
+    assert caught.value.code == 404
