@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import orjson
-from sqlalchemy import and_, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from .schema import meta, metadata, resources
@@ -162,11 +162,10 @@ class Tx:
         query = self._filtered(select(*_COLUMNS), kind, account, region, parent, states)
         created, seq = resources.c.created_us, resources.c.seq
         if after is not None:
-            at_created, at_seq = after
-            if descending:
-                query = query.where(or_(created < at_created, and_(created == at_created, seq < at_seq)))
-            else:
-                query = query.where(or_(created > at_created, and_(created == at_created, seq > at_seq)))
+            # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
+            # (the equivalent OR form makes SQLite scan from the start of the range).
+            position, at = tuple_(created, seq), tuple_(*after)
+            query = query.where(position < at if descending else position > at)
         order = (created.desc(), seq.desc()) if descending else (created.asc(), seq.asc())
         rows = self.conn.execute(query.order_by(*order).limit(limit + 1)).all()
         return [_row(r) for r in rows[:limit]], len(rows) > limit
