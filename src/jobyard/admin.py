@@ -38,6 +38,7 @@ def handle(emulator: "Emulator", request: Request) -> Response:
         return _set_clock(emulator, request)
     if route == ("POST", "reset"):
         emulator.store.reset()
+        emulator.files.clear()
         return _json(200, {"reset": True})
     return _json(404, {"error": f"no admin route {request.method} /_jobyard/{path}"})
 

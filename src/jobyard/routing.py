@@ -31,6 +31,7 @@ class Route:
     account: str
     region: str
     access_key: str
+    foreign_account: bool = False  # the request names an account other than the one its key belongs to
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,16 @@ class Router:
         service, protocol = self._service_and_protocol(request, signing)
         if service is None:
             return None
-        return Route(service, protocol, account, region, access_key)
+        # Some APIs (S3 Control) also name the account in a header: with a key that maps to the default
+        # account the header chooses the account; a key that is an account may not act for another.
+        claimed = request.headers.get("x-amz-account-id")
+        foreign = False
+        if claimed:
+            if _ACCOUNT_KEY.match(access_key):
+                foreign = claimed != access_key
+            else:
+                account = claimed
+        return Route(service, protocol, account, region, access_key, foreign)
 
     def _service_and_protocol(self, request: Request, signing: str | None) -> tuple[str | None, str]:
         target = request.headers.get("x-amz-target")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from functools import cached_property
+from xml.sax.saxutils import escape
 
 import botocore.session
 
@@ -16,7 +17,7 @@ from .lifecycle import Lifecycle
 from .protocols import build_codec
 from .routing import Router
 from .services import Context, Service, all_services
-from .store import InvalidToken, Store, TokenSigner
+from .store import FileStore, InvalidToken, Store, TokenSigner
 from .store.tokens import load_or_create_secret
 from .wire import Request, Response
 
@@ -31,6 +32,7 @@ class Emulator:
         self.config = config
         os.makedirs(config.data_dir, exist_ok=True)
         self.store = Store(config.resolved_store_url())
+        self.files = FileStore(os.path.join(config.data_dir, "files"))
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
             self.clock = Clock.load(tx, scale=config.time_scale)
@@ -74,6 +76,8 @@ class Emulator:
             if name is None:
                 raise service.unknown_operation(request.headers.get("x-amz-target") or request.path)
             operation_model = self.models[route.service].operation_model(name)
+            if route.foreign_account:
+                raise service.access_denied()
             try:
                 params = codec.parse(operation_model, request)
             except ValidationFailed as failed:
@@ -94,30 +98,43 @@ class Emulator:
         now_us = self.clock.now_us()
         self.lifecycle.catch_up(tx, now_us)
         return Context(tx=tx, account=account, region=region, now_us=now_us, operation=operation,
-                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle)
+                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle, files=self.files)
 
     def serve_object(self, request: Request, token: str) -> Response:
-        """Answer a signed URL that an operation handed out (a manifest, an upload or download)."""
+        """Answer a signed URL that an operation handed out. These stand in for S3 presigned URLs,
+        so their errors are S3's XML errors."""
         try:
             claim = self.signer.decode(token, ("url",))
             service = self.services[claim["s"]]
+            name, args, expires_us = claim["n"], claim["a"], claim["e"]
         except (InvalidToken, KeyError, TypeError):
-            return Response(403, [("content-type", "text/plain")], b"Invalid or forged URL")
-        with self.store.transaction() as tx:
-            ctx = self.context(tx, "", "", claim["n"], request.base_url)
-            if ctx.now_us > claim["e"]:
-                return Response(403, [("content-type", "text/plain")], b"Request has expired")
-            try:
-                content_type, body = service.download(ctx, claim["n"], claim["a"])
-            except ServiceError as error:
-                return Response(error.status, [("content-type", "text/plain")], error.message.encode())
-        return Response(200, [("content-type", content_type)], body)
+            return _s3_error(403, "AccessDenied", "Invalid or forged URL")
+        try:
+            with self.store.transaction() as tx:
+                ctx = self.context(tx, "", "", name, request.base_url)
+                if ctx.now_us > expires_us:
+                    return _s3_error(403, "AccessDenied", "Request has expired")
+                answer = service.signed_object(ctx, name, args, request.method, request.body, request.headers)
+        except ServiceError as error:
+            return _s3_error(error.status, error.code, error.message)
+        except Exception:
+            log.exception("internal error on signed URL %s", name)
+            return _s3_error(500, "InternalError", "We encountered an internal error. Please try again.")
+        body = b"" if request.method == "HEAD" else answer.body
+        headers = [("content-type", answer.content_type), ("content-length", str(len(answer.body))), *answer.headers]
+        return Response(answer.status, headers, body)
 
     # -- ASGI ---------------------------------------------------------------------------------------
 
     @cached_property
     def asgi(self):
         return ASGIApp(self)
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message></Error>").encode()
+    return Response(status, [("content-type", "application/xml")], body)
 
 
 def _request_from_scope(scope, body: bytes) -> Request:
@@ -172,7 +189,8 @@ class ASGIApp:
             response = Response(500, [("content-type", "application/json")],
                                 b'{"__type":"InternalFailure","message":"An internal error occurred."}')
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers.append((b"content-length", str(len(response.body)).encode()))
+        if response.header("content-length") is None:
+            headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 

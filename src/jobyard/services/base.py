@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from ..errors import SerializationError, ServiceError, ValidationFailed
 from ..lifecycle import Lifecycle
-from ..store import InvalidToken, Resource, TokenSigner, Tx
+from ..store import FileStore, InvalidToken, Resource, TokenSigner, Tx
 
 Operation = Callable[["Context", dict], dict]
 
@@ -28,11 +28,22 @@ class Context:
     base_url: str            # how this client reaches the server, for URLs the server serves itself
     signer: TokenSigner
     lifecycle: Lifecycle
+    files: FileStore         # byte payloads under the data dir
 
     def signed_url(self, service: str, name: str, args: dict, expires_us: int) -> str:
         """A URL that this server serves: ``name`` of ``service``'s downloads, called with ``args``."""
         token = self.signer.encode({"s": service, "n": name, "a": args, "e": expires_us}, ("url",))
         return f"{self.base_url}/_jobyard/objects/{token}"
+
+
+@dataclass
+class ObjectResponse:
+    """What a signed URL answers (it stands in for an S3 presigned URL)."""
+
+    status: int = 200
+    content_type: str = "application/octet-stream"
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Page:
@@ -82,10 +93,21 @@ class Service:
     def internal_error(self) -> ServiceError:
         return ServiceError("InternalFailure", "An internal error occurred.", 500, sender_fault=False)
 
-    # -- downloads served at signed URLs ------------------------------------------------------------
+    def access_denied(self) -> ServiceError:
+        return ServiceError("AccessDenied", "Access Denied", 403)
+
+    # -- signed URLs that the service hands out ---------------------------------------------------------
+
+    def signed_object(self, ctx: Context, name: str, args: dict, method: str, body: bytes,
+                      headers: dict[str, str]) -> ObjectResponse:
+        """Answer a request to a URL made by ``ctx.signed_url``; by default a download of ``download()``."""
+        if method not in ("GET", "HEAD"):
+            raise ServiceError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+        content_type, data = self.download(ctx, name, args)
+        return ObjectResponse(200, content_type, data)
 
     def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
-        raise ServiceError("NotFound", "No such object", 404)
+        raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
 
     # -- keyset pages --------------------------------------------------------------------------------
 
