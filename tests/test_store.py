@@ -18,7 +18,7 @@ def test_keyset_pages_cover_everything_once(tmp_path):
                 seen += [r.id for r in rows]
                 if not more:
                     break
-                after = rows[-1].sort_key
+                after = rows[-1].sort_key()
             expected = [f"id{i:03d}" for i in range(50)]
             assert seen == (expected[::-1] if descending else expected)
         rows, more = tx.page("k", "a", "r", limit=100, states=["Y"])

@@ -113,27 +113,29 @@ class Service:
 
     def page(self, ctx: Context, kind: str, *, limit: int, token: str | None,
              invalid_token: Callable[[], ServiceError], parent: str | None = None,
-             states: Iterable[str] | None = None, descending: bool = False, filters: tuple = ()) -> Page:
-        """One page of ``kind`` in creation order, continuing from ``token``.
+             states: Iterable[str] | None = None, ref: str | None = None, by: str = "created",
+             descending: bool = False, filters: tuple = ()) -> Page:
+        """One page of ``kind`` ordered ``by`` creation or id, continuing from ``token``.
 
         Tokens carry the last position returned and are bound to the account, region, operation and
-        ``filters`` (plus parent and states), so a token replayed elsewhere gets ``invalid_token()``.
+        every filter (``filters`` holds any the service applies itself), so a token replayed elsewhere
+        gets ``invalid_token()``.
         """
         states = sorted(states) if states is not None else None
-        context = (ctx.account, ctx.region, self.model_name, ctx.operation, parent, states, descending, filters)
+        context = (ctx.account, ctx.region, self.model_name, ctx.operation, parent, states, ref, by, descending,
+                   filters)
         after = None
         if token is not None:
             try:
                 after = ctx.signer.decode(token, context)
             except InvalidToken:
                 raise invalid_token() from None
-            if not (isinstance(after, list) and len(after) == 2):
+            if not (isinstance(after, list) and len(after) == (2 if by == "created" else 1)):
                 raise invalid_token()
         items, more = ctx.tx.page(kind, ctx.account, ctx.region, limit=limit, after=after, parent=parent,
-                                  states=states, descending=descending)
-        next_token = ctx.signer.encode(items[-1].sort_key, context) if more and items else None
+                                  states=states, ref=ref, by=by, descending=descending)
+        next_token = ctx.signer.encode(items[-1].sort_key(by), context) if more and items else None
         return Page(items, next_token)
-
 
     def page_fixed(self, ctx: Context, items: list, *, limit: int, token: str | None,
                    invalid_token: Callable[[], ServiceError], filters: tuple = ()) -> tuple[list, str | None]:

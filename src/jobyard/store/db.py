@@ -28,16 +28,16 @@ class Resource:
     created_us: int = 0
     next_due_us: int | None = None
     doc: dict = field(default_factory=dict)
+    ref: str = ""
     seq: int | None = None  # assigned by the store on insert
 
-    @property
-    def sort_key(self) -> list:
-        """The keyset position of this row in creation-ordered lists."""
-        return [self.created_us, self.seq]
+    def sort_key(self, by: str = "created") -> list:
+        """The keyset position of this row in lists ordered ``by`` creation or by id."""
+        return [self.created_us, self.seq] if by == "created" else [self.id]
 
 
 _COLUMNS = [resources.c[name] for name in
-            ("kind", "account", "region", "id", "parent", "state", "created_us", "next_due_us", "doc", "seq")]
+            ("kind", "account", "region", "id", "parent", "state", "created_us", "next_due_us", "doc", "ref", "seq")]
 
 
 def _row(row) -> Resource:
@@ -46,7 +46,7 @@ def _row(row) -> Resource:
 
 def _values(r: Resource) -> dict:
     return {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id, "parent": r.parent,
-            "state": r.state, "created_us": r.created_us, "next_due_us": r.next_due_us, "doc": r.doc}
+            "ref": r.ref, "state": r.state, "created_us": r.created_us, "next_due_us": r.next_due_us, "doc": r.doc}
 
 
 def _json_dumps(value) -> str:
@@ -130,7 +130,7 @@ class Tx:
             update(resources)
             .where(resources.c.kind == r.kind, resources.c.account == r.account,
                    resources.c.region == r.region, resources.c.id == r.id)
-            .values(parent=r.parent, state=r.state, next_due_us=r.next_due_us, doc=r.doc)
+            .values(parent=r.parent, ref=r.ref, state=r.state, next_due_us=r.next_due_us, doc=r.doc)
         )
         return r
 
@@ -142,37 +142,41 @@ class Tx:
 
     # -- lists ------------------------------------------------------------------------------------
 
-    def _filtered(self, query, kind, account, region, parent, states):
+    def _filtered(self, query, kind, account, region, parent, states, ref=None):
         query = query.where(resources.c.kind == kind, resources.c.account == account,
                             resources.c.region == region)
         if parent is not None:
             query = query.where(resources.c.parent == parent)
+        if ref is not None:
+            query = query.where(resources.c.ref == ref)
         if states is not None:
             query = query.where(resources.c.state.in_(list(states)))
         return query
 
     def page(self, kind: str, account: str, region: str, *, limit: int, after: list | None = None,
-             parent: str | None = None, states: Iterable[str] | None = None,
-             descending: bool = False) -> tuple[list[Resource], bool]:
-        """One keyset page in creation order: the rows after ``after`` (a ``sort_key``) and whether more follow.
+             parent: str | None = None, states: Iterable[str] | None = None, ref: str | None = None,
+             by: str = "created", descending: bool = False) -> tuple[list[Resource], bool]:
+        """One keyset page: the rows after ``after`` (a ``sort_key(by)``) and whether more follow.
 
-        The query reads ``limit + 1`` rows from an index whose leading columns are the filters and whose
-        trailing columns are (created_us, seq), so its cost does not depend on the depth or the table size.
+        ``by`` is ``"created"`` (creation order) or ``"id"``. The query reads ``limit + 1`` rows from an
+        index whose leading columns are the filters and whose trailing columns are the sort key, so its
+        cost does not depend on the depth or the table size.
         """
-        query = self._filtered(select(*_COLUMNS), kind, account, region, parent, states)
-        created, seq = resources.c.created_us, resources.c.seq
+        query = self._filtered(select(*_COLUMNS), kind, account, region, parent, states, ref)
+        key = (resources.c.created_us, resources.c.seq) if by == "created" else (resources.c.id,)
         if after is not None:
             # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
             # (the equivalent OR form makes SQLite scan from the start of the range).
-            position, at = tuple_(created, seq), tuple_(*after)
+            position, at = tuple_(*key), tuple_(*after)
             query = query.where(position < at if descending else position > at)
-        order = (created.desc(), seq.desc()) if descending else (created.asc(), seq.asc())
+        order = [c.desc() for c in key] if descending else [c.asc() for c in key]
         rows = self.conn.execute(query.order_by(*order).limit(limit + 1)).all()
         return [_row(r) for r in rows[:limit]], len(rows) > limit
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
-              states: Iterable[str] | None = None) -> int:
-        query = self._filtered(select(func.count()).select_from(resources), kind, account, region, parent, states)
+              states: Iterable[str] | None = None, ref: str | None = None) -> int:
+        query = self._filtered(select(func.count()).select_from(resources), kind, account, region, parent,
+                               states, ref)
         return self.conn.execute(query).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:

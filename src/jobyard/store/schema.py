@@ -2,7 +2,8 @@
 
 Every service keeps its resources in ``resources``: ``kind`` names the service and the resource type
 (``snowball.job``), ``parent`` ties a resource to its container (cluster of a job, vault of an archive),
-``state`` carries the filterable status and ``next_due_us`` the simulated time of its next scheduled
+``ref`` is a second id a list can filter on (the revision a job works on), ``state`` carries the
+filterable status and ``next_due_us`` the simulated time of its next scheduled
 transition. List queries are keyset scans over the composite indexes below, so a page costs the same
 at any depth and any table size.
 """
@@ -23,6 +24,7 @@ resources = Table(
     Column("region", String(32), nullable=False),
     Column("id", String(255), nullable=False),
     Column("parent", String(255), nullable=False, default=""),
+    Column("ref", String(255), nullable=False, default=""),
     Column("state", String(64), nullable=False, default=""),
     Column("created_us", BigInteger, nullable=False),
     Column("next_due_us", BigInteger, nullable=True),
@@ -37,6 +39,13 @@ Index("ix_resources_parent_created", resources.c.kind, resources.c.account, reso
       resources.c.parent, resources.c.created_us, resources.c.seq)
 Index("ix_resources_state_created", resources.c.kind, resources.c.account, resources.c.region,
       resources.c.state, resources.c.created_us, resources.c.seq)
+Index("ix_resources_parent_state_created", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.parent, resources.c.state, resources.c.created_us, resources.c.seq)
+Index("ix_resources_ref_created", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.ref, resources.c.created_us, resources.c.seq)
+# Lists in id order (vaults by name, parts by range), all of a kind or one parent's.
+Index("ix_resources_parent_id", resources.c.kind, resources.c.account, resources.c.region,
+      resources.c.parent, resources.c.id)
 # The lifecycle engine's catch-up scan: only rows with a pending transition are in the index's live range.
 Index("ix_resources_due", resources.c.next_due_us)
 

@@ -2,4 +2,6 @@
 
 from .service import SnowballService
 
-__all__ = ["SnowballService"]
+SERVICE = SnowballService
+
+__all__ = ["SERVICE", "SnowballService"]
