@@ -7,11 +7,12 @@ so a request that fails writes nothing.
 from __future__ import annotations
 
 import contextlib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import orjson
-from sqlalchemy import create_engine, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from .schema import meta, metadata, resources
@@ -101,6 +102,67 @@ class Store:
         self.engine.dispose()
 
 
+# Statements are built once, with bound parameters, so a request pays only for executing them.
+_c = resources.c
+_ONE = and_(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c.region == bindparam("region"),
+            _c.id == bindparam("id"))
+_GET = select(*_COLUMNS).where(_ONE)
+# UPDATE reserves the column names for its SET values, so its WHERE binds under other names.
+_SAVE = (update(resources)
+         .where(_c.kind == bindparam("w_kind"), _c.account == bindparam("w_account"),
+                _c.region == bindparam("w_region"), _c.id == bindparam("w_id"))
+         .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
+                 next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
+_DELETE = delete(resources).where(_ONE)
+_DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
+        .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
+_SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
+
+
+def _where_filters(query, parent: bool, ref: bool, states: bool):
+    query = query.where(_c.kind == bindparam("kind"), _c.account == bindparam("account"),
+                        _c.region == bindparam("region"))
+    if parent:
+        query = query.where(_c.parent == bindparam("parent"))
+    if ref:
+        query = query.where(_c.ref == bindparam("ref"))
+    if states:
+        query = query.where(_c.state.in_(bindparam("states", expanding=True)))
+    return query
+
+
+@lru_cache(maxsize=None)
+def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: bool, after: bool):
+    query = _where_filters(select(*_COLUMNS), parent, ref, states)
+    key = _SORT_KEYS[by]
+    if after:
+        # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
+        # (the equivalent OR form makes SQLite scan from the start of the range).
+        position, at = tuple_(*key), tuple_(*(bindparam(f"after{i}") for i in range(len(key))))
+        query = query.where(position < at if descending else position > at)
+    order = [c.desc() for c in key] if descending else [c.asc() for c in key]
+    return query.order_by(*order).limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=None)
+def _count_statement(parent: bool, ref: bool, states: bool):
+    return _where_filters(select(func.count()).select_from(resources), parent, ref, states)
+
+
+_CHILDREN = _where_filters(select(*_COLUMNS), parent=True, ref=False, states=False).order_by(_c.created_us, _c.seq)
+
+
+def _filter_values(kind, account, region, parent, ref, states) -> dict:
+    values = {"kind": kind, "account": account, "region": region}
+    if parent is not None:
+        values["parent"] = parent
+    if ref is not None:
+        values["ref"] = ref
+    if states is not None:
+        values["states"] = list(states)
+    return values
+
+
 class Tx:
     """One transaction's view of the store."""
 
@@ -110,14 +172,11 @@ class Tx:
     # -- single resources -------------------------------------------------------------------------
 
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
-        row = self.conn.execute(
-            select(*_COLUMNS).where(resources.c.kind == kind, resources.c.account == account,
-                                    resources.c.region == region, resources.c.id == id)
-        ).first()
+        row = self.conn.execute(_GET, {"kind": kind, "account": account, "region": region, "id": id}).first()
         return _row(row) if row else None
 
     def insert(self, r: Resource) -> Resource:
-        r.seq = self.conn.execute(insert(resources).values(**_values(r))).inserted_primary_key[0]
+        r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
         return r
 
     def insert_many(self, rows: Iterable[Resource]) -> None:
@@ -126,32 +185,15 @@ class Tx:
             self.conn.execute(insert(resources), batch)
 
     def save(self, r: Resource) -> Resource:
-        self.conn.execute(
-            update(resources)
-            .where(resources.c.kind == r.kind, resources.c.account == r.account,
-                   resources.c.region == r.region, resources.c.id == r.id)
-            .values(parent=r.parent, ref=r.ref, state=r.state, next_due_us=r.next_due_us, doc=r.doc)
-        )
+        self.conn.execute(_SAVE, {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id,
+                                  "parent": r.parent, "ref": r.ref, "state": r.state,
+                                  "next_due_us": r.next_due_us, "doc": r.doc})
         return r
 
     def delete(self, r: Resource) -> None:
-        self.conn.execute(
-            delete(resources).where(resources.c.kind == r.kind, resources.c.account == r.account,
-                                    resources.c.region == r.region, resources.c.id == r.id)
-        )
+        self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})
 
     # -- lists ------------------------------------------------------------------------------------
-
-    def _filtered(self, query, kind, account, region, parent, states, ref=None):
-        query = query.where(resources.c.kind == kind, resources.c.account == account,
-                            resources.c.region == region)
-        if parent is not None:
-            query = query.where(resources.c.parent == parent)
-        if ref is not None:
-            query = query.where(resources.c.ref == ref)
-        if states is not None:
-            query = query.where(resources.c.state.in_(list(states)))
-        return query
 
     def page(self, kind: str, account: str, region: str, *, limit: int, after: list | None = None,
              parent: str | None = None, states: Iterable[str] | None = None, ref: str | None = None,
@@ -162,38 +204,33 @@ class Tx:
         index whose leading columns are the filters and whose trailing columns are the sort key, so its
         cost does not depend on the depth or the table size.
         """
-        query = self._filtered(select(*_COLUMNS), kind, account, region, parent, states, ref)
-        key = (resources.c.created_us, resources.c.seq) if by == "created" else (resources.c.id,)
-        if after is not None:
-            # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
-            # (the equivalent OR form makes SQLite scan from the start of the range).
-            position, at = tuple_(*key), tuple_(*after)
-            query = query.where(position < at if descending else position > at)
-        order = [c.desc() for c in key] if descending else [c.asc() for c in key]
-        rows = self.conn.execute(query.order_by(*order).limit(limit + 1)).all()
+        statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
+                                    after is not None)
+        values = _filter_values(kind, account, region, parent, ref, states)
+        values["limit"] = limit + 1
+        for i, value in enumerate(after or ()):
+            values[f"after{i}"] = value
+        rows = self.conn.execute(statement, values).all()
         return [_row(r) for r in rows[:limit]], len(rows) > limit
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
               states: Iterable[str] | None = None, ref: str | None = None) -> int:
-        query = self._filtered(select(func.count()).select_from(resources), kind, account, region, parent,
-                               states, ref)
-        return self.conn.execute(query).scalar_one()
+        statement = _count_statement(parent is not None, ref is not None, states is not None)
+        return self.conn.execute(statement, _filter_values(kind, account, region, parent, ref, states)).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
-        query = self._filtered(select(*_COLUMNS), kind, account, region, parent, None)
-        return [_row(r) for r in self.conn.execute(query.order_by(resources.c.created_us, resources.c.seq))]
+        values = _filter_values(kind, account, region, parent, None, None)
+        return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
     def due(self, now_us: int, limit: int) -> list[Resource]:
         """Resources whose next transition is due at or before ``now_us``, earliest first."""
-        query = (select(*_COLUMNS).where(resources.c.next_due_us <= now_us)
-                 .order_by(resources.c.next_due_us, resources.c.seq).limit(limit))
-        return [_row(r) for r in self.conn.execute(query)]
+        return [_row(r) for r in self.conn.execute(_DUE, {"now": now_us, "limit": limit})]
 
     def next_due(self) -> int | None:
-        return self.conn.execute(select(func.min(resources.c.next_due_us))).scalar()
+        return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
 
     # -- small global values ----------------------------------------------------------------------
 
