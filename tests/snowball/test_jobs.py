@@ -196,3 +196,18 @@ def test_usage_counts_devices_out(server, snowball):
     job_id = create_job(snowball, create_address(snowball))
     advance_until(server, snowball, job_id, "WithCustomer")
     assert snowball.get_snowball_usage()["SnowballsInUse"] == 1
+
+
+def test_a_failed_request_writes_nothing(snowball):
+    address = create_address(snowball)
+    cluster_id = snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
+                                         ShippingOption="SECOND_DAY")["ClusterId"]
+    jobs_before = snowball.list_jobs()["JobListEntries"]
+    # Fails on its last check, after the address and capacity checks have passed.
+    expect_error(snowball, "CreateJob", "InvalidResourceException", JobType="IMPORT", AddressId=address,
+                 RoleARN=ROLE, LongTermPricingId="LTPID00000000-0000-0000-0000-000000000000")
+    expect_error(snowball, "CreateCluster", "InvalidResourceException", JobType="LOCAL_USE", AddressId=address,
+                 SnowballType="EDGE", ShippingOption="SECOND_DAY", InitialClusterSize=5,
+                 LongTermPricingIds=["LTPID00000000-0000-0000-0000-000000000000"])
+    assert snowball.list_jobs()["JobListEntries"] == jobs_before
+    assert [c["ClusterId"] for c in snowball.list_clusters()["ClusterListEntries"]] == [cluster_id]
