@@ -10,17 +10,16 @@ import itertools
 import os
 import sys
 
-import boto3
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from conformance import attach, cbor_client  # noqa: E402
+from conformance import attach  # noqa: E402
+from support import make_client  # noqa: E402
 
 from jobyard.config import Config  # noqa: E402
 from jobyard.testing import running_server  # noqa: E402
 
-REGION = "us-east-1"
 _accounts = itertools.count(100000000000 + os.getpid() * 1000)
 
 
@@ -34,14 +33,6 @@ def server(tmp_path_factory):
 @pytest.fixture
 def account() -> str:
     return str(next(_accounts))
-
-
-def make_client(service: str, url: str, account: str, protocol: str = "json", region: str = REGION):
-    kwargs = dict(endpoint_url=url, region_name=region, aws_access_key_id=account,
-                  aws_secret_access_key="secret")
-    if protocol == "cbor":
-        return cbor_client(None, service, **kwargs)
-    return boto3.session.Session().client(service, **kwargs)
 
 
 @pytest.fixture(params=["json", "cbor"])

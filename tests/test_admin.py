@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import make_client
+from support import make_client
 from jobyard.testing import admin_call
 
 

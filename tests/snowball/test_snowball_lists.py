@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import make_client
+from support import make_client
 from snowball_helpers import create_address, create_job, expect_error
 
 
