@@ -245,9 +245,12 @@ def _wire_tree(shape, node, path, problems):
 
 def _xml_name(member, name):
     # As botocore's RestXMLParser._member_key_name: a flattened list repeats
-    # its item element directly inside the parent.
+    # its item element directly inside the parent, named by the item's
+    # locationName if it has one, else by the member's own.
     if member.type_name == "list" and member.serialization.get("flattened"):
-        return member.member.serialization.get("name", name)
+        item_name = member.member.serialization.get("name")
+        if item_name is not None:
+            return item_name
     return member.serialization.get("name", name)
 
 

@@ -14,7 +14,7 @@ def _serve(args) -> int:
     from .server import Emulator
 
     config = Config(data_dir=args.data_dir, store_url=args.store, time_scale=args.time_scale,
-                    default_account=args.default_account)
+                    default_account=args.default_account, s3_endpoint=args.s3_endpoint)
     emulator = Emulator(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(f"jobyard serving on http://{args.host}:{args.port} (store: {config.resolved_store_url()})",
@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="simulated seconds per real second; 0 freezes the clock (default: as stored, else 1)")
     serve.add_argument("--default-account", default="000000000000",
                        help="account for access keys that are not 12-digit account ids")
+    serve.add_argument("--s3-endpoint", default=None, metavar="URL",
+                       help="keep S3 objects on this external S3-compatible server (boto3, credentials from the "
+                            "environment) instead of the built-in store")
     serve.add_argument("--log-level", default="warning")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(run=_serve)

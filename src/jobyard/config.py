@@ -15,6 +15,7 @@ class Config:
     store_url: str | None = None        # default: SQLite file in data_dir
     time_scale: float | None = None     # None keeps the stored clock's speed (1.0 on first start)
     default_account: str = DEFAULT_ACCOUNT
+    s3_endpoint: str | None = None      # an external S3-compatible server for objects (default: built-in)
 
     def resolved_store_url(self) -> str:
         if self.store_url:

@@ -62,6 +62,8 @@ def validation_message(violations: list[Violation]) -> str:
 class ValidationFailed(Exception):
     """Raised by a codec when input breaks the model's constraints; the service turns it into its own error."""
 
+    operation: str | None = None  # the operation the request was for, set by the server
+
     def __init__(self, violations: list[Violation]):
         super().__init__(validation_message(violations))
         self.violations = violations
@@ -69,3 +71,5 @@ class ValidationFailed(Exception):
 
 class SerializationError(Exception):
     """Raised by a codec when the body cannot be read as the operation's input (bad JSON/CBOR, wrong types)."""
+
+    operation: str | None = None  # the operation the request was for, set by the server

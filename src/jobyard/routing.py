@@ -21,6 +21,7 @@ DEFAULT_ACCOUNT = "000000000000"
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
+_V2_AUTHORIZATION = re.compile(r"AWS ([^:\s]+):")
 _RPC_V2_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
 
 
@@ -65,6 +66,15 @@ class Router:
                 parts = values[0].split("/")
                 if len(parts) == 5:
                     return parts[0], parts[2], parts[3]
+        # Signature version 2 (``Authorization: AWS key:sig``, presigned ``?AWSAccessKeyId=``) is S3's alone;
+        # boto3 still presigns S3 URLs with it by default. It names no region.
+        v2 = _V2_AUTHORIZATION.match(request.headers.get("authorization", ""))
+        if v2:
+            return v2.group(1), None, "s3"
+        if "AWSAccessKeyId=" in request.query_string:
+            values = parse_qs(request.query_string).get("AWSAccessKeyId")
+            if values:
+                return values[0], None, "s3"
         return "", None, None
 
     def account_for(self, access_key: str) -> str:

@@ -14,6 +14,7 @@ from .clock import Clock
 from .config import Config
 from .errors import SerializationError, ServiceError, ValidationFailed
 from .lifecycle import Lifecycle
+from .objects import layer_for
 from .protocols import build_codec
 from .routing import Router
 from .services import Context, Service, all_services
@@ -36,13 +37,16 @@ class Emulator:
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
             self.clock = Clock.load(tx, scale=config.time_scale)
-        self.lifecycle = Lifecycle()
+        self.lifecycle = Lifecycle(self.files)
+        self.objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
+        self.objects.register_lifecycle(self.lifecycle)
         session = botocore.session.get_session()
         self.services: dict[str, Service] = {}
         models = {}
         for service in all_services():
             self.services[service.model_name] = service
             models[service.model_name] = session.get_service_model(service.model_name)
+            service.objects = self.objects
             service.register_lifecycle(self.lifecycle)
         self.models = models
         self.router = Router(
@@ -72,7 +76,8 @@ class Emulator:
         codec = self.codec(route.service, route.protocol)
         operation_model = None
         try:
-            name = codec.operation_for(request)
+            request = service.prepare(request, route.account)
+            name = service.operation_for(request, codec.operation_for(request))
             if name is None:
                 raise service.unknown_operation(request.headers.get("x-amz-target") or request.path)
             operation_model = self.models[route.service].operation_model(name)
@@ -80,9 +85,10 @@ class Emulator:
                 raise service.access_denied()
             try:
                 params = codec.parse(operation_model, request)
-            except ValidationFailed as failed:
-                raise service.validation_error(failed) from None
-            except SerializationError as failed:
+            except (ValidationFailed, SerializationError) as failed:
+                failed.operation = name  # services answer by operation (S3 Control models per-operation codes)
+                if isinstance(failed, ValidationFailed):
+                    raise service.validation_error(failed) from None
                 raise service.serialization_error(failed) from None
             with self.store.transaction() as tx:
                 ctx = self.context(tx, route.account, route.region, name, request.base_url)
@@ -98,7 +104,8 @@ class Emulator:
         now_us = self.clock.now_us()
         self.lifecycle.catch_up(tx, now_us)
         return Context(tx=tx, account=account, region=region, now_us=now_us, operation=operation,
-                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle, files=self.files)
+                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle, files=self.files,
+                       objects=self.objects.bind(tx, account, now_us))
 
     def serve_object(self, request: Request, token: str) -> Response:
         """Answer a signed URL that an operation handed out. These stand in for S3 presigned URLs,
@@ -189,10 +196,16 @@ class ASGIApp:
             response = Response(500, [("content-type", "application/json")],
                                 b'{"__type":"InternalFailure","message":"An internal error occurred."}')
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        if response.header("content-length") is None:
-            headers.append((b"content-length", str(len(response.body)).encode()))
+        body = response.body
+        if response.status in (204, 304):   # HTTP: these never have a body
+            body = b""
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        elif response.header("content-length") is None:
+            headers.append((b"content-length", str(len(body)).encode()))
+        if request.method == "HEAD":   # no body either; its Content-Length still tells the size
+            body = b""
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(config: Config | None = None) -> ASGIApp:

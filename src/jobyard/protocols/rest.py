@@ -26,7 +26,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822
 from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
-from ..wire import Request, Response
+from ..wire import HTTP_STATUS, Request, Response
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -574,6 +574,8 @@ class RestCodec(Codec):
         status = plan.status
         if plan.status_member is not None and output.get(plan.status_member) is not None:
             status = int(output[plan.status_member])
+        elif output.get(HTTP_STATUS) is not None:
+            status = int(output[HTTP_STATUS])
         for name, header, fmt in plan.headers:
             value = output.get(name)
             if value is not None:

@@ -369,6 +369,24 @@ def service_namespace(service_model: ServiceModel) -> str:
     return ""
 
 
+# Root elements of responses whose output shape the models leave unnamed (S3 API reference response
+# syntax): clients that read by element name (the AWS SDK for Java 1.x) look for these.
+RESPONSE_ROOTS = {
+    ("s3", "ListBucketsOutput"): "ListAllMyBucketsResult",
+    ("s3", "ListObjectsOutput"): "ListBucketResult",
+    ("s3", "ListObjectsV2Output"): "ListBucketResult",
+    ("s3", "ListObjectVersionsOutput"): "ListVersionsResult",
+    ("s3", "GetObjectTaggingOutput"): "Tagging",
+    ("s3", "GetObjectAclOutput"): "AccessControlPolicy",
+    ("s3", "GetBucketVersioningOutput"): "VersioningConfiguration",
+    ("s3", "DeleteObjectsOutput"): "DeleteResult",
+    ("s3", "CreateMultipartUploadOutput"): "InitiateMultipartUploadResult",
+    ("s3", "CompleteMultipartUploadOutput"): "CompleteMultipartUploadResult",
+    ("s3", "ListMultipartUploadsOutput"): "ListMultipartUploadsResult",
+    ("s3", "ListPartsOutput"): "ListPartsResult",
+}
+
+
 # --------------------------------------------------------------------------------------------------------
 # The codec
 
@@ -422,7 +440,8 @@ class RestXmlCodec(RestCodec):
             root = shape.serialization.get("name") or shape.name
         elif plan.shape is not None:
             shape = plan.shape
-            root = shape.serialization.get("name") or shape.name
+            known = RESPONSE_ROOTS.get((self.service_model.service_name, shape.name))
+            root = shape.serialization.get("name") or known or shape.name
         else:
             return None
         attributes, members = self.encoder.structure_parts(shape)

@@ -11,7 +11,9 @@ from typing import Callable, Iterable
 
 from ..errors import SerializationError, ServiceError, ValidationFailed
 from ..lifecycle import Lifecycle
+from ..objects import ObjectLayer, ObjectStore
 from ..store import FileStore, InvalidToken, Resource, TokenSigner, Tx
+from ..wire import Request
 
 Operation = Callable[["Context", dict], dict]
 
@@ -29,6 +31,7 @@ class Context:
     signer: TokenSigner
     lifecycle: Lifecycle
     files: FileStore         # byte payloads under the data dir
+    objects: ObjectStore | None = None   # S3 objects of this account (built-in store or --s3-endpoint)
 
     def signed_url(self, service: str, name: str, args: dict, expires_us: int) -> str:
         """A URL that this server serves: ``name`` of ``service``'s downloads, called with ``args``."""
@@ -61,6 +64,9 @@ class Service:
     model_name: str = ""
     signing_names: tuple[str, ...] = ()
     operations: dict[str, Operation]
+    # The object layer, set by the server before ``register_lifecycle``: a transition handler that reads or
+    # writes S3 objects binds a store with ``self.objects.bind(tx, account, at_us)``.
+    objects: ObjectLayer | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -72,6 +78,16 @@ class Service:
 
     def register_lifecycle(self, lifecycle: Lifecycle) -> None:
         """Register the transition handlers of this service's resource kinds."""
+
+    def prepare(self, request: Request, account: str) -> Request:
+        """The request as this service's operations are to see it, before its operation is looked up (S3
+        moves a virtual-hosted bucket into the path and decodes aws-chunked bodies); raises ServiceError."""
+        return request
+
+    def operation_for(self, request: Request, matched: str | None) -> str | None:
+        """The operation a request is for, given the one its protocol's routes matched: services whose
+        operations share a route (S3's PutObject and CopyObject) tell them apart here."""
+        return matched
 
     def call(self, ctx: Context, operation: str, params: dict) -> dict:
         handler = self.operations.get(operation)

@@ -22,7 +22,8 @@ resources = Table(
     Column("kind", String(64), nullable=False),
     Column("account", String(12), nullable=False),
     Column("region", String(32), nullable=False),
-    Column("id", String(255), nullable=False),
+    # Wide enough for an S3 object version: bucket (63) + "/" + key (1024 bytes) + NUL + version id (32).
+    Column("id", String(1200), nullable=False),
     Column("parent", String(255), nullable=False, default=""),
     Column("ref", String(255), nullable=False, default=""),
     Column("state", String(64), nullable=False, default=""),

@@ -1,0 +1,312 @@
+"""The object layer over an external S3-compatible server (``--s3-endpoint URL``), through boto3.
+
+Credentials and region come from the environment as for any boto3 client (``AWS_ACCESS_KEY_ID``...,
+``AWS_DEFAULT_REGION``, default us-east-1); every jobyard account reads and writes the external
+server as that one identity. Requests go path-style (``URL/bucket/key``), which S3-compatible servers
+all understand without wildcard DNS. The external server's errors come back as ``ObjectError`` with its
+own codes; a HEAD's bodiless 404 is told apart (NoSuchBucket, NoSuchKey, NoSuchVersion) with one more
+request, as S3 itself does not say.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from ..clock import from_datetime, to_datetime
+from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
+                  ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, RestoreStatus, Retention)
+from .checksums import ALGORITHMS
+
+_STATUS_CODES = {400: "BadRequest", 403: "AccessDenied", 404: "NotFound", 405: "MethodNotAllowed",
+                 409: "Conflict", 412: "PreconditionFailed", 416: "InvalidRange"}
+
+
+def _error(exc) -> ObjectError:
+    error = exc.response.get("Error") or {}
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500
+    code = error.get("Code") or _STATUS_CODES.get(status, "InternalError")
+    if code.isdigit():
+        code = _STATUS_CODES.get(int(code), "InternalError")
+    extra = {k: v for k, v in error.items() if k not in ("Code", "Message") and isinstance(v, str)}
+    return ObjectError(code, error.get("Message") or code, status, **extra)
+
+
+def _us(value) -> int | None:
+    return from_datetime(value) if isinstance(value, datetime) else None
+
+
+def _restore_status(header: str | None) -> RestoreStatus | None:
+    """The ``x-amz-restore`` header: ``ongoing-request="false", expiry-date="Fri, 23 Dec 2012 00:00:00 GMT"``."""
+    if not header:
+        return None
+    from email.utils import parsedate_to_datetime
+    ongoing = 'ongoing-request="true"' in header
+    expiry = None
+    if "expiry-date=" in header:
+        text = header.split("expiry-date=", 1)[1].strip().strip('"')
+        try:
+            expiry = from_datetime(parsedate_to_datetime(text))
+        except (TypeError, ValueError):
+            expiry = None
+    return RestoreStatus(ongoing, expiry)
+
+
+class RemoteObjectLayer(ObjectLayer):
+    def __init__(self, endpoint_url: str, client=None):
+        self.endpoint_url = endpoint_url
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config as BotoConfig
+
+            session = boto3.session.Session()
+            self._client = session.client(
+                "s3", endpoint_url=self.endpoint_url, region_name=session.region_name or DEFAULT_REGION,
+                config=BotoConfig(s3={"addressing_style": "path"}, retries={"mode": "standard"}))
+        return self._client
+
+    def bind(self, tx, account: str, now_us: int) -> "RemoteObjectStore":
+        return RemoteObjectStore(self.client, account)
+
+    def has_bucket(self, account: str, bucket: str) -> bool:
+        return self.bind(None, account, 0).bucket_exists(bucket)
+
+
+class RemoteObjectStore(ObjectStore):
+    def __init__(self, client, account: str):
+        self.client, self.account = client, account
+
+    def _call(self, method: str, **params):
+        from botocore.exceptions import ClientError
+
+        try:
+            return getattr(self.client, method)(**{k: v for k, v in params.items() if v is not None})
+        except ClientError as exc:
+            raise _error(exc) from None
+
+    def _head_failed(self, error: ObjectError, bucket: str, key: str, version_id: str | None) -> ObjectError:
+        if error.status != 404:
+            return error
+        if not self.bucket_exists(bucket):
+            return ObjectError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
+        if version_id is not None:
+            return ObjectError("NoSuchVersion", "The specified version does not exist.", 404, Key=key,
+                               VersionId=version_id)
+        return ObjectError("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+
+    # -- buckets ------------------------------------------------------------------------------------
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._call("head_bucket", Bucket=bucket)
+        except ObjectError as error:
+            if error.status in (403, 404):
+                return False
+            raise
+        return True
+
+    def create_bucket(self, bucket, *, region=DEFAULT_REGION, object_lock=False) -> BucketInfo:
+        configuration = {"LocationConstraint": region} if region != DEFAULT_REGION else None
+        self._call("create_bucket", Bucket=bucket, CreateBucketConfiguration=configuration,
+                   ObjectLockEnabledForBucket=True if object_lock else None)
+        return self.head_bucket(bucket)
+
+    def head_bucket(self, bucket) -> BucketInfo:
+        try:
+            answer = self._call("head_bucket", Bucket=bucket)
+        except ObjectError as error:
+            if error.status == 404:
+                raise ObjectError("NoSuchBucket", "The specified bucket does not exist", 404,
+                                  BucketName=bucket) from None
+            raise
+        region = answer.get("BucketRegion") or DEFAULT_REGION
+        versioning = self._call("get_bucket_versioning", Bucket=bucket).get("Status")
+        try:
+            lock = self._call("get_object_lock_configuration", Bucket=bucket)
+            object_lock = lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+        except ObjectError:
+            object_lock = False
+        created = next((b for b in self._call("list_buckets", Prefix=bucket).get("Buckets", [])
+                        if b["Name"] == bucket), {})
+        return BucketInfo(bucket, region, _us(created.get("CreationDate")) or 0, versioning, object_lock)
+
+    def delete_bucket(self, bucket) -> None:
+        self._call("delete_bucket", Bucket=bucket)
+
+    def list_buckets(self, *, prefix="", region=None, max_buckets=10000, token=None) -> BucketPage:
+        answer = self._call("list_buckets", Prefix=prefix or None, BucketRegion=region,
+                            MaxBuckets=max_buckets if max_buckets < 10000 else None, ContinuationToken=token)
+        buckets = [BucketInfo(b["Name"], b.get("BucketRegion") or DEFAULT_REGION, _us(b.get("CreationDate")) or 0)
+                   for b in answer.get("Buckets", []) if b["Name"].startswith(prefix)]
+        return BucketPage(buckets, answer.get("ContinuationToken"))
+
+    def versioning(self, bucket) -> str | None:
+        return self._call("get_bucket_versioning", Bucket=bucket).get("Status")
+
+    def set_versioning(self, bucket, status) -> None:
+        self._call("put_bucket_versioning", Bucket=bucket, VersioningConfiguration={"Status": status})
+
+    # -- objects ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _info(bucket: str, key: str, answer: dict) -> ObjectInfo:
+        retain = answer.get("ObjectLockRetainUntilDate")
+        return ObjectInfo(
+            bucket=bucket, key=key, size=answer.get("ContentLength", 0), etag=answer.get("ETag", ""),
+            last_modified_us=_us(answer.get("LastModified")) or 0,
+            version_id=None if answer.get("VersionId") in (None, "null") else answer["VersionId"],
+            content_type=answer.get("ContentType") or DEFAULT_CONTENT_TYPE, metadata=answer.get("Metadata") or {},
+            cache_control=answer.get("CacheControl"), content_disposition=answer.get("ContentDisposition"),
+            content_encoding=answer.get("ContentEncoding"), content_language=answer.get("ContentLanguage"),
+            expires_us=_us(answer.get("Expires")), storage_class=answer.get("StorageClass") or STANDARD,
+            tag_count=answer.get("TagCount", 0),
+            checksums={a: answer[f"Checksum{a}"] for a in ALGORITHMS if answer.get(f"Checksum{a}")},
+            legal_hold=answer.get("ObjectLockLegalHoldStatus"),
+            retention=Retention(answer["ObjectLockMode"], from_datetime(retain)) if retain else None,
+            restore=_restore_status(answer.get("Restore")), delete_marker=bool(answer.get("DeleteMarker")))
+
+    def put(self, bucket, key, data, *, content_type=None, metadata=None, tags=None, storage_class=None,
+            cache_control=None, content_disposition=None, content_encoding=None, content_language=None,
+            expires_us=None, checksums=None, acl=None, grants=None, legal_hold=None, retention=None,
+            if_match=None, if_none_match=None) -> ObjectInfo:
+        checksum = {f"Checksum{name}": value for name, value in (checksums or {}).items()}
+        answer = self._call(
+            "put_object", Bucket=bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata,
+            Tagging=urlencode(tags) if tags else None, StorageClass=storage_class, CacheControl=cache_control,
+            ContentDisposition=content_disposition, ContentEncoding=content_encoding,
+            ContentLanguage=content_language, Expires=to_datetime(expires_us) if expires_us is not None else None,
+            ACL=acl, ObjectLockLegalHoldStatus=legal_hold,
+            ObjectLockMode=retention.mode if retention else None,
+            ObjectLockRetainUntilDate=to_datetime(retention.until_us) if retention else None,
+            IfMatch=if_match, IfNoneMatch=if_none_match, **checksum)
+        if grants is not None:
+            self.set_acl(bucket, key, grants=grants, version_id=answer.get("VersionId"))
+        # The PUT answer lacks the size, type and date: read them back as the server keeps them.
+        return self.head(bucket, key, version_id=answer.get("VersionId"))
+
+    def get(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
+        range_header = None
+        if byte_range is not None:
+            first, last = byte_range
+            range_header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+        answer = self._call("get_object", Bucket=bucket, Key=key, VersionId=version_id, Range=range_header)
+        data = answer["Body"].read()
+        info = self._info(bucket, key, answer)
+        content_range = None
+        if answer.get("ContentRange"):
+            # "bytes first-last/size"
+            span, _, size = answer["ContentRange"].split(" ", 1)[1].partition("/")
+            first, _, last = span.partition("-")
+            content_range = (int(first), int(last))
+            info.size = int(size) if size.isdigit() else info.size
+        return ObjectBody(info, data, content_range)
+
+    def head(self, bucket, key, *, version_id=None) -> ObjectInfo:
+        try:
+            return self._info(bucket, key, self._call("head_object", Bucket=bucket, Key=key, VersionId=version_id))
+        except ObjectError as error:
+            raise self._head_failed(error, bucket, key, version_id) from None
+
+    def delete(self, bucket, key, *, version_id=None, bypass_governance=False) -> Deleted:
+        answer = self._call("delete_object", Bucket=bucket, Key=key, VersionId=version_id,
+                            BypassGovernanceRetention=True if bypass_governance else None)
+        return Deleted(answer.get("VersionId"), bool(answer.get("DeleteMarker")))
+
+    def list(self, bucket, *, prefix="", delimiter=None, max_keys=1000, start_after=None, token=None) -> ListPage:
+        answer = self._call("list_objects_v2", Bucket=bucket, Prefix=prefix or None, Delimiter=delimiter or None,
+                            MaxKeys=max_keys, StartAfter=start_after, ContinuationToken=token)
+        objects = []
+        for item in answer.get("Contents", []):
+            restore = item.get("RestoreStatus")
+            objects.append(ObjectInfo(
+                bucket=bucket, key=item["Key"], size=item.get("Size", 0), etag=item.get("ETag", ""),
+                last_modified_us=_us(item.get("LastModified")) or 0,
+                storage_class=item.get("StorageClass") or STANDARD,
+                checksums={a: "" for a in item.get("ChecksumAlgorithm", [])},
+                restore=RestoreStatus(restore.get("IsRestoreInProgress", False),
+                                      _us(restore.get("RestoreExpiryDate"))) if restore else None,
+                owner=(item.get("Owner") or {}).get("ID", "")))
+        prefixes = [p["Prefix"] for p in answer.get("CommonPrefixes", [])]
+        next_token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+        return ListPage(objects, prefixes, next_token)
+
+    def copy(self, source_bucket, source_key, bucket, key, *, source_version_id=None, metadata=None,
+             content_type=None, cache_control=None, content_disposition=None, content_encoding=None,
+             content_language=None, expires_us=None, tags=None, storage_class=None, acl=None, grants=None,
+             legal_hold=None, retention=None, checksum_algorithm=None) -> ObjectInfo:
+        source = {"Bucket": source_bucket, "Key": source_key}
+        if source_version_id is not None:
+            source["VersionId"] = source_version_id
+        replace = metadata is not None
+        answer = self._call(
+            "copy_object", Bucket=bucket, Key=key, CopySource=source,
+            MetadataDirective="REPLACE" if replace else None, Metadata=metadata,
+            ContentType=content_type if replace else None, CacheControl=cache_control if replace else None,
+            ContentDisposition=content_disposition if replace else None,
+            ContentEncoding=content_encoding if replace else None,
+            ContentLanguage=content_language if replace else None,
+            Expires=to_datetime(expires_us) if replace and expires_us is not None else None,
+            TaggingDirective="REPLACE" if tags is not None else None,
+            Tagging=urlencode(tags) if tags is not None else None, StorageClass=storage_class, ACL=acl,
+            ObjectLockLegalHoldStatus=legal_hold, ObjectLockMode=retention.mode if retention else None,
+            ObjectLockRetainUntilDate=to_datetime(retention.until_us) if retention else None,
+            ChecksumAlgorithm=checksum_algorithm)
+        if grants is not None:
+            self.set_acl(bucket, key, grants=grants, version_id=answer.get("VersionId"))
+        return self.head(bucket, key, version_id=answer.get("VersionId"))
+
+    # -- sub-resources ------------------------------------------------------------------------------------
+
+    def get_tags(self, bucket, key, *, version_id=None):
+        answer = self._call("get_object_tagging", Bucket=bucket, Key=key, VersionId=version_id)
+        return {t["Key"]: t["Value"] for t in answer.get("TagSet", [])}, answer.get("VersionId")
+
+    def put_tags(self, bucket, key, tags, *, version_id=None):
+        answer = self._call("put_object_tagging", Bucket=bucket, Key=key, VersionId=version_id,
+                            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+        return answer.get("VersionId")
+
+    def delete_tags(self, bucket, key, *, version_id=None):
+        return self._call("delete_object_tagging", Bucket=bucket, Key=key, VersionId=version_id).get("VersionId")
+
+    def get_acl(self, bucket, key, *, version_id=None) -> Acl:
+        answer = self._call("get_object_acl", Bucket=bucket, Key=key, VersionId=version_id)
+        return Acl((answer.get("Owner") or {}).get("ID", ""), answer.get("Grants", []))
+
+    def set_acl(self, bucket, key, *, acl=None, grants=None, version_id=None):
+        policy = None
+        if grants is not None:
+            owner = self.get_acl(bucket, key, version_id=version_id).owner
+            policy = {"Grants": grants, "Owner": {"ID": owner}}
+        self._call("put_object_acl", Bucket=bucket, Key=key, VersionId=version_id, ACL=acl,
+                   AccessControlPolicy=policy)
+        return version_id
+
+    def get_legal_hold(self, bucket, key, *, version_id=None) -> str:
+        answer = self._call("get_object_legal_hold", Bucket=bucket, Key=key, VersionId=version_id)
+        return answer["LegalHold"]["Status"]
+
+    def set_legal_hold(self, bucket, key, status, *, version_id=None):
+        self._call("put_object_legal_hold", Bucket=bucket, Key=key, VersionId=version_id,
+                   LegalHold={"Status": status})
+        return version_id
+
+    def get_retention(self, bucket, key, *, version_id=None) -> Retention:
+        answer = self._call("get_object_retention", Bucket=bucket, Key=key, VersionId=version_id)["Retention"]
+        return Retention(answer["Mode"], from_datetime(answer["RetainUntilDate"]))
+
+    def set_retention(self, bucket, key, retention, *, version_id=None, bypass_governance=False):
+        body = ({"Mode": retention.mode, "RetainUntilDate": to_datetime(retention.until_us)}
+                if retention is not None else {})
+        self._call("put_object_retention", Bucket=bucket, Key=key, VersionId=version_id, Retention=body,
+                   BypassGovernanceRetention=True if bypass_governance else None)
+        return version_id
+
+    def restore(self, bucket, key, *, days, tier="Standard", version_id=None) -> bool:
+        answer = self._call("restore_object", Bucket=bucket, Key=key, VersionId=version_id,
+                            RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}})
+        return answer.get("ResponseMetadata", {}).get("HTTPStatusCode") == 202

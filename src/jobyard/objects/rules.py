@@ -1,0 +1,207 @@
+"""S3's rules on names, tags, ACLs and metadata, and the errors that break them (shared by both stores).
+
+Sources: the S3 user guide's bucket naming rules, object key and metadata limits (key ≤ 1024 bytes of
+UTF-8, user metadata ≤ 2 KB), object tagging limits (≤ 10 tags, key ≤ 128, value ≤ 256 characters),
+canned ACLs, and the S3 API reference's list of error codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+
+from .api import ObjectError
+
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
+MAX_TAGS = 10
+
+_BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BAD_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BAD_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# Letters, digits, white space and + - = . _ : / @ in any script (S3's tag character set).
+_TAG_CHARS = re.compile(r"[\w\s+\-=.:/@]*")
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+               "bucket-owner-read", "bucket-owner-full-control")
+PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
+
+
+# -- errors ------------------------------------------------------------------------------------------
+
+def no_such_bucket(bucket: str) -> ObjectError:
+    return ObjectError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
+
+
+def no_such_key(key: str) -> ObjectError:
+    return ObjectError("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+
+
+def no_such_version(key: str, version_id: str) -> ObjectError:
+    return ObjectError("NoSuchVersion", "The specified version does not exist.", 404, Key=key, VersionId=version_id)
+
+
+def invalid_argument(message: str, name: str | None = None, value: str | None = None) -> ObjectError:
+    return ObjectError("InvalidArgument", message, 400, ArgumentName=name, ArgumentValue=value)
+
+
+def invalid_request(message: str) -> ObjectError:
+    return ObjectError("InvalidRequest", message, 400)
+
+
+def invalid_version_id(version_id: str) -> ObjectError:
+    return invalid_argument("Invalid version id specified", "versionId", version_id)
+
+
+def access_denied(message: str = "Access Denied") -> ObjectError:
+    return ObjectError("AccessDenied", message, 403)
+
+
+def locked() -> ObjectError:
+    return access_denied("Access Denied because object protected by object lock.")
+
+
+def no_lock_configuration() -> ObjectError:
+    return invalid_request("Bucket is missing Object Lock Configuration")
+
+
+def precondition_failed(condition: str) -> ObjectError:
+    return ObjectError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                       412, Condition=condition)
+
+
+def delete_marker_not_allowed(method: str) -> ObjectError:
+    return ObjectError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                       Method=method, ResourceType="DeleteMarker")
+
+
+def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:
+    """(first, last) bytes of an HTTP range over ``size`` bytes; InvalidRange (416) when none is there."""
+    first, last = byte_range
+    if first is None:
+        if not last:
+            raise _invalid_range(byte_range, size)
+        return max(size - last, 0), size - 1
+    if first >= size:
+        raise _invalid_range(byte_range, size)
+    return first, size - 1 if last is None else min(last, size - 1)
+
+
+def _invalid_range(byte_range, size: int) -> ObjectError:
+    first, last = byte_range
+    text = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    return ObjectError("InvalidRange", "The requested range is not satisfiable", 416, RangeRequested=text,
+                       ActualObjectSize=size)
+
+
+def etag_matches(condition: str, etag: str) -> bool:
+    """An If-Match / If-None-Match list against an ETag (quotes optional, ``*`` matches any)."""
+    for item in condition.split(","):
+        item = item.strip()
+        if item.startswith("W/"):
+            item = item[2:]
+        if item == "*" or item.strip('"') == etag.strip('"'):
+            return True
+    return False
+
+
+# -- names -------------------------------------------------------------------------------------------
+
+def check_bucket_name(name: str) -> None:
+    """S3's general-purpose bucket naming rules; a name that breaks one gets ``InvalidBucketName``."""
+    valid = (bool(_BUCKET_CHARS.fullmatch(name)) and ".." not in name and ".-" not in name and "-." not in name
+             and not name.startswith(_BAD_BUCKET_PREFIXES) and not name.endswith(_BAD_BUCKET_SUFFIXES)
+             and not _is_ip_address(name))
+    if not valid:
+        raise ObjectError("InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name)
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def check_key(key: str) -> None:
+    if not key:
+        raise invalid_argument("Object key must not be empty", "key", key)
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise ObjectError("KeyTooLongError", "Your key is too long", 400, Size=len(key.encode("utf-8")),
+                          MaxSizeAllowed=MAX_KEY_BYTES)
+    # NUL separates a key from its version in the store, and XML 1.0 cannot carry it in a listing
+    # anyway; S3's documentation is silent on it (UNCONFIRMED), so refuse it as an invalid argument.
+    if "\x00" in key:
+        raise invalid_argument("Object key must not contain the NUL character", "key", key)
+
+
+def check_metadata(metadata: dict[str, str]) -> None:
+    size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in metadata.items())
+    if size > MAX_METADATA_BYTES:
+        raise ObjectError("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                          400, Size=size, MaxSizeAllowed=MAX_METADATA_BYTES)
+
+
+def check_tags(tags: dict[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise ObjectError("BadRequest", "Object tags cannot be greater than 10", 400)
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_CHARS.fullmatch(key) or key.startswith("aws:"):
+            raise ObjectError("InvalidTag", "The TagKey you have provided is invalid", 400, TagKey=key)
+        if len(value) > 256 or not _TAG_CHARS.fullmatch(value):
+            raise ObjectError("InvalidTag", "The TagValue you have provided is invalid", 400, TagKey=key,
+                              TagValue=value)
+
+
+# -- owners and ACLs ----------------------------------------------------------------------------------
+
+def canonical_id(account: str) -> str:
+    """The account's canonical user id (64 hex digits, like S3's), the same every time."""
+    return hashlib.sha256(f"jobyard-canonical-user/{account}".encode()).hexdigest()
+
+
+def owner_grant(owner: str) -> dict:
+    return {"Grantee": {"Type": "CanonicalUser", "ID": owner}, "Permission": "FULL_CONTROL"}
+
+
+def canned_grants(acl: str, owner: str) -> list[dict]:
+    """The grants a canned ACL stands for (the bucket owner is the object owner here: one account)."""
+    if acl not in CANNED_ACLS:
+        raise invalid_argument(f"Invalid canned ACL: {acl}", "x-amz-acl", acl)
+    grants = [owner_grant(owner)]
+    if acl in ("public-read", "public-read-write"):
+        grants.append({"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"})
+    if acl == "public-read-write":
+        grants.append({"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "WRITE"})
+    if acl == "authenticated-read":
+        grants.append({"Grantee": {"Type": "Group", "URI": AUTHENTICATED_USERS}, "Permission": "READ"})
+    return grants
+
+
+def check_grants(grants: list[dict]) -> list[dict]:
+    """Explicit grants in S3's ``Grant`` form, checked and kept with only the members S3 keeps."""
+    kept = []
+    for grant in grants:
+        grantee, permission = grant.get("Grantee") or {}, grant.get("Permission")
+        kind = grantee.get("Type")
+        if permission not in PERMISSIONS:
+            raise ObjectError("MalformedACLError",
+                              "The XML you provided was not well-formed or did not validate against our "
+                              "published schema", 400)
+        if kind == "CanonicalUser" and grantee.get("ID"):
+            who = {"Type": kind, "ID": grantee["ID"]}
+        elif kind == "Group" and grantee.get("URI") in (ALL_USERS, AUTHENTICATED_USERS,
+                                                        "http://acs.amazonaws.com/groups/s3/LogDelivery"):
+            who = {"Type": kind, "URI": grantee["URI"]}
+        elif kind == "AmazonCustomerByEmail" and grantee.get("EmailAddress"):
+            # S3 resolves an e-mail address to the account's canonical id; this emulator knows no e-mail
+            # addresses, so it keeps the grant as given (UNCONFIRMED what S3 answers for unknown ones).
+            who = {"Type": kind, "EmailAddress": grantee["EmailAddress"]}
+        else:
+            raise ObjectError("InvalidArgument", "Invalid id", 400, ArgumentName="CanonicalUser/ID")
+        kept.append({"Grantee": who, "Permission": permission})
+    return kept

@@ -1,0 +1,627 @@
+"""Amazon S3 (REST-XML, 2006-03-01): the object API that jobs of the other services read and write.
+
+Every operation works through the object layer (``ctx.objects``), so it serves the built-in store or an
+external S3 (``--s3-endpoint``) alike. Errors are S3's own codes in S3's ``<Error>`` layout (S3 API
+reference, "Error responses"); operations of S3 that are not implemented here answer ``NotImplemented``
+(501). Buckets are per account: a name another account uses is free for you (on AWS bucket names are
+global across accounts; here accounts are isolated so that they can stand for separate users).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import parse_qsl, quote, unquote
+
+from ...clock import from_datetime, to_datetime
+from ...errors import SerializationError, ServiceError, ValidationFailed
+from ...objects import ObjectError, ObjectInfo, Retention, checksums, rules
+from ...objects.api import DEFAULT_REGION, STANDARD
+from ...wire import HTTP_STATUS, Request
+from ..base import Context, Service, operation
+from . import incoming
+
+MAX_KEYS = 1000
+MAX_DELETE_OBJECTS = 1000
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_GRANT_ITEM = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*', re.IGNORECASE)
+_GRANT_HEADERS = {"GrantFullControl": "FULL_CONTROL", "GrantRead": "READ", "GrantReadACP": "READ_ACP",
+                  "GrantWrite": "WRITE", "GrantWriteACP": "WRITE_ACP"}
+# Members of an operation's input that name a response override (GetObject's response-* parameters).
+_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition",
+              "ResponseContentEncoding": "ContentEncoding", "ResponseContentLanguage": "ContentLanguage",
+              "ResponseContentType": "ContentType"}
+_REGION_ALIASES = {"EU": "eu-west-1"}
+_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
+
+
+def malformed_xml() -> ServiceError:
+    return ServiceError("MalformedXML", _MALFORMED_XML, 400)
+
+
+def invalid_argument(message: str, name: str | None = None, value=None) -> ServiceError:
+    return ServiceError("InvalidArgument", message, 400, ArgumentName=name,
+                        ArgumentValue=None if value is None else str(value))
+
+
+def _us(value: datetime | None) -> int | None:
+    return from_datetime(value) if value is not None else None
+
+
+# -- reading S3's header forms --------------------------------------------------------------------------
+
+def parse_tagging(text: str) -> dict[str, str]:
+    """``x-amz-tagging``: a URL query string of tags."""
+    tags: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if key in tags:
+            raise ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key", 400, TagKey=key)
+        tags[key] = value
+    return tags
+
+
+def tag_set(items: list[dict]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for item in items:
+        key, value = item.get("Key"), item.get("Value", "")
+        if key is None:
+            raise malformed_xml()
+        if key in tags:
+            raise ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key", 400, TagKey=key)
+        tags[key] = value
+    return tags
+
+
+def header_grants(params: dict) -> list[dict] | None:
+    """``x-amz-grant-*`` headers (``id="..."``, ``uri="..."``, ``emailAddress="..."``, comma-separated)."""
+    grants = []
+    for member, permission in _GRANT_HEADERS.items():
+        text = params.get(member)
+        if not text:
+            continue
+        for item in text.split(","):
+            match = _GRANT_ITEM.fullmatch(item)
+            if match is None:
+                raise invalid_argument("Invalid grant header", f"x-amz-grant-{permission.lower()}", text)
+            kind, value = match.group(1).lower(), match.group(2)
+            grantee = ({"Type": "CanonicalUser", "ID": value} if kind == "id" else
+                       {"Type": "Group", "URI": value} if kind == "uri" else
+                       {"Type": "AmazonCustomerByEmail", "EmailAddress": value})
+            grants.append({"Grantee": grantee, "Permission": permission})
+    return grants or None
+
+
+def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
+    """A single ``bytes=`` range, or None: S3 ignores a Range header it cannot use (several ranges, bad
+    syntax) and sends the whole object."""
+    if not text:
+        return None
+    match = _RANGE.fullmatch(text.strip())
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first = int(match.group(1)) if match.group(1) else None
+    last = int(match.group(2)) if match.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
+def parse_copy_source(text: str) -> tuple[str, str, str | None]:
+    """``x-amz-copy-source``: ``[/]bucket/key[?versionId=v]``, URL-encoded."""
+    path, _, query = text.partition("?")
+    path = unquote(path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    version_id = dict(parse_qsl(query)).get("versionId") if query else None
+    if not bucket or not key:
+        raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", text)
+    return bucket, key, version_id
+
+
+def lock_retention(params: dict) -> Retention | None:
+    mode, until = params.get("ObjectLockMode"), params.get("ObjectLockRetainUntilDate")
+    if (mode is None) != (until is None):
+        raise invalid_argument("x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be "
+                               "supplied", "x-amz-object-lock-mode" if mode is None else
+                               "x-amz-object-lock-retain-until-date")
+    return Retention(mode, from_datetime(until)) if mode is not None else None
+
+
+def given_checksums(params: dict) -> dict[str, str]:
+    return {name: params[f"Checksum{name}"] for name in checksums.ALGORITHMS if params.get(f"Checksum{name}")}
+
+
+def restore_header(info: ObjectInfo) -> str | None:
+    status = info.restore
+    if status is None:
+        return None
+    if status.ongoing:
+        return 'ongoing-request="true"'
+    expiry = to_datetime(status.expiry_us).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return f'ongoing-request="false", expiry-date="{expiry}"'
+
+
+def check_preconditions(info: ObjectInfo, if_match, if_none_match, if_modified_since, if_unmodified_since,
+                        names=("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"),
+                        not_modified_status: int = 304) -> None:
+    """RFC 7232 conditions as S3 applies them: If-Match wins over If-Unmodified-Since, If-None-Match over
+    If-Modified-Since; a failed If-Match / If-Unmodified-Since is 412, the others 304 (CopyObject: 412)."""
+    modified_s = info.last_modified_us // 1_000_000   # HTTP dates have whole seconds
+    if if_match is not None:
+        if not rules.etag_matches(if_match, info.etag):
+            raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                               412, Condition=names[0])
+    elif if_unmodified_since is not None and modified_s > _us(if_unmodified_since) // 1_000_000:
+        raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                           412, Condition=names[3])
+    not_modified = False
+    if if_none_match is not None:
+        not_modified = rules.etag_matches(if_none_match, info.etag)
+    elif if_modified_since is not None:
+        not_modified = modified_s <= _us(if_modified_since) // 1_000_000
+    if not_modified:
+        if not_modified_status == 304:
+            raise ServiceError("NotModified", "Not Modified", 304)
+        raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                           412, Condition=names[1] if if_none_match is not None else names[2])
+
+
+class S3Service(Service):
+    model_name = "s3"
+    signing_names = ("s3",)
+
+    # -- before the operation is known ----------------------------------------------------------------
+
+    def prepare(self, request: Request, account: str) -> Request:
+        bucket = incoming.virtual_bucket(request.host, lambda name: self._has_bucket(account, name))
+        if bucket is not None:
+            request = incoming.with_bucket_in_path(request, bucket)
+        request = incoming.decode_body(request)
+        incoming.verify_digests(request)
+        if request.method == "POST" and "delete" in dict(request.query):
+            incoming.require_digest(request)   # DeleteObjects
+        return request
+
+    def _has_bucket(self, account: str, name: str) -> bool:
+        return self.objects is not None and self.objects.has_bucket(account, name)
+
+    def operation_for(self, request: Request, matched: str | None) -> str | None:
+        """PutObject, CopyObject, UploadPart and UploadPartCopy share ``PUT /{Bucket}/{Key+}`` (so do
+        GetObject and ListParts, DeleteObject and AbortMultipartUpload): S3 tells them apart by the
+        ``x-amz-copy-source`` header and the ``uploadId`` query parameter."""
+        if matched not in ("PutObject", "CopyObject", "UploadPart", "UploadPartCopy", "GetObject", "ListParts",
+                           "DeleteObject", "AbortMultipartUpload", "ListBuckets", "ListDirectoryBuckets"):
+            return matched
+        if matched in ("ListBuckets", "ListDirectoryBuckets"):
+            return "ListBuckets"
+        upload = "uploadId=" in request.query_string
+        if request.method == "PUT":
+            copy = "x-amz-copy-source" in request.headers
+            return ("UploadPartCopy" if copy else "UploadPart") if upload else ("CopyObject" if copy else "PutObject")
+        if request.method == "GET":
+            return "ListParts" if upload else "GetObject"
+        return "AbortMultipartUpload" if upload else "DeleteObject"
+
+    # -- how S3 answers what the codec could not accept -------------------------------------------------
+
+    def unknown_operation(self, operation: str | None) -> ServiceError:
+        if operation and not operation.startswith("/"):
+            return ServiceError("NotImplemented", "A header you provided implies functionality that is not "
+                                                  "implemented", 501, sender_fault=False)
+        return ServiceError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+
+    def validation_error(self, failed: ValidationFailed) -> ServiceError:
+        violation = failed.violations[0]
+        if violation.kind == "required":
+            return malformed_xml()
+        if violation.path.endswith("storageClass"):
+            return ServiceError("InvalidStorageClass", "The storage class you specified is not valid", 400,
+                                StorageClassRequested=violation.value)
+        if violation.path.endswith("locationConstraint"):
+            return ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
+                                LocationConstraint=violation.value)
+        return invalid_argument(violation.describe(), violation.path, violation.value)
+
+    def serialization_error(self, failed: SerializationError) -> ServiceError:
+        if failed.operation in ("GetObject", "HeadObject", "ListObjectsV2", "ListBuckets", "PutObject",
+                                "CopyObject", "DeleteObject"):
+            return invalid_argument(str(failed) or "Invalid argument")
+        return malformed_xml()
+
+    def internal_error(self) -> ServiceError:
+        return ServiceError("InternalError", "We encountered an internal error. Please try again.", 500,
+                            sender_fault=False)
+
+    def access_denied(self) -> ServiceError:
+        return ServiceError("AccessDenied", "Access Denied", 403)
+
+    def call(self, ctx: Context, operation: str, params: dict) -> dict:
+        owner = params.get("ExpectedBucketOwner")
+        if owner is not None and owner != ctx.account:
+            raise self.access_denied()
+        return super().call(ctx, operation, params)
+
+    # -- buckets -------------------------------------------------------------------------------------
+
+    @operation("CreateBucket")
+    def create_bucket(self, ctx: Context, params: dict) -> dict:
+        configuration = params.get("CreateBucketConfiguration") or {}
+        constraint = configuration.get("LocationConstraint")
+        constraint = _REGION_ALIASES.get(constraint, constraint)
+        if constraint == DEFAULT_REGION:
+            # S3: us-east-1 is the default and may not be named (InvalidLocationConstraint).
+            raise ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
+                               LocationConstraint=constraint)
+        region = constraint or DEFAULT_REGION
+        # The us-east-1 endpoint takes any constraint; a regional endpoint only its own region.
+        if ctx.region != DEFAULT_REGION and ctx.region != region:
+            shown = "unspecified" if constraint is None else constraint
+            raise ServiceError("IllegalLocationConstraintException",
+                               f"The {shown} location constraint is incompatible for the region specific endpoint "
+                               "this request was sent to.", 400)
+        ctx.objects.create_bucket(params["Bucket"], region=region,
+                                  object_lock=bool(params.get("ObjectLockEnabledForBucket")))
+        return {"Location": f"/{params['Bucket']}", "BucketArn": f"arn:aws:s3:::{params['Bucket']}"}
+
+    @operation("HeadBucket")
+    def head_bucket(self, ctx: Context, params: dict) -> dict:
+        info = ctx.objects.head_bucket(params["Bucket"])
+        return {"BucketRegion": info.region, "AccessPointAlias": False,
+                "BucketArn": f"arn:aws:s3:::{info.name}"}
+
+    @operation("DeleteBucket")
+    def delete_bucket(self, ctx: Context, params: dict) -> dict:
+        ctx.objects.delete_bucket(params["Bucket"])
+        return {}
+
+    @operation("ListBuckets")
+    def list_buckets(self, ctx: Context, params: dict) -> dict:
+        limit = params.get("MaxBuckets")
+        if limit is not None and not 1 <= limit <= 10000:
+            raise invalid_argument("Argument max-buckets must be an integer between 1 and 10000", "max-buckets",
+                                   limit)
+        page = ctx.objects.list_buckets(prefix=params.get("Prefix") or "", region=params.get("BucketRegion"),
+                                        max_buckets=limit or 10000, token=params.get("ContinuationToken"))
+        buckets = [{"Name": b.name, "CreationDate": to_datetime(b.created_us), "BucketRegion": b.region,
+                    "BucketArn": f"arn:aws:s3:::{b.name}"} for b in page.buckets]
+        return {"Buckets": buckets, "Owner": {"ID": _owner(ctx)}, "ContinuationToken": page.next_token,
+                "Prefix": params.get("Prefix")}
+
+    @operation("PutBucketVersioning")
+    def put_bucket_versioning(self, ctx: Context, params: dict) -> dict:
+        status = (params.get("VersioningConfiguration") or {}).get("Status")
+        if status is None:
+            raise malformed_xml()
+        # MFA delete is accepted and not enforced: jobyard checks no MFA tokens.
+        ctx.objects.set_versioning(params["Bucket"], status)
+        return {}
+
+    @operation("GetBucketVersioning")
+    def get_bucket_versioning(self, ctx: Context, params: dict) -> dict:
+        return {"Status": ctx.objects.versioning(params["Bucket"])}
+
+    @operation("GetObjectLockConfiguration")
+    def get_object_lock_configuration(self, ctx: Context, params: dict) -> dict:
+        if not ctx.objects.head_bucket(params["Bucket"]).object_lock:
+            raise ServiceError("ObjectLockConfigurationNotFoundError",
+                               "Object Lock configuration does not exist for this bucket", 404,
+                               BucketName=params["Bucket"])
+        return {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}
+
+    # -- objects -------------------------------------------------------------------------------------
+
+    def _versioned(self, ctx: Context, bucket: str) -> bool:
+        return ctx.objects.versioning(bucket) is not None
+
+    @staticmethod
+    def _version_header(versioned: bool, version_id: str | None) -> str | None:
+        """S3 names the version of every write and read in a bucket that has had versioning turned on
+        (``null`` for the null version), and none otherwise."""
+        return (version_id or "null") if versioned else None
+
+    @operation("PutObject")
+    def put_object(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        data = params.get("Body") or b""
+        given = given_checksums(params)
+        algorithm = params.get("ChecksumAlgorithm")
+        if algorithm and algorithm not in given:
+            computed = checksums.compute(algorithm, data)
+            if computed is not None:
+                given[algorithm] = computed
+        tags = parse_tagging(params["Tagging"]) if params.get("Tagging") else None
+        info = ctx.objects.put(
+            bucket, key, data, content_type=params.get("ContentType"), metadata=params.get("Metadata"),
+            tags=tags, storage_class=params.get("StorageClass"), cache_control=params.get("CacheControl"),
+            content_disposition=params.get("ContentDisposition"), content_encoding=params.get("ContentEncoding"),
+            content_language=params.get("ContentLanguage"), expires_us=_us(params.get("Expires")),
+            checksums=given, acl=params.get("ACL"), grants=header_grants(params),
+            legal_hold=params.get("ObjectLockLegalHoldStatus"), retention=lock_retention(params),
+            if_match=params.get("IfMatch"), if_none_match=params.get("IfNoneMatch"))
+        out = {"ETag": info.etag, "ServerSideEncryption": "AES256",
+               "VersionId": self._version_header(self._versioned(ctx, bucket), info.version_id)}
+        out.update(self._checksum_members(info))
+        return out
+
+    @staticmethod
+    def _checksum_members(info: ObjectInfo) -> dict:
+        out = {f"Checksum{name}": value for name, value in info.checksums.items() if value}
+        if out:
+            out["ChecksumType"] = "FULL_OBJECT"
+        return out
+
+    def _describe(self, info: ObjectInfo, versioned: bool) -> dict:
+        """The headers GetObject and HeadObject share."""
+        out = {
+            "ETag": info.etag, "LastModified": to_datetime(info.last_modified_us), "ContentLength": info.size,
+            "ContentType": info.content_type, "Metadata": info.metadata or None, "AcceptRanges": "bytes",
+            "CacheControl": info.cache_control, "ContentDisposition": info.content_disposition,
+            "ContentEncoding": info.content_encoding, "ContentLanguage": info.content_language,
+            "Expires": to_datetime(info.expires_us) if info.expires_us is not None else None,
+            "ServerSideEncryption": "AES256", "VersionId": self._version_header(versioned, info.version_id),
+            # S3 leaves x-amz-storage-class out for STANDARD objects.
+            "StorageClass": info.storage_class if info.storage_class != STANDARD else None,
+            "TagCount": info.tag_count or None, "Restore": restore_header(info),
+            "ObjectLockLegalHoldStatus": info.legal_hold,
+        }
+        if info.retention is not None:
+            out["ObjectLockMode"] = info.retention.mode
+            out["ObjectLockRetainUntilDate"] = to_datetime(info.retention.until_us)
+        return out
+
+    def _read_checks(self, params: dict, info: ObjectInfo) -> tuple[int | None, int | None] | None:
+        """Conditions and part number of a GetObject/HeadObject; returns the byte range to serve."""
+        check_preconditions(info, params.get("IfMatch"), params.get("IfNoneMatch"), params.get("IfModifiedSince"),
+                            params.get("IfUnmodifiedSince"))
+        part = params.get("PartNumber")
+        if part is not None:
+            # Objects here are single-part: part 1 is the whole object.
+            if part != 1:
+                raise ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                                   PartNumberRequested=part, ActualPartCount=1)
+            return (0, None) if info.size else None
+        return parse_range(params.get("Range"))
+
+    @operation("GetObject")
+    def get_object(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        store = ctx.objects
+        info = store.head(bucket, key, version_id=params.get("VersionId"))
+        byte_range = self._read_checks(params, info)
+        body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
+        out = self._describe(body.info, self._versioned(ctx, bucket))
+        out["Body"] = body.data
+        out["ContentLength"] = len(body.data)
+        if body.content_range is not None:
+            first, last = body.content_range
+            out["ContentRange"] = f"bytes {first}-{last}/{body.info.size}"
+            out[HTTP_STATUS] = 206
+        elif params.get("ChecksumMode") == "ENABLED":
+            out.update(self._checksum_members(body.info))
+        for member, header in _OVERRIDES.items():
+            if params.get(member) is not None:
+                out[header] = params[member]
+        if params.get("ResponseExpires") is not None:
+            out["Expires"] = params["ResponseExpires"]
+        return out
+
+    @operation("HeadObject")
+    def head_object(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        info = ctx.objects.head(bucket, key, version_id=params.get("VersionId"))
+        byte_range = self._read_checks(params, info)
+        out = self._describe(info, self._versioned(ctx, bucket))
+        if byte_range is not None and info.size:
+            first, last = rules.resolve_range(byte_range, info.size)
+            out["ContentLength"] = last - first + 1
+            out["ContentRange"] = f"bytes {first}-{last}/{info.size}"
+            out[HTTP_STATUS] = 206
+        elif params.get("ChecksumMode") == "ENABLED":
+            out.update(self._checksum_members(info))
+        return out
+
+    @operation("DeleteObject")
+    def delete_object(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        if params.get("IfMatch") is not None:
+            info = ctx.objects.head(bucket, key)
+            check_preconditions(info, params["IfMatch"], None, None, None)
+        deleted = ctx.objects.delete(bucket, key, version_id=params.get("VersionId"),
+                                     bypass_governance=bool(params.get("BypassGovernanceRetention")))
+        return {"DeleteMarker": True if deleted.delete_marker else None,
+                "VersionId": deleted.version_id if (deleted.delete_marker or params.get("VersionId")) else None}
+
+    @operation("DeleteObjects")
+    def delete_objects(self, ctx: Context, params: dict) -> dict:
+        request = params.get("Delete") or {}
+        items = request.get("Objects") or []
+        if not items or len(items) > MAX_DELETE_OBJECTS:
+            raise malformed_xml()
+        store = ctx.objects
+        store.head_bucket(params["Bucket"])
+        bypass = bool(params.get("BypassGovernanceRetention"))
+        deleted, errors = [], []
+        for item in items:
+            key, version_id = item.get("Key"), item.get("VersionId")
+            if key is None:
+                raise malformed_xml()
+            try:
+                result = store.delete(params["Bucket"], key, version_id=version_id, bypass_governance=bypass)
+            except ObjectError as error:
+                errors.append({"Key": key, "VersionId": version_id, "Code": error.code, "Message": error.message})
+                continue
+            if request.get("Quiet"):
+                continue
+            entry = {"Key": key, "VersionId": version_id}
+            if result.delete_marker:
+                entry["DeleteMarker"] = True
+                entry["DeleteMarkerVersionId"] = result.version_id
+            deleted.append(entry)
+        return {"Deleted": deleted or None, "Errors": errors or None}
+
+    @operation("ListObjectsV2")
+    def list_objects_v2(self, ctx: Context, params: dict) -> dict:
+        bucket = params["Bucket"]
+        max_keys = params.get("MaxKeys")
+        if max_keys is not None and max_keys < 0:
+            raise invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", max_keys)
+        max_keys = MAX_KEYS if max_keys is None else min(max_keys, MAX_KEYS)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or None
+        token = params.get("ContinuationToken")
+        if token == "":
+            raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token)
+        page = ctx.objects.list(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys,
+                                start_after=params.get("StartAfter"), token=token)
+        encode = params.get("EncodingType") == "url"
+        text = (lambda value: quote(value, safe="/") if value is not None else None) if encode else (lambda v: v)
+        optional = set(params.get("OptionalObjectAttributes") or ())
+        contents = []
+        for info in page.objects:
+            entry = {"Key": text(info.key), "LastModified": to_datetime(info.last_modified_us), "ETag": info.etag,
+                     "Size": info.size, "StorageClass": info.storage_class}
+            if info.checksums:
+                entry["ChecksumAlgorithm"] = sorted(info.checksums)
+                entry["ChecksumType"] = "FULL_OBJECT"
+            if params.get("FetchOwner"):
+                entry["Owner"] = {"ID": info.owner or _owner(ctx)}
+            if "RestoreStatus" in optional and info.restore is not None:
+                entry["RestoreStatus"] = {"IsRestoreInProgress": info.restore.ongoing}
+                if info.restore.expiry_us is not None:
+                    entry["RestoreStatus"]["RestoreExpiryDate"] = to_datetime(info.restore.expiry_us)
+            contents.append(entry)
+        return {
+            "IsTruncated": page.is_truncated, "Contents": contents or None, "Name": bucket, "Prefix": text(prefix),
+            "Delimiter": text(delimiter), "MaxKeys": max_keys,
+            "CommonPrefixes": [{"Prefix": text(p)} for p in page.common_prefixes] or None,
+            "EncodingType": params.get("EncodingType"), "KeyCount": len(page.objects) + len(page.common_prefixes),
+            "ContinuationToken": token, "NextContinuationToken": page.next_token,
+            "StartAfter": text(params.get("StartAfter")),
+        }
+
+    @operation("CopyObject")
+    def copy_object(self, ctx: Context, params: dict) -> dict:
+        store = ctx.objects
+        source_bucket, source_key, source_version = parse_copy_source(params["CopySource"])
+        source = store.head(source_bucket, source_key, version_id=source_version)
+        check_preconditions(source, params.get("CopySourceIfMatch"), params.get("CopySourceIfNoneMatch"),
+                            params.get("CopySourceIfModifiedSince"), params.get("CopySourceIfUnmodifiedSince"),
+                            names=("x-amz-copy-source-If-Match", "x-amz-copy-source-If-None-Match",
+                                   "x-amz-copy-source-If-Modified-Since", "x-amz-copy-source-If-Unmodified-Since"),
+                            not_modified_status=412)
+        replace_metadata = params.get("MetadataDirective") == "REPLACE"
+        tagging = params.get("TaggingDirective") == "REPLACE"
+        if params.get("IfNoneMatch") is not None or params.get("IfMatch") is not None:
+            try:
+                target = store.head(params["Bucket"], params["Key"])
+            except ObjectError:
+                target = None
+            if params.get("IfNoneMatch") is not None and target is not None:
+                raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not "
+                                                         "hold", 412, Condition="If-None-Match")
+            if params.get("IfMatch") is not None and (target is None or not rules.etag_matches(params["IfMatch"],
+                                                                                           target.etag)):
+                raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not "
+                                                         "hold", 412, Condition="If-Match")
+        info = store.copy(
+            source_bucket, source_key, params["Bucket"], params["Key"], source_version_id=source_version,
+            metadata=(params.get("Metadata") or {}) if replace_metadata else None,
+            content_type=params.get("ContentType"), cache_control=params.get("CacheControl"),
+            content_disposition=params.get("ContentDisposition"), content_encoding=params.get("ContentEncoding"),
+            content_language=params.get("ContentLanguage"), expires_us=_us(params.get("Expires")),
+            tags=parse_tagging(params.get("Tagging") or "") if tagging else None,
+            storage_class=params.get("StorageClass"), acl=params.get("ACL"), grants=header_grants(params),
+            legal_hold=params.get("ObjectLockLegalHoldStatus"), retention=lock_retention(params),
+            checksum_algorithm=params.get("ChecksumAlgorithm"))
+        result = {"ETag": info.etag, "LastModified": to_datetime(info.last_modified_us)}
+        result.update(self._checksum_members(info))
+        return {"CopyObjectResult": result, "ServerSideEncryption": "AES256",
+                "VersionId": self._version_header(self._versioned(ctx, params["Bucket"]), info.version_id),
+                "CopySourceVersionId": self._version_header(self._versioned(ctx, source_bucket), source.version_id)}
+
+    # -- sub-resources -------------------------------------------------------------------------------------
+
+    def _sub_resource_version(self, ctx: Context, bucket: str, version_id: str | None) -> str | None:
+        return self._version_header(self._versioned(ctx, bucket), version_id)
+
+    @operation("GetObjectTagging")
+    def get_object_tagging(self, ctx: Context, params: dict) -> dict:
+        tags, version_id = ctx.objects.get_tags(params["Bucket"], params["Key"], version_id=params.get("VersionId"))
+        return {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()],
+                "VersionId": self._sub_resource_version(ctx, params["Bucket"], version_id)}
+
+    @operation("PutObjectTagging")
+    def put_object_tagging(self, ctx: Context, params: dict) -> dict:
+        tagging = params.get("Tagging")
+        if tagging is None or "TagSet" not in tagging:
+            raise malformed_xml()
+        version_id = ctx.objects.put_tags(params["Bucket"], params["Key"], tag_set(tagging["TagSet"]),
+                                          version_id=params.get("VersionId"))
+        return {"VersionId": self._sub_resource_version(ctx, params["Bucket"], version_id)}
+
+    @operation("DeleteObjectTagging")
+    def delete_object_tagging(self, ctx: Context, params: dict) -> dict:
+        version_id = ctx.objects.delete_tags(params["Bucket"], params["Key"], version_id=params.get("VersionId"))
+        return {"VersionId": self._sub_resource_version(ctx, params["Bucket"], version_id)}
+
+    @operation("GetObjectAcl")
+    def get_object_acl(self, ctx: Context, params: dict) -> dict:
+        acl = ctx.objects.get_acl(params["Bucket"], params["Key"], version_id=params.get("VersionId"))
+        return {"Owner": {"ID": acl.owner}, "Grants": acl.grants}
+
+    @operation("PutObjectAcl")
+    def put_object_acl(self, ctx: Context, params: dict) -> dict:
+        policy = params.get("AccessControlPolicy")
+        grants = header_grants(params)
+        if policy is not None:
+            if params.get("ACL") is not None or grants is not None:
+                raise ServiceError("UnexpectedContent", "This request does not support content", 400)
+            grants = policy.get("Grants")
+            if grants is None:
+                raise malformed_xml()
+        ctx.objects.set_acl(params["Bucket"], params["Key"], acl=params.get("ACL"), grants=grants,
+                            version_id=params.get("VersionId"))
+        return {}
+
+    @operation("PutObjectLegalHold")
+    def put_object_legal_hold(self, ctx: Context, params: dict) -> dict:
+        status = (params.get("LegalHold") or {}).get("Status")
+        if status is None:
+            raise malformed_xml()
+        ctx.objects.set_legal_hold(params["Bucket"], params["Key"], status, version_id=params.get("VersionId"))
+        return {}
+
+    @operation("GetObjectLegalHold")
+    def get_object_legal_hold(self, ctx: Context, params: dict) -> dict:
+        status = ctx.objects.get_legal_hold(params["Bucket"], params["Key"], version_id=params.get("VersionId"))
+        return {"LegalHold": {"Status": status}}
+
+    @operation("PutObjectRetention")
+    def put_object_retention(self, ctx: Context, params: dict) -> dict:
+        body = params.get("Retention") or {}
+        mode, until = body.get("Mode"), body.get("RetainUntilDate")
+        if (mode is None) != (until is None):
+            raise malformed_xml()
+        retention = Retention(mode, from_datetime(until)) if mode is not None else None
+        ctx.objects.set_retention(params["Bucket"], params["Key"], retention, version_id=params.get("VersionId"),
+                                  bypass_governance=bool(params.get("BypassGovernanceRetention")))
+        return {}
+
+    @operation("GetObjectRetention")
+    def get_object_retention(self, ctx: Context, params: dict) -> dict:
+        retention = ctx.objects.get_retention(params["Bucket"], params["Key"], version_id=params.get("VersionId"))
+        return {"Retention": {"Mode": retention.mode, "RetainUntilDate": to_datetime(retention.until_us)}}
+
+    @operation("RestoreObject")
+    def restore_object(self, ctx: Context, params: dict) -> dict:
+        request = params.get("RestoreRequest") or {}
+        if request.get("Type") == "SELECT" or request.get("SelectParameters") or request.get("OutputLocation"):
+            raise ServiceError("NotImplemented", "Restore with S3 Select is not implemented", 501,
+                               sender_fault=False)
+        tier = (request.get("GlacierJobParameters") or {}).get("Tier") or request.get("Tier") or "Standard"
+        started = ctx.objects.restore(params["Bucket"], params["Key"], days=request.get("Days"), tier=tier,
+                                      version_id=params.get("VersionId"))
+        # 202 Accepted when a restore starts, 200 OK when the object was already restored.
+        return {HTTP_STATUS: 202 if started else 200}
+
+
+def _owner(ctx: Context) -> str:
+    return rules.canonical_id(ctx.account)

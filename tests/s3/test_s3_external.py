@@ -1,0 +1,123 @@
+"""``--s3-endpoint``: objects kept on an external S3-compatible server through boto3. The session's
+server plays the external S3; a second jobyard server is pointed at it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conformance import attach
+from s3_helpers import NO_RETRIES, expect_error, expect_head_error, s3_client
+
+from jobyard.cli import build_parser
+from jobyard.config import Config
+from jobyard.objects import ObjectError
+from jobyard.objects.remote import RemoteObjectLayer
+from jobyard.testing import running_server
+
+# The identity the proxying server uses on the external one (credentials come from the environment).
+EXTERNAL_ACCOUNT = str(700000000000 + os.getpid() % 100000)
+
+
+@pytest.fixture(scope="module")
+def proxying(server, tmp_path_factory):
+    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                       "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID=EXTERNAL_ACCOUNT, AWS_SECRET_ACCESS_KEY="secret",
+                      AWS_DEFAULT_REGION="us-east-1")
+    config = Config(data_dir=str(tmp_path_factory.mktemp("proxying")), time_scale=0, s3_endpoint=server.url)
+    try:
+        with running_server(config) as running:
+            assert isinstance(running.emulator.objects, RemoteObjectLayer)
+            yield running
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def external(server):
+    """A client of the external server itself, as the identity the proxying server uses."""
+    client = s3_client(server.url, EXTERNAL_ACCOUNT, retries=NO_RETRIES)
+    attach(client)
+    return client
+
+
+@pytest.fixture
+def through(proxying, account):
+    """A client of the proxying server (any account: all of them share the external identity)."""
+    client = s3_client(proxying.url, account, retries=NO_RETRIES)
+    failures = attach(client)
+    yield client
+    assert not failures, "\n".join(failures)
+
+
+def test_the_flag_reaches_the_config():
+    args = build_parser().parse_args(["serve", "--s3-endpoint", "http://minio.internal:9000"])
+    assert args.s3_endpoint == "http://minio.internal:9000"
+    assert build_parser().parse_args(["serve"]).s3_endpoint is None
+
+
+def test_objects_written_through_jobyard_land_on_the_external_server(through, external, account):
+    bucket = f"ext-{account}"
+    through.create_bucket(Bucket=bucket)
+    put = through.put_object(Bucket=bucket, Key="a/report.csv", Body=b"id,status\n1,ok\n", ContentType="text/csv",
+                             Metadata={"job": "1"}, Tagging="kind=report")
+    stored = external.get_object(Bucket=bucket, Key="a/report.csv")
+    assert stored["Body"].read() == b"id,status\n1,ok\n" and stored["ETag"] == put["ETag"]
+    assert (stored["ContentType"], stored["Metadata"]) == ("text/csv", {"job": "1"})
+    external.put_object(Bucket=bucket, Key="b/from-outside", Body=b"0123456789")
+    got = through.get_object(Bucket=bucket, Key="b/from-outside", Range="bytes=2-4")
+    assert got["Body"].read() == b"234" and got["ContentRange"] == "bytes 2-4/10"
+    listed = through.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["a/", "b/"]
+    assert through.get_object_tagging(Bucket=bucket, Key="a/report.csv")["TagSet"] == [
+        {"Key": "kind", "Value": "report"}]
+    through.copy_object(Bucket=bucket, Key="c/copy", CopySource={"Bucket": bucket, "Key": "a/report.csv"})
+    assert external.head_object(Bucket=bucket, Key="c/copy")["ETag"] == put["ETag"]
+    through.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "c/copy"}]})
+    expect_head_error(external, "HeadObject", 404, Bucket=bucket, Key="c/copy")
+
+
+def test_errors_of_the_external_server_come_through(through, account):
+    bucket = f"ext-err-{account}"
+    expect_error(through, "GetObject", "NoSuchBucket", 404, Bucket=bucket, Key="k")
+    through.create_bucket(Bucket=bucket)
+    expect_error(through, "CreateBucket", "BucketAlreadyOwnedByYou", 409, Bucket=bucket)
+    expect_error(through, "GetObject", "NoSuchKey", 404, Bucket=bucket, Key="missing")
+    expect_head_error(through, "HeadObject", 404, Bucket=bucket, Key="missing")
+    through.put_object(Bucket=bucket, Key="k", Body=b"abc")
+    expect_error(through, "GetObject", "InvalidRange", 416, Bucket=bucket, Key="k", Range="bytes=10-")
+
+
+def test_the_object_layer_over_the_external_server(proxying, external, account):
+    """What job services call: the same interface, whichever store is behind it."""
+    store = proxying.emulator.objects.bind(None, account, 0)
+    bucket = f"ext-layer-{account}"
+    store.create_bucket(bucket)
+    assert store.bucket_exists(bucket) and not store.bucket_exists(f"ext-none-{account}")
+    store.set_versioning(bucket, "Enabled")
+    first = store.put(bucket, "manifest.csv", b"b,k1\nb,k2\n", content_type="text/csv", tags={"a": "1"})
+    second = store.put(bucket, "manifest.csv", b"b,k3\n")
+    assert first.version_id and second.version_id and first.version_id != second.version_id
+    assert store.read(bucket, "manifest.csv", version_id=first.version_id) == b"b,k1\nb,k2\n"
+    assert store.head(bucket, "manifest.csv").etag == second.etag
+    assert store.get_tags(bucket, "manifest.csv", version_id=first.version_id) == ({"a": "1"}, first.version_id)
+    for i in range(5):
+        store.put(bucket, f"items/{i}", b"")
+    assert [o.key for o in store.walk(bucket, prefix="items/", page_size=2)] == [f"items/{i}" for i in range(5)]
+    assert store.versioning(bucket) == "Enabled"
+    with pytest.raises(ObjectError) as caught:
+        store.head(bucket, "missing")
+    assert (caught.value.code, caught.value.status) == ("NoSuchKey", 404)
+    with pytest.raises(ObjectError) as caught:
+        store.get(f"ext-none-{account}", "k")
+    assert caught.value.code == "NoSuchBucket"
+    marker = store.delete(bucket, "manifest.csv")
+    assert marker.delete_marker
+    assert external.get_object(Bucket=bucket, Key="manifest.csv", VersionId=first.version_id)["Body"].read() == (
+        b"b,k1\nb,k2\n")
