@@ -8,6 +8,7 @@ of ticking would. Idle resources cost nothing: the scan reads only the due end o
 Services register one handler per resource kind: ``handler(tx, resource, at_us)`` moves the resource to
 its next state and sets its next due time (or None). It may change other resources too: it saves them
 itself and returns them, so that any transition they now have due joins this round in time order.
+Transitions that produce or drop payload bytes (a job's output) reach the file store as ``lifecycle.files``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ _BATCH = 1000
 
 
 class Lifecycle:
-    def __init__(self):
+    def __init__(self, files=None):
         self._handlers: dict[str, Handler] = {}
+        self.files = files   # the FileStore, for handlers whose transitions write or delete payloads
 
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler

@@ -204,6 +204,18 @@ class Tx:
         index whose leading columns are the filters and whose trailing columns are the sort key, so its
         cost does not depend on the depth or the table size.
         """
+        distinct = sorted(set(states)) if states is not None else None
+        if distinct is not None and len(distinct) > 1:
+            # One keyset scan per state, merged: an IN over several states cannot read the state index in
+            # sort order, so it would walk every row of the other states to fill a page.
+            found, more = [], False
+            for state in distinct:
+                rows, state_more = self.page(kind, account, region, limit=limit, after=after, parent=parent,
+                                             states=[state], ref=ref, by=by, descending=descending)
+                found += rows
+                more = more or state_more
+            found.sort(key=lambda r: r.sort_key(by), reverse=descending)
+            return found[:limit], more or len(found) > limit
         statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
                                     after is not None)
         values = _filter_values(kind, account, region, parent, ref, states)

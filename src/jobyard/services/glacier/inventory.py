@@ -1,0 +1,126 @@
+"""The vault inventory: taken about once a day while a vault changes, read by inventory-retrieval jobs.
+
+AWS updates a vault's inventory roughly daily, starting on the day of the first upload, and only when
+archives were added or removed since the last one; the first inventory appears half a day to a day after
+the first upload. DescribeVault's counts and every inventory-retrieval job answer from that last inventory,
+a point-in-time snapshot, never from the live vault. Here a change schedules the vault's next inventory
+12-24 hours later and at least a day after the previous one; at that moment the vault's archives are
+written to a snapshot file (kept until the one after next replaces it, so a transition replayed after a
+rolled-back request still finds the snapshot it read).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import orjson
+
+from ...lifecycle import draw_seconds
+from ...store import FileStore, Resource, Tx
+from ...clock import US
+from .common import ARCHIVE, DAY, DELETED, HOUR, iso_millis, iso_seconds, snapshot_key
+
+INVENTORY_DELAY = (12 * HOUR, 24 * HOUR)   # after the first change since the last inventory
+INVENTORY_INTERVAL = DAY                   # at most one inventory a day
+
+CSV_COLUMNS = ("ArchiveId", "ArchiveDescription", "CreationDate", "Size", "SHA256TreeHash")
+
+
+def vault_changed(vault: Resource, now_us: int) -> None:
+    """Record an archive added or removed: the vault needs a new inventory (and may not be deleted yet)."""
+    vault.doc["Changed"] = True
+    if vault.next_due_us is None:
+        delay = draw_seconds(f"{vault.account}/{vault.region}/{vault.id}", f"inventory@{now_us}", *INVENTORY_DELAY)
+        due = now_us + int(delay * US)
+        last = (vault.doc.get("Inventory") or {}).get("Date")
+        if last is not None:
+            due = max(due, last + INVENTORY_INTERVAL * US)
+        vault.next_due_us = due
+
+
+def take(tx: Tx, files: FileStore, vault: Resource, at_us: int) -> list[Resource]:
+    """The lifecycle handler of vaults: write the inventory due now."""
+    # In upload order; the last field (the row's sequence number) breaks ties between equal times.
+    entries = [[a.id, a.doc.get("Description"), a.created_us, a.doc["Size"], a.doc["TreeHash"], a.seq]
+               for a in tx.children(ARCHIVE, vault.account, vault.region, vault.id) if a.state != DELETED]
+    key = snapshot_key(vault.account, vault.region, vault.id, at_us)
+    files.put(key, orjson.dumps(entries))
+    previous = vault.doc.get("Inventory") or {}
+    if previous.get("PreviousKey"):
+        files.delete(previous["PreviousKey"])
+    vault.doc["Inventory"] = {"Date": at_us, "Count": len(entries), "Size": sum(e[3] for e in entries),
+                              "Key": key, "PreviousKey": previous.get("Key")}
+    vault.doc["Changed"] = False
+    vault.next_due_us = None
+    return []
+
+
+def drop_snapshots(files: FileStore, vault: Resource) -> None:
+    inventory = vault.doc.get("Inventory") or {}
+    for key in (inventory.get("Key"), inventory.get("PreviousKey")):
+        if key:
+            files.delete(key)
+
+
+def select(entries: list, start_us: int | None, end_us: int | None, after: list | None,
+           limit: int | None) -> tuple[list, list | None]:
+    """The entries an inventory job returns and, when ``limit`` cut them short, the position to go on from.
+
+    Archives created on or after ``start_us`` and before ``end_us``, after the marker position
+    ``[created_us, sequence]``, at most ``limit`` of them.
+    """
+    chosen = []
+    for entry in entries:
+        created = entry[2]
+        if start_us is not None and created < start_us or end_us is not None and created >= end_us:
+            continue
+        if after is not None and (created, entry[5]) <= (after[0], after[1]):
+            continue
+        if limit is not None and len(chosen) == limit:
+            last = chosen[-1]
+            return chosen, [last[2], last[5]]
+        chosen.append(entry)
+    return chosen, None
+
+
+def encode_marker(position: list) -> str:
+    """The opaque marker of an inventory page: where the next inventory job goes on from. Forging one
+    gains nothing (it only chooses where a listing of one's own vault starts), so it is plain."""
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+
+def decode_marker(marker: str) -> list | None:
+    try:
+        position = orjson.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        return None
+    if isinstance(position, list) and len(position) == 2 and all(type(p) is int for p in position):
+        return position
+    return None
+
+
+def render(entries: list, vault_arn: str, inventory_date_us: int, fmt: str) -> tuple[bytes, str]:
+    """The inventory document in AWS's JSON (one line) or CSV layout, and its content type."""
+    if fmt == "CSV":
+        lines = [",".join(CSV_COLUMNS)]
+        for archive_id, description, created, size, tree_hash, _ in entries:
+            fields = (archive_id, description or "", iso_millis(created), str(size), tree_hash)
+            lines.append(",".join(_csv_field(f) for f in fields))
+        return ("\n".join(lines) + "\n").encode(), "text/csv"
+    document = {
+        "VaultARN": vault_arn,
+        "InventoryDate": iso_seconds(inventory_date_us),
+        "ArchiveList": [{"ArchiveId": archive_id, "ArchiveDescription": description or "",
+                         "CreationDate": iso_millis(created), "Size": size, "SHA256TreeHash": tree_hash}
+                        for archive_id, description, created, size, tree_hash, _ in entries],
+    }
+    return orjson.dumps(document), "application/json"
+
+
+def _csv_field(text: str) -> str:
+    # AWS quotes a field holding a comma or a double quote and escapes quotes inside it with a backslash;
+    # backslashes themselves stay as they are.
+    if "," in text or '"' in text:
+        return '"' + text.replace('"', '\\"') + '"'
+    return text

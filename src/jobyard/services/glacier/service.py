@@ -1,0 +1,850 @@
+"""Amazon S3 Glacier (vault API, 2012-06-01): every operation.
+
+Vaults hold archives whose bytes live in the file store; retrievals and inventories are jobs that complete
+on the simulated clock (see ``jobs``), inventories are daily snapshots (see ``inventory``). Errors are
+Glacier's: ``{"code", "message", "type"}`` with ResourceNotFoundException 404 for a missing vault, archive,
+upload or job and InvalidParameterValueException / MissingParameterValueException 400 for bad input.
+``accountId`` is ``-`` or the caller's own account id; another account is refused (AccessDeniedException).
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+
+import orjson
+
+from ...clock import US, from_datetime, to_datetime
+from ...errors import SerializationError, ServiceError, ValidationFailed
+from ...lifecycle import Lifecycle
+from ...objects import ObjectError
+from ...store import Resource
+from ..base import Context, Service, operation
+from . import inventory, jobs, policies, select
+from .common import (ABORTED, ARCHIVE, CAPACITY, COMPLETED, DAY, DELETED, FAILED, IN_PROGRESS, JOB,
+                     JOB_STATES, MiB, PART, SETTINGS, SUCCEEDED, UPLOAD, VAULT, VAULT_NAME, access_denied,
+                     alnum_id, archive_key, check_description, check_sns_topic, glacier_error, invalid,
+                     iso_millis, limit_exceeded, missing, not_found, output_key, parse_date, parse_limit,
+                     part_key, random_id, vault_arn)
+from .treehash import is_megabyte_aligned, is_tree_hash_aligned, tree_hash
+
+MAX_VAULTS = 1000                  # per account and region
+MAX_TAGS = 50                      # per vault
+MAX_PARTS = 10_000
+MAX_PART_SIZE = 4 * 1024 * MiB
+MAX_CAPACITY_UNITS = 2
+LOCK_WINDOW = DAY                  # an InProgress vault lock must be completed within 24 hours
+ENDED_UPLOAD_KEPT = DAY            # a completed or aborted upload answers retries this long (UNCONFIRMED)
+TOMBSTONE_KEPT = 30 * DAY          # deleting a deleted archive again succeeds this long (UNCONFIRMED)
+DATA_RETRIEVAL = "data-retrieval-policy"
+
+NOTIFICATION_EVENTS = ("ArchiveRetrievalCompleted", "InventoryRetrievalCompleted")
+INVENTORY_FORMATS = ("JSON", "CSV")
+JOB_TYPES = ("archive-retrieval", "inventory-retrieval", "select")
+
+# Operations that manage the policies themselves stay open, so a policy can never lock its owner out of
+# changing it (a Locked vault lock still cannot be changed: that is the lock's own rule).
+POLICY_EXEMPT = frozenset({"InitiateVaultLock", "CompleteVaultLock", "AbortVaultLock", "GetVaultLock",
+                           "SetVaultAccessPolicy", "GetVaultAccessPolicy", "DeleteVaultAccessPolicy"})
+
+_BYTE_RANGE = re.compile(r"(\d+)-(\d+)")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\*|\d+)")
+_DOWNLOAD_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+SELECT_UNAVAILABLE = ("Select jobs write their results to an S3 OutputLocation, and this server has no S3 "
+                      "object store to write to; archive-retrieval and inventory-retrieval jobs work.")
+
+
+def _with_marker(out: dict, marker: str | None) -> dict:
+    """A list page; the last one has no Marker."""
+    if marker is not None:
+        out["Marker"] = marker
+    return out
+
+
+class GlacierService(Service):
+    model_name = "glacier"
+    signing_names = ("glacier",)
+
+    def register_lifecycle(self, lifecycle: Lifecycle) -> None:
+        # The object layer is set on the service by the server before this; select jobs write through it.
+        lifecycle.register(JOB, lambda tx, job, at: jobs.advance(tx, lifecycle.files, job, at, self.objects))
+        lifecycle.register(VAULT, lambda tx, vault, at: inventory.take(tx, lifecycle.files, vault, at))
+        lifecycle.register(UPLOAD, _forget)
+        lifecycle.register(ARCHIVE, _forget)
+
+    def call(self, ctx: Context, operation_name: str, params: dict) -> dict:
+        claimed = params.get("accountId")
+        if claimed is not None and claimed not in ("-", ctx.account):
+            raise access_denied(f"User: arn:aws:iam::{ctx.account}:root is not authorized to perform: "
+                                f"glacier:{operation_name} on resource in account {claimed}")
+        return super().call(ctx, operation_name, params)
+
+    # -- how the codec's complaints are answered ------------------------------------------------------
+
+    def validation_error(self, failed: ValidationFailed) -> ServiceError:
+        first = failed.violations[0]
+        if first.kind == "required":
+            return missing(f"Required parameter missing: {first.path}")
+        return invalid(f"Invalid value for {first.path}: {first.value}")
+
+    def serialization_error(self, failed: SerializationError) -> ServiceError:
+        return glacier_error("SerializationException", str(failed) or "The request body is not valid JSON")
+
+    def unknown_operation(self, operation_name: str | None) -> ServiceError:
+        return glacier_error("BadRequest", f"The request cannot be processed: no operation at {operation_name}")
+
+    def internal_error(self) -> ServiceError:
+        return glacier_error("ServiceUnavailableException", "The service cannot complete the request.", 500,
+                             sender_fault=False)
+
+    def access_denied(self) -> ServiceError:
+        return access_denied("The account in the request does not match the account of the credentials.")
+
+    # -- lookups --------------------------------------------------------------------------------------------
+
+    def _arn(self, ctx: Context, name: str) -> str:
+        return vault_arn(ctx.region, ctx.account, name)
+
+    def _location(self, ctx: Context, vault: str, *rest: str) -> str:
+        return "/".join((f"/{ctx.account}/vaults/{vault}", *rest))
+
+    def _vault(self, ctx: Context, params: dict, for_operation: str | None = None) -> Resource:
+        """The request's vault; with ``for_operation``, also checked against the vault's policies."""
+        name = params["vaultName"]
+        vault = ctx.tx.get(VAULT, ctx.account, ctx.region, name)
+        if vault is None:
+            raise not_found(f"Vault not found for ARN: {self._arn(ctx, name)}")
+        if for_operation is not None:
+            self._check_policies(ctx, vault, for_operation)
+        return vault
+
+    def _check_policies(self, ctx: Context, vault: Resource, operation_name: str, facts: dict | None = None) -> None:
+        """Refuse what an explicit Deny of the access policy or the vault lock policy covers; ``facts`` are
+        the request's condition keys (lower-cased), such as an archive's ``glacier:archiveageindays``."""
+        if operation_name in POLICY_EXEMPT:
+            return
+        arn = self._arn(ctx, vault.id)
+        documents = [vault.doc.get("AccessPolicy"), (self._lock(ctx, vault) or {}).get("Policy")]
+        for text in documents:
+            if text and policies.denies(policies.parse_policy(text, "policy"), f"glacier:{operation_name}",
+                                        ctx.account, arn, facts or {}):
+                raise access_denied(f"User: arn:aws:iam::{ctx.account}:root is not authorized to perform: "
+                                    f"glacier:{operation_name} on resource: {arn} with an explicit deny")
+
+    def _archive(self, ctx: Context, vault: Resource, archive_id: str, allow_deleted: bool = False) -> Resource:
+        archive = ctx.tx.get(ARCHIVE, ctx.account, ctx.region, archive_id)
+        if archive is not None and archive.parent != vault.id:
+            # What AWS answers for an archive of another vault.
+            raise invalid(f"Invalid vault name: {self._arn(ctx, vault.id)}")
+        if archive is None or (archive.state == DELETED and not allow_deleted):
+            raise not_found(f"The archive ID was not found: {archive_id}")
+        return archive
+
+    def _job(self, ctx: Context, vault: Resource, job_id: str) -> Resource:
+        job = ctx.tx.get(JOB, ctx.account, ctx.region, job_id)
+        if job is None or job.parent != vault.id:
+            raise not_found(f"The job ID was not found: {job_id}")
+        return job
+
+    def _upload(self, ctx: Context, vault: Resource, upload_id: str) -> Resource:
+        upload = ctx.tx.get(UPLOAD, ctx.account, ctx.region, upload_id)
+        if upload is None or upload.parent != vault.id:
+            raise not_found(f"The upload ID was not found: {upload_id}")
+        return upload
+
+    def _lock(self, ctx: Context, vault: Resource) -> dict | None:
+        """The vault lock in force: an InProgress lock lapses when its 24-hour window ends."""
+        lock = vault.doc.get("Lock")
+        if lock and lock["State"] == IN_PROGRESS and ctx.now_us >= lock["Expires"]:
+            return None
+        return lock
+
+    # -- vaults --------------------------------------------------------------------------------------------
+
+    @operation("CreateVault")
+    def create_vault(self, ctx: Context, params: dict) -> dict:
+        name = params["vaultName"]
+        if not VAULT_NAME.fullmatch(name):
+            raise invalid(f"Invalid vault name: {name}. A vault name has 1 to 255 characters of a-z, A-Z, 0-9, "
+                          "'_' (underscore), '-' (hyphen) and '.' (period).")
+        # Creating a vault that exists is not an error.
+        if ctx.tx.get(VAULT, ctx.account, ctx.region, name) is None:
+            if ctx.tx.count(VAULT, ctx.account, ctx.region) >= MAX_VAULTS:
+                raise limit_exceeded(f"The limit of {MAX_VAULTS} vaults per account and region has been reached.")
+            ctx.tx.insert(Resource(VAULT, ctx.account, ctx.region, name, created_us=ctx.now_us,
+                                   doc={"Live": {"Count": 0, "Size": 0}, "Changed": False, "Tags": {}}))
+        return {"location": self._location(ctx, name)}
+
+    def _vault_description(self, ctx: Context, vault: Resource) -> dict:
+        last = vault.doc.get("Inventory") or {}
+        return {"VaultARN": self._arn(ctx, vault.id), "VaultName": vault.id,
+                "CreationDate": iso_millis(vault.created_us),
+                "LastInventoryDate": iso_millis(last["Date"]) if last else None,
+                "NumberOfArchives": last.get("Count", 0), "SizeInBytes": last.get("Size", 0)}
+
+    @operation("DescribeVault")
+    def describe_vault(self, ctx: Context, params: dict) -> dict:
+        return self._vault_description(ctx, self._vault(ctx, params, "DescribeVault"))
+
+    @operation("ListVaults")
+    def list_vaults(self, ctx: Context, params: dict) -> dict:
+        limit = parse_limit(params.get("limit"), 10, 10)
+        marker, after = params.get("marker"), None
+        if marker is not None:
+            # The marker is the ARN of the last vault of the previous page; listing goes on after it.
+            prefix = self._arn(ctx, "")
+            if not marker.startswith(prefix) or not VAULT_NAME.fullmatch(marker[len(prefix):]):
+                raise invalid(f"Invalid marker: {marker}")
+            after = [marker[len(prefix):]]
+        vaults, more = ctx.tx.page(VAULT, ctx.account, ctx.region, limit=limit, after=after, parent="", by="id")
+        out = {"VaultList": [self._vault_description(ctx, v) for v in vaults]}
+        return _with_marker(out, self._arn(ctx, vaults[-1].id) if more else None)
+
+    @operation("DeleteVault")
+    def delete_vault(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "DeleteVault")
+        # AWS deletes a vault only when its last inventory shows no archives and nothing was written since.
+        if vault.doc["Live"]["Count"] or vault.doc.get("Changed"):
+            raise invalid(f"Vault not empty or recently written to: {self._arn(ctx, vault.id)}")
+        tx, files = ctx.tx, ctx.files
+        for job in tx.children(JOB, ctx.account, ctx.region, vault.id):
+            jobs.expire(tx, files, job)
+        for upload in tx.children(UPLOAD, ctx.account, ctx.region, vault.id):
+            self._drop_parts(ctx, upload)
+            tx.delete(upload)
+        for tombstone in tx.children(ARCHIVE, ctx.account, ctx.region, vault.id):
+            tx.delete(tombstone)
+        inventory.drop_snapshots(files, vault)
+        tx.delete(vault)
+        return {}
+
+    # -- access policy, notifications, tags ---------------------------------------------------------------
+
+    @operation("SetVaultAccessPolicy")
+    def set_vault_access_policy(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "SetVaultAccessPolicy")
+        text = (params.get("policy") or {}).get("Policy")
+        policies.parse_policy(text, "vault access policy")
+        vault.doc["AccessPolicy"] = text
+        ctx.tx.save(vault)
+        return {}
+
+    @operation("GetVaultAccessPolicy")
+    def get_vault_access_policy(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "GetVaultAccessPolicy")
+        if not vault.doc.get("AccessPolicy"):
+            raise not_found(f"No vault access policy is set for: {self._arn(ctx, vault.id)}")
+        return {"policy": {"Policy": vault.doc["AccessPolicy"]}}
+
+    @operation("DeleteVaultAccessPolicy")
+    def delete_vault_access_policy(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "DeleteVaultAccessPolicy")
+        if vault.doc.pop("AccessPolicy", None) is not None:   # idempotent, as AWS documents
+            ctx.tx.save(vault)
+        return {}
+
+    @operation("SetVaultNotifications")
+    def set_vault_notifications(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "SetVaultNotifications")
+        config = params.get("vaultNotificationConfig") or {}
+        topic, events = config.get("SNSTopic"), config.get("Events")
+        if topic is None:
+            raise missing("Required parameter missing: SNSTopic")
+        check_sns_topic(topic)
+        if not events:
+            raise missing("Required parameter missing: Events")
+        unknown = [e for e in events if e not in NOTIFICATION_EVENTS]
+        if unknown:
+            raise invalid(f"Invalid notification event: {unknown[0]}. Valid events are "
+                          f"{', '.join(NOTIFICATION_EVENTS)}.")
+        vault.doc["Notifications"] = {"SNSTopic": topic, "Events": list(dict.fromkeys(events))}
+        ctx.tx.save(vault)
+        return {}
+
+    @operation("GetVaultNotifications")
+    def get_vault_notifications(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "GetVaultNotifications")
+        if not vault.doc.get("Notifications"):
+            raise not_found(f"No notification configuration is set for vault: {self._arn(ctx, vault.id)}")
+        return {"vaultNotificationConfig": vault.doc["Notifications"]}
+
+    @operation("DeleteVaultNotifications")
+    def delete_vault_notifications(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "DeleteVaultNotifications")
+        if vault.doc.pop("Notifications", None) is not None:
+            ctx.tx.save(vault)
+        return {}
+
+    @operation("AddTagsToVault")
+    def add_tags_to_vault(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "AddTagsToVault")
+        tags = params.get("Tags") or {}
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise invalid(f"Invalid tag key: {key}. Keys have 1 to 128 characters and may not start with "
+                              "'aws:'.")
+            if len(value) > 256:
+                raise invalid(f"Invalid tag value for key {key}: values have at most 256 characters.")
+        merged = {**vault.doc.get("Tags", {}), **tags}
+        if len(merged) > MAX_TAGS:
+            raise limit_exceeded(f"The vault would have {len(merged)} tags; a vault can have at most {MAX_TAGS}.")
+        vault.doc["Tags"] = merged
+        ctx.tx.save(vault)
+        return {}
+
+    @operation("RemoveTagsFromVault")
+    def remove_tags_from_vault(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "RemoveTagsFromVault")
+        tags = vault.doc.get("Tags", {})
+        for key in params.get("TagKeys") or ():
+            tags.pop(key, None)
+        vault.doc["Tags"] = tags
+        ctx.tx.save(vault)
+        return {}
+
+    @operation("ListTagsForVault")
+    def list_tags_for_vault(self, ctx: Context, params: dict) -> dict:
+        return {"Tags": dict(self._vault(ctx, params, "ListTagsForVault").doc.get("Tags", {}))}
+
+    # -- vault lock ------------------------------------------------------------------------------------------
+
+    @operation("InitiateVaultLock")
+    def initiate_vault_lock(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "InitiateVaultLock")
+        lock = self._lock(ctx, vault)
+        if lock is not None:
+            if lock["State"] == "Locked":
+                raise access_denied(f"The vault lock of {self._arn(ctx, vault.id)} is Locked; it cannot be "
+                                    "initiated again.")
+            raise access_denied(f"A vault lock is already in progress for {self._arn(ctx, vault.id)}; abort it "
+                                "before initiating a new one.")
+        text = (params.get("policy") or {}).get("Policy")
+        policies.parse_policy(text, "vault lock policy")
+        lock_id = alnum_id()
+        vault.doc["Lock"] = {"Policy": text, "State": IN_PROGRESS, "LockId": lock_id, "Created": ctx.now_us,
+                             "Expires": ctx.now_us + LOCK_WINDOW * US}
+        ctx.tx.save(vault)
+        return {"lockId": lock_id}
+
+    @operation("CompleteVaultLock")
+    def complete_vault_lock(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "CompleteVaultLock")
+        lock, lock_id = self._lock(ctx, vault), params["lockId"]
+        if lock is not None and lock["State"] == "Locked":
+            if lock["LockId"] != lock_id:
+                raise access_denied(f"The vault lock of {self._arn(ctx, vault.id)} is Locked with another lock ID.")
+            return {}   # completing again with the same lock id is idempotent
+        if lock is None or lock["LockId"] != lock_id:
+            raise invalid(f"The lock ID is not valid for {self._arn(ctx, vault.id)}: {lock_id}")
+        lock["State"] = "Locked"
+        lock.pop("Expires", None)
+        vault.doc["Lock"] = lock
+        ctx.tx.save(vault)
+        return {}
+
+    @operation("AbortVaultLock")
+    def abort_vault_lock(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "AbortVaultLock")
+        lock = self._lock(ctx, vault)
+        if lock is not None and lock["State"] == "Locked":
+            raise access_denied(f"The vault lock of {self._arn(ctx, vault.id)} is Locked and cannot be aborted.")
+        if vault.doc.pop("Lock", None) is not None:   # idempotent when nothing is in progress
+            ctx.tx.save(vault)
+        return {}
+
+    @operation("GetVaultLock")
+    def get_vault_lock(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "GetVaultLock")
+        lock = self._lock(ctx, vault)
+        if lock is None:
+            raise not_found(f"No vault lock policy is set for: {self._arn(ctx, vault.id)}")
+        return {"Policy": lock["Policy"], "State": lock["State"], "CreationDate": iso_millis(lock["Created"]),
+                "ExpirationDate": iso_millis(lock["Expires"]) if lock.get("Expires") else None}
+
+    # -- data retrieval policy and provisioned capacity ---------------------------------------------------
+
+    def _settings(self, ctx: Context) -> Resource:
+        settings = ctx.tx.get(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL)
+        if settings is None:
+            settings = ctx.tx.insert(Resource(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL,
+                                              created_us=ctx.now_us, doc={}))
+        return settings
+
+    @operation("GetDataRetrievalPolicy")
+    def get_data_retrieval_policy(self, ctx: Context, params: dict) -> dict:
+        settings = ctx.tx.get(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL)
+        rules = (settings.doc.get("Rules") if settings is not None else None) or policies.DEFAULT_RULES
+        return {"Policy": {"Rules": [dict(rule) for rule in rules]}}
+
+    @operation("SetDataRetrievalPolicy")
+    def set_data_retrieval_policy(self, ctx: Context, params: dict) -> dict:
+        rules = policies.check_rules(params.get("Policy"))
+        settings = self._settings(ctx)
+        settings.doc["Rules"] = rules
+        ctx.tx.save(settings)
+        return {}
+
+    @operation("PurchaseProvisionedCapacity")
+    def purchase_provisioned_capacity(self, ctx: Context, params: dict) -> dict:
+        units, _ = ctx.tx.page(CAPACITY, ctx.account, ctx.region, limit=1000)
+        if sum(1 for u in units if u.doc["Expires"] > ctx.now_us) >= MAX_CAPACITY_UNITS:
+            raise limit_exceeded(f"An account can have at most {MAX_CAPACITY_UNITS} provisioned capacity units.")
+        capacity_id = alnum_id()
+        ctx.tx.insert(Resource(CAPACITY, ctx.account, ctx.region, capacity_id, created_us=ctx.now_us,
+                               doc={"Expires": _one_month_later(ctx.now_us)}))
+        return {"capacityId": capacity_id}
+
+    @operation("ListProvisionedCapacity")
+    def list_provisioned_capacity(self, ctx: Context, params: dict) -> dict:
+        units, _ = ctx.tx.page(CAPACITY, ctx.account, ctx.region, limit=1000)
+        return {"ProvisionedCapacityList": [
+            {"CapacityId": u.id, "StartDate": iso_millis(u.created_us), "ExpirationDate": iso_millis(u.doc["Expires"])}
+            for u in units]}
+
+    # -- archives --------------------------------------------------------------------------------------------
+
+    @operation("UploadArchive")
+    def upload_archive(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "UploadArchive")
+        body = params.get("body") or b""
+        description = params.get("archiveDescription")
+        check_description(description)
+        if not body:
+            raise invalid("Invalid Content-Length: 0. An archive holds at least 1 byte.")
+        computed = tree_hash(body)
+        self._check_checksum(params.get("checksum"), computed)
+        archive = self._store_archive(ctx, vault, body, computed, description)
+        return {"location": self._location(ctx, vault.id, "archives", archive.id), "checksum": computed,
+                "archiveId": archive.id}
+
+    def _check_checksum(self, sent: str | None, computed: str) -> None:
+        if sent is not None and sent.lower() != computed:
+            raise invalid(f"Checksum mismatch: expected {sent} (x-amz-sha256-tree-hash) but computed {computed}")
+
+    def _store_archive(self, ctx: Context, vault: Resource, body: bytes, checksum: str,
+                       description: str | None) -> Resource:
+        archive_id = random_id(138)
+        ctx.files.put(archive_key(ctx.account, ctx.region, archive_id), body)
+        doc = {"Size": len(body), "TreeHash": checksum}
+        if description:
+            doc["Description"] = description
+        archive = ctx.tx.insert(Resource(ARCHIVE, ctx.account, ctx.region, archive_id, parent=vault.id,
+                                         created_us=ctx.now_us, doc=doc))
+        live = vault.doc["Live"]
+        live["Count"] += 1
+        live["Size"] += len(body)
+        inventory.vault_changed(vault, ctx.now_us)
+        ctx.tx.save(vault)
+        return archive
+
+    @operation("DeleteArchive")
+    def delete_archive(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params)
+        archive = self._archive(ctx, vault, params["archiveId"], allow_deleted=True)
+        if archive.state == DELETED:
+            return {}   # deleting an already-deleted archive is not an error
+        self._check_policies(ctx, vault, "DeleteArchive",
+                             {"glacier:archiveageindays": policies.archive_age_days(archive.created_us, ctx.now_us)})
+        archive.state = DELETED
+        archive.next_due_us = ctx.now_us + TOMBSTONE_KEPT * US
+        ctx.tx.save(archive)
+        live = vault.doc["Live"]
+        live["Count"] -= 1
+        live["Size"] -= archive.doc["Size"]
+        inventory.vault_changed(vault, ctx.now_us)
+        ctx.tx.save(vault)
+        # Retrievals that already prepared their output can still be downloaded: their bytes stay.
+        if not jobs.archive_bytes_needed(ctx.tx, ctx.account, ctx.region, archive.id):
+            ctx.files.delete(archive_key(ctx.account, ctx.region, archive.id))
+        return {}
+
+    # -- multipart uploads -----------------------------------------------------------------------------------
+
+    @operation("InitiateMultipartUpload")
+    def initiate_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "InitiateMultipartUpload")
+        description = params.get("archiveDescription")
+        check_description(description)
+        text = params.get("partSize")
+        if text is None:
+            raise missing("Required parameter missing: x-amz-part-size")
+        part_size = int(text) if text.strip().isdigit() else 0
+        megabytes = part_size // MiB
+        # 1 MiB times a power of two, up to 4 GiB.
+        if not (MiB <= part_size <= MAX_PART_SIZE and part_size % MiB == 0 and megabytes & (megabytes - 1) == 0):
+            raise invalid(f"Invalid part size: {text}. The part size must be a megabyte (1024 KB) multiplied by a "
+                          "power of 2, from 1 MB to 4 GB.")
+        upload_id = random_id(92)
+        doc = {"PartSize": part_size}
+        if description:
+            doc["Description"] = description
+        ctx.tx.insert(Resource(UPLOAD, ctx.account, ctx.region, upload_id, parent=vault.id, state=IN_PROGRESS,
+                               created_us=ctx.now_us, doc=doc))
+        return {"location": self._location(ctx, vault.id, "multipart-uploads", upload_id), "uploadId": upload_id}
+
+    def _open_upload(self, ctx: Context, vault: Resource, upload_id: str) -> Resource:
+        upload = self._upload(ctx, vault, upload_id)
+        if upload.state != IN_PROGRESS:
+            raise not_found(f"The upload ID was not found: {upload_id}")
+        return upload
+
+    @operation("UploadMultipartPart")
+    def upload_multipart_part(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "UploadMultipartPart")
+        upload = self._open_upload(ctx, vault, params["uploadId"])
+        text = params.get("range")
+        if text is None:
+            raise missing("Required parameter missing: Content-Range")
+        match = _CONTENT_RANGE.fullmatch(text.strip())
+        part_size = upload.doc["PartSize"]
+        if match is None:
+            raise invalid(f"Invalid Content-Range: {text}")
+        start, end = int(match.group(1)), int(match.group(2))
+        length = end - start + 1
+        if end < start or start % part_size or length > part_size or start // part_size >= MAX_PARTS:
+            raise invalid(f"Invalid Content-Range: {text}")
+        body = params.get("body") or b""
+        if len(body) < length:
+            # The part stopped short of the range it announced: AWS gives up waiting for the rest (UNCONFIRMED).
+            raise glacier_error("RequestTimeoutException",
+                                f"Request timed out: received {len(body)} of the {length} bytes of {text}", 408)
+        if len(body) > length:
+            raise invalid(f"Invalid Content-Range: {text} does not match the {len(body)} bytes sent")
+        computed = tree_hash(body)
+        self._check_checksum(params.get("checksum"), computed)
+        ctx.files.put(part_key(ctx.account, ctx.region, upload.id, start), body)
+        part_id = f"{upload.id}:{start:016d}"
+        part = ctx.tx.get(PART, ctx.account, ctx.region, part_id)
+        doc = {"Start": start, "End": end, "TreeHash": computed}
+        if part is None:   # uploading a part again replaces it
+            ctx.tx.insert(Resource(PART, ctx.account, ctx.region, part_id, parent=upload.id, created_us=ctx.now_us,
+                                   doc=doc))
+        else:
+            part.doc = doc
+            ctx.tx.save(part)
+        return {"checksum": computed}
+
+    @operation("CompleteMultipartUpload")
+    def complete_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "CompleteMultipartUpload")
+        upload = self._upload(ctx, vault, params["uploadId"])
+        size_text, checksum = params.get("archiveSize"), params.get("checksum")
+        if size_text is None:
+            raise missing("Required parameter missing: x-amz-archive-size")
+        if checksum is None:
+            raise missing("Required parameter missing: x-amz-sha256-tree-hash")
+        if not size_text.strip().isdigit():
+            raise invalid(f"Invalid x-amz-archive-size: {size_text}")
+        size = int(size_text)
+        if upload.state == COMPLETED and upload.doc["Archive"]["Size"] == size \
+                and upload.doc["Archive"]["TreeHash"] == checksum.lower():
+            # A retried completion answers with the archive the first one created.
+            archive_id = upload.doc["Archive"]["Id"]
+            return {"location": self._location(ctx, vault.id, "archives", archive_id),
+                    "checksum": upload.doc["Archive"]["TreeHash"], "archiveId": archive_id}
+        if upload.state != IN_PROGRESS:
+            raise not_found(f"The upload ID was not found: {upload.id}")
+        parts = sorted(ctx.tx.children(PART, ctx.account, ctx.region, upload.id), key=lambda p: p.doc["Start"])
+        part_size, position = upload.doc["PartSize"], 0
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if part.doc["Start"] != position or (not last and part.doc["End"] - part.doc["Start"] + 1 != part_size):
+                raise invalid(f"The uploaded parts do not cover the archive without gaps: a part is missing at "
+                              f"byte {position}")
+            position = part.doc["End"] + 1
+        if position != size or not parts:
+            raise invalid(f"Invalid x-amz-archive-size: {size_text}; the uploaded parts hold {position} bytes")
+        body = b"".join(ctx.files.get(part_key(ctx.account, ctx.region, upload.id, p.doc["Start"])) for p in parts)
+        computed = tree_hash(body)
+        self._check_checksum(checksum, computed)
+        archive = self._store_archive(ctx, vault, body, computed, upload.doc.get("Description"))
+        self._drop_parts(ctx, upload)
+        upload.state, upload.next_due_us = COMPLETED, ctx.now_us + ENDED_UPLOAD_KEPT * US
+        upload.doc["Archive"] = {"Id": archive.id, "Size": size, "TreeHash": computed}
+        ctx.tx.save(upload)
+        return {"location": self._location(ctx, vault.id, "archives", archive.id), "checksum": computed,
+                "archiveId": archive.id}
+
+    def _drop_parts(self, ctx: Context, upload: Resource) -> None:
+        for part in ctx.tx.children(PART, ctx.account, ctx.region, upload.id):
+            ctx.files.delete(part_key(ctx.account, ctx.region, upload.id, part.doc["Start"]))
+            ctx.tx.delete(part)
+
+    @operation("AbortMultipartUpload")
+    def abort_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "AbortMultipartUpload")
+        upload = self._upload(ctx, vault, params["uploadId"])
+        if upload.state == ABORTED:
+            return {}   # aborting again succeeds
+        if upload.state != IN_PROGRESS:
+            raise not_found(f"The upload ID was not found: {upload.id}")
+        self._drop_parts(ctx, upload)
+        upload.state, upload.next_due_us = ABORTED, ctx.now_us + ENDED_UPLOAD_KEPT * US
+        ctx.tx.save(upload)
+        return {}
+
+    def _upload_description(self, ctx: Context, upload: Resource) -> dict:
+        return {"MultipartUploadId": upload.id, "VaultARN": self._arn(ctx, upload.parent),
+                "ArchiveDescription": upload.doc.get("Description"), "PartSizeInBytes": upload.doc["PartSize"],
+                "CreationDate": iso_millis(upload.created_us)}
+
+    @operation("ListMultipartUploads")
+    def list_multipart_uploads(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "ListMultipartUploads")
+        page = self.page(ctx, UPLOAD, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
+                         invalid_token=lambda: invalid(f"Invalid marker: {params.get('marker')}"),
+                         parent=vault.id, states=[IN_PROGRESS])
+        return _with_marker({"UploadsList": [self._upload_description(ctx, u) for u in page.items]},
+                              page.next_token)
+
+    @operation("ListParts")
+    def list_parts(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "ListParts")
+        upload = self._open_upload(ctx, vault, params["uploadId"])
+        page = self.page(ctx, PART, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
+                         invalid_token=lambda: invalid(f"Invalid marker: {params.get('marker')}"),
+                         parent=upload.id, by="id")
+        out = self._upload_description(ctx, upload)
+        out["Parts"] = [{"RangeInBytes": f"{p.doc['Start']}-{p.doc['End']}", "SHA256TreeHash": p.doc["TreeHash"]}
+                        for p in page.items]
+        return _with_marker(out, page.next_token)
+
+    # -- jobs --------------------------------------------------------------------------------------------------
+
+    @operation("InitiateJob")
+    def initiate_job(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "InitiateJob")
+        spec = params.get("jobParameters") or {}
+        job_type = spec.get("Type")
+        if job_type is None:
+            raise missing("Required parameter missing: Type")
+        if job_type not in JOB_TYPES:
+            raise invalid(f"Invalid job type: {job_type}. Valid types are {', '.join(JOB_TYPES)}.")
+        if job_type == "select" and ctx.objects is None:
+            raise invalid(SELECT_UNAVAILABLE)
+        check_description(spec.get("Description"), "job description")
+        check_sns_topic(spec.get("SNSTopic"))
+        job_id = random_id(92)
+        doc = {k: spec[k] for k in ("Description", "SNSTopic") if spec.get(k) is not None}
+        if job_type == "archive-retrieval":
+            self._archive_retrieval(ctx, vault, spec, doc)
+        elif job_type == "select":
+            self._select(ctx, vault, spec, doc, job_id)
+        else:
+            self._inventory_retrieval(ctx, vault, spec, doc)
+        job = jobs.new_job(ctx.account, ctx.region, vault.id, job_id, ctx.now_us, doc)
+        if doc["Action"] == jobs.ARCHIVE_RETRIEVAL and doc["Tier"] == "Standard":
+            settings = self._settings(ctx)
+            start, end = doc["Range"]
+            policies.admit_retrieval(settings.doc, end - start + 1, ctx.now_us, job.next_due_us)
+            ctx.tx.save(settings)
+        out = {"location": self._location(ctx, vault.id, "jobs", job_id), "jobId": job_id}
+        if doc["Action"] == jobs.SELECT:
+            # The placeholder AWS writes at once: it proves the location writable and describes the job.
+            bucket = doc["OutputLocation"]["S3"]["BucketName"]
+            try:
+                ctx.objects.put(bucket, f"{doc['JobOutputPath']}job.txt", orjson.dumps(jobs.describe(job)),
+                                content_type="application/json")
+            except ObjectError as error:
+                raise invalid(f"The output location s3://{bucket}/{doc['JobOutputPath']} cannot be written: "
+                              f"{error.message}") from None
+            out["jobOutputPath"] = doc["JobOutputPath"]
+        ctx.tx.insert(job)
+        return out
+
+    def _select(self, ctx: Context, vault: Resource, spec: dict, doc: dict, job_id: str) -> None:
+        archive_id = spec.get("ArchiveId")
+        if archive_id is None:
+            raise missing("Required parameter missing: ArchiveId. It is required for select jobs.")
+        archive = self._archive(ctx, vault, archive_id)
+        if spec.get("RetrievalByteRange") is not None:
+            raise invalid("RetrievalByteRange cannot be specified for a select job: it queries the whole archive.")
+        tier = spec.get("Tier") or jobs.DEFAULT_TIER
+        if tier not in jobs.TIERS:
+            raise invalid(f"Invalid tier: {tier}. Valid tiers are {', '.join(jobs.TIERS)}.")
+        parameters = spec.get("SelectParameters")
+        if not parameters:
+            raise missing("Required parameter missing: SelectParameters")
+        for member in ("ExpressionType", "Expression"):
+            if not parameters.get(member):
+                raise missing(f"Required parameter missing: SelectParameters.{member}")
+        try:
+            select.parse(parameters["Expression"])
+            for serialization in ("InputSerialization", "OutputSerialization"):
+                select.check_csv_settings((parameters.get(serialization) or {}).get("csv") or {})
+        except select.SelectError as error:
+            raise invalid(str(error)) from None
+        location = (spec.get("OutputLocation") or {}).get("S3") or {}
+        bucket = location.get("BucketName")
+        if not bucket:
+            raise missing("Required parameter missing: OutputLocation.S3.BucketName")
+        if not ctx.objects.bucket_exists(bucket):
+            raise invalid(f"The output location's bucket does not exist: {bucket}")
+        if ctx.objects.head_bucket(bucket).region != ctx.region:
+            raise invalid(f"The output location's bucket {bucket} is not in {ctx.region}, the vault's region.")
+        prefix = (location.get("Prefix") or "").strip("/")
+        path = f"{prefix}/{job_id}/" if prefix else f"{job_id}/"
+        if len(f"s3://{bucket}/{path}".encode()) > 512:
+            raise invalid("The output location is longer than 512 bytes.")
+        doc.update({"Action": jobs.SELECT, "ArchiveId": archive.id, "ArchiveSize": archive.doc["Size"], "Tier": tier,
+                    "SelectParameters": parameters, "OutputLocation": spec["OutputLocation"], "JobOutputPath": path})
+
+    def _archive_retrieval(self, ctx: Context, vault: Resource, spec: dict, doc: dict) -> None:
+        archive_id = spec.get("ArchiveId")
+        if archive_id is None:
+            raise missing("Required parameter missing: ArchiveId. It is required for archive-retrieval jobs.")
+        archive = self._archive(ctx, vault, archive_id)
+        tier = spec.get("Tier") or jobs.DEFAULT_TIER
+        if tier not in jobs.TIERS:
+            raise invalid(f"Invalid tier: {tier}. Valid tiers are {', '.join(jobs.TIERS)}.")
+        size = archive.doc["Size"]
+        start, end = 0, size - 1
+        wanted = spec.get("RetrievalByteRange")
+        if wanted is not None:
+            match = _BYTE_RANGE.fullmatch(wanted.strip())
+            if match is None:
+                raise invalid(f"Invalid RetrievalByteRange: {wanted}")
+            start, end = int(match.group(1)), int(match.group(2))
+            if not (start <= end < size) or not is_megabyte_aligned(size, start, end):
+                raise invalid(f"Invalid RetrievalByteRange: {wanted}. The range must lie within the archive of "
+                              f"{size} bytes and be megabyte aligned: its start divisible by 1 MB and its end plus "
+                              "1 divisible by 1 MB or equal to the archive size.")
+        range_hash = None
+        if is_tree_hash_aligned(size, start, end):
+            whole = start == 0 and end == size - 1
+            range_hash = archive.doc["TreeHash"] if whole else tree_hash(
+                ctx.files.get(archive_key(ctx.account, ctx.region, archive.id), start, end))
+        doc.update({"Action": jobs.ARCHIVE_RETRIEVAL, "ArchiveId": archive.id, "ArchiveSize": size,
+                    "ArchiveTreeHash": archive.doc["TreeHash"], "Range": [start, end], "RangeTreeHash": range_hash,
+                    "Tier": tier, "ArchiveDescription": archive.doc.get("Description")})
+
+    def _inventory_retrieval(self, ctx: Context, vault: Resource, spec: dict, doc: dict) -> None:
+        for member in ("ArchiveId", "RetrievalByteRange"):
+            if spec.get(member) is not None:
+                raise invalid(f"{member} cannot be specified for an inventory-retrieval job.")
+        fmt = spec.get("Format") or "JSON"
+        if fmt not in INVENTORY_FORMATS:
+            raise invalid(f"Invalid format: {fmt}. Valid formats are {', '.join(INVENTORY_FORMATS)}.")
+        given = spec.get("InventoryRetrievalParameters") or {}
+        wanted = {"Format": fmt}
+        for member in ("StartDate", "EndDate"):
+            if given.get(member) is not None:
+                wanted[member] = given[member]
+                wanted[member[:-4] + "Us"] = parse_date(given[member], member)
+        if "StartUs" in wanted and "EndUs" in wanted and wanted["StartUs"] >= wanted["EndUs"]:
+            raise invalid("Invalid date range: StartDate must be before EndDate.")
+        if given.get("Limit") is not None:
+            limit = given["Limit"].strip()
+            if not limit.isdigit() or int(limit) < 1:
+                raise invalid(f"Invalid inventory retrieval limit: {given['Limit']}")
+            wanted["Limit"], wanted["LimitCount"] = given["Limit"], int(limit)
+        if given.get("Marker") is not None:
+            after = inventory.decode_marker(given["Marker"])
+            if after is None:
+                raise invalid(f"Invalid inventory retrieval marker: {given['Marker']}")
+            wanted["After"] = after
+        # Inventory jobs read the vault's last inventory; a vault that never had one has nothing to give
+        # (UNCONFIRMED message).
+        if not (vault.doc.get("Inventory") or {}).get("Key"):
+            raise not_found(f"The vault has no inventory yet: {self._arn(ctx, vault.id)}. Its first inventory "
+                            "is taken about a day after the first upload.")
+        doc.update({"Action": jobs.INVENTORY_RETRIEVAL, "Inventory": wanted})
+
+    @operation("DescribeJob")
+    def describe_job(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "DescribeJob")
+        return jobs.describe(self._job(ctx, vault, params["jobId"]))
+
+    @operation("ListJobs")
+    def list_jobs(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "ListJobs")
+        states = set(JOB_STATES)
+        code = params.get("statuscode")
+        if code is not None:
+            if code not in JOB_STATES:
+                raise invalid(f"The job status code is not valid: {code}")
+            states &= {code}
+        completed = params.get("completed")
+        if completed is not None:
+            if completed.lower() not in ("true", "false"):
+                raise invalid(f"The value of completed is not valid: {completed}. Valid values are true and false.")
+            states &= {SUCCEEDED, FAILED} if completed.lower() == "true" else {IN_PROGRESS}
+        limit = parse_limit(params.get("limit"), 50, 50)
+        marker = params.get("marker")
+        page = self.page(ctx, JOB, limit=limit, token=marker, parent=vault.id,
+                         invalid_token=lambda: invalid(f"Invalid marker: {marker}"),
+                         states=None if len(states) == len(JOB_STATES) else sorted(states))
+        return _with_marker({"JobList": [jobs.describe(j) for j in page.items]}, page.next_token)
+
+    @operation("GetJobOutput")
+    def get_job_output(self, ctx: Context, params: dict) -> dict:
+        vault = self._vault(ctx, params, "GetJobOutput")
+        job = self._job(ctx, vault, params["jobId"])
+        doc = job.doc
+        if doc["Action"] == jobs.SELECT:
+            location = doc["OutputLocation"]["S3"]
+            raise invalid(f"A select job has no output to download: its results are written to "
+                          f"s3://{location['BucketName']}/{doc['JobOutputPath']}")
+        if job.state != SUCCEEDED:
+            raise invalid(f"The job is not currently available for download: {job.id}")
+        archive_job = doc["Action"] == jobs.ARCHIVE_RETRIEVAL
+        if archive_job:
+            key, (offset, last) = archive_key(ctx.account, ctx.region, doc["ArchiveId"]), doc["Range"]
+            total, content_type = last - offset + 1, "application/octet-stream"
+        else:
+            key, offset = output_key(ctx.account, ctx.region, job.id), 0
+            total = doc["OutputSize"]
+            content_type = "text/csv" if doc["Inventory"]["Format"] == "CSV" else "application/json"
+        out = {"status": 200, "acceptRanges": "bytes", "contentType": content_type}
+        first, end = 0, total - 1
+        wanted = _download_range(params.get("range"), total)
+        if wanted is not None:
+            first, end = wanted
+            out["status"] = 206
+            out["contentRange"] = f"bytes {first}-{end}/{total}"
+        out["body"] = ctx.files.get(key, offset + first, offset + end) if total else b""
+        if archive_job:
+            out["archiveDescription"] = doc.get("ArchiveDescription")
+            # A checksum only for data whose retrieved range and downloaded range are both tree-hash aligned.
+            if doc.get("RangeTreeHash") and is_tree_hash_aligned(doc["ArchiveSize"], offset + first, offset + end):
+                out["checksum"] = doc["RangeTreeHash"] if (first, end) == (0, total - 1) else tree_hash(out["body"])
+        return out
+
+
+def _download_range(text: str | None, total: int) -> tuple[int, int] | None:
+    """The byte range a GetJobOutput ``Range`` header asks for, relative to the job's output.
+
+    AWS ignores a malformed Range and returns everything; a start past the end is refused.
+    """
+    if text is None:
+        return None
+    match = _DOWNLOAD_RANGE.fullmatch(text.strip())
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    if not match.group(1):   # the last N bytes
+        count = int(match.group(2))
+        return (max(0, total - count), total - 1) if count else None
+    first = int(match.group(1))
+    end = int(match.group(2)) if match.group(2) else total - 1
+    if end < first:
+        return None
+    if first >= total:
+        raise invalid(f"The start of the range is larger than size of retrieved data: {text}")
+    return first, min(end, total - 1)
+
+
+def _forget(tx, resource: Resource, at_us: int) -> list[Resource]:
+    """Lifecycle of ended uploads and archive tombstones: they are dropped when their time is up."""
+    tx.delete(resource)
+    resource.next_due_us = None
+    return []
+
+
+def _one_month_later(us: int) -> int:
+    """A provisioned capacity unit expires one calendar month after purchase, on the last day of the next
+    month when that month is shorter (bought August 31, expires September 30)."""
+    start = to_datetime(us)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    day = min(start.day, monthrange(year, month)[1])
+    return from_datetime(start.replace(year=year, month=month, day=day))

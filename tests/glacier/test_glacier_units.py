@@ -1,0 +1,150 @@
+"""The service's parts on their own: tree hashes, transitions replayed after a rollback, list query plans."""
+
+import hashlib
+import io
+
+import pytest
+from botocore.utils import calculate_tree_hash
+from sqlalchemy import event
+
+from jobyard.lifecycle import Lifecycle
+from jobyard.services.base import Context
+from jobyard.services.glacier import GlacierService, service as glacier_service
+from jobyard.services.glacier.common import JOB, SUCCEEDED, IN_PROGRESS, FAILED
+from jobyard.services.glacier.treehash import is_tree_hash_aligned, tree_hash
+from jobyard.store import FileStore, Resource, Store, TokenSigner, sqlite_url
+
+MiB = 1024 * 1024
+ACCOUNT, REGION = "111122223333", "us-east-1"
+START = 1_700_000_000 * 1_000_000
+HOUR_US, DAY_US = 3600 * 1_000_000, 86400 * 1_000_000
+
+
+@pytest.mark.parametrize("size", [0, 1, MiB - 1, MiB, MiB + 1, 2 * MiB, 3 * MiB + 7, 8 * MiB])
+def test_tree_hash_matches_botocore(size):
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert tree_hash(data) == calculate_tree_hash(io.BytesIO(data))
+
+
+def test_tree_hash_alignment_is_a_node_of_the_archive_tree():
+    """A range is aligned exactly when its own tree hash is the hash of a node of the whole tree."""
+    size = 7 * MiB + 3
+    data = bytes((i * 7) % 251 for i in range(size))
+    nodes = [hashlib.sha256(data[i:i + MiB]).digest() for i in range(0, size, MiB)]
+    every_node = set(nodes)
+    while len(nodes) > 1:
+        nodes = [hashlib.sha256(nodes[i] + nodes[i + 1]).digest() if i + 1 < len(nodes) else nodes[i]
+                 for i in range(0, len(nodes), 2)]
+        every_node.update(nodes)
+    hex_nodes = {n.hex() for n in every_node}
+    bounds = [n * MiB for n in range(8)] + [size]
+    checked = 0
+    for start in bounds[:-1]:
+        for end in bounds[1:]:
+            if end > start:
+                expected = tree_hash(data[start:end]) in hex_nodes
+                assert is_tree_hash_aligned(size, start, end - 1) == expected, (start, end)
+                checked += expected
+    assert checked >= 8   # the leaves and their parents at least
+    assert not is_tree_hash_aligned(size, 1, MiB - 1)
+
+
+def _one_month_later(text):
+    from datetime import datetime, timezone
+    from jobyard.clock import from_datetime, iso
+    value = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return iso(glacier_service._one_month_later(from_datetime(value)))
+
+
+def test_provisioned_capacity_lasts_one_calendar_month():
+    assert _one_month_later("2024-08-31T10:00:00.000Z") == "2024-09-30T10:00:00.000Z"
+    assert _one_month_later("2023-01-31T00:00:00.000Z") == "2023-02-28T00:00:00.000Z"
+    assert _one_month_later("2024-12-15T08:30:00.000Z") == "2025-01-15T08:30:00.000Z"
+
+
+class Harness:
+    """The service over a real store and file store, one transaction per request, as the server runs it."""
+
+    def __init__(self, tmp_path):
+        self.store = Store(sqlite_url(str(tmp_path / "db.sqlite")))
+        self.files = FileStore(str(tmp_path / "files"))
+        self.lifecycle = Lifecycle(self.files)
+        self.service = GlacierService()
+        self.service.register_lifecycle(self.lifecycle)
+        self.signer = TokenSigner(b"k" * 32)
+
+    def call(self, operation, now_us, fail_after=False, **params):
+        with self.store.transaction() as tx:
+            self.lifecycle.catch_up(tx, now_us)
+            ctx = Context(tx=tx, account=ACCOUNT, region=REGION, now_us=now_us, operation=operation,
+                          base_url="http://localhost", signer=self.signer, lifecycle=self.lifecycle, files=self.files)
+            output = self.service.call(ctx, operation, {"accountId": "-", **params})
+            if fail_after:
+                raise RuntimeError("the request failed after its catch-up")
+            return output
+
+
+def test_transitions_replayed_after_a_rollback_find_their_snapshot(tmp_path):
+    """A request that fails rolls back the transitions its catch-up applied; the next request applies them
+    again. A job completing in that catch-up must still find the inventory snapshot it read the first time,
+    though a later vault inventory in the same catch-up replaced it."""
+    harness = Harness(tmp_path)
+    harness.call("CreateVault", START, vaultName="v")
+    first = harness.call("UploadArchive", START, vaultName="v", body=b"first")["archiveId"]
+    now = START + DAY_US + HOUR_US
+    assert harness.call("DescribeVault", now, vaultName="v")["NumberOfArchives"] == 1
+    job_id = harness.call("InitiateJob", now, vaultName="v", jobParameters={"Type": "inventory-retrieval"})["jobId"]
+    harness.call("UploadArchive", now, vaultName="v", body=b"second")
+    later = now + DAY_US + HOUR_US   # the job completed, then the next inventory was taken
+    with pytest.raises(RuntimeError):
+        harness.call("DescribeVault", later, fail_after=True, vaultName="v")
+    output = harness.call("GetJobOutput", later, vaultName="v", jobId=job_id)
+    assert b'"ArchiveId":"%s"' % first.encode() in output["body"] and b"second" not in output["body"]
+    assert harness.call("DescribeVault", later, vaultName="v")["NumberOfArchives"] == 2
+
+
+def test_list_jobs_pages_read_the_state_index_in_order(tmp_path):
+    """Every ListJobs page is an index seek per state: no sort, no scan of other states' jobs."""
+    harness = Harness(tmp_path)
+    harness.call("CreateVault", START, vaultName="v")
+    with harness.store.transaction() as tx:
+        tx.insert_many(Resource(JOB, ACCOUNT, REGION, f"job-{n:05d}", parent="v", state=state, created_us=START + n,
+                                doc={"Action": "InventoryRetrieval", "Inventory": {"Format": "JSON"},
+                                     "StatusMessage": state, "CompletionDate": START + n, "OutputSize": 10})
+                       for n, state in enumerate([IN_PROGRESS] * 3000 + [SUCCEEDED] * 3 + [FAILED] * 3))
+    statements = []
+    event.listen(harness.store.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, parameters, context, many: statements.append((sql, parameters)))
+    for filters in ({"completed": "true"}, {"statuscode": "Failed"}, {"completed": "false", "limit": "5"}):
+        harness.call("ListJobs", START, vaultName="v", **filters)
+    pages = [(sql, parameters) for sql, parameters in statements if "FROM resources" in sql and "state IN" in sql]
+    assert len(pages) == 4   # completed=true reads Succeeded and Failed separately
+    with harness.store.engine.connect() as conn:
+        for sql, parameters in pages:
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters))
+            assert "ix_resources_parent_state_created" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_completed_jobs_interleaved_page_in_creation_order(tmp_path):
+    harness = Harness(tmp_path)
+    harness.call("CreateVault", START, vaultName="v")
+    states = [SUCCEEDED, FAILED, IN_PROGRESS, FAILED, SUCCEEDED, SUCCEEDED, FAILED, IN_PROGRESS] * 4
+    with harness.store.transaction() as tx:
+        # Equal creation times are ordered by insertion, as the store breaks ties.
+        tx.insert_many(Resource(JOB, ACCOUNT, REGION, f"job-{n:03d}", parent="v", state=state,
+                                created_us=START + n // 3,
+                                doc={"Action": "InventoryRetrieval", "Inventory": {"Format": "JSON"},
+                                     "StatusMessage": state, "CompletionDate": START, "OutputSize": 10})
+                       for n, state in enumerate(states))
+    wanted = [f"job-{n:03d}" for n, state in enumerate(states) if state != IN_PROGRESS]
+    seen, marker = [], None
+    while True:
+        params = {"vaultName": "v", "completed": "true", "limit": "3"}
+        if marker:
+            params["marker"] = marker
+        page = harness.call("ListJobs", START, **params)
+        seen += [job["JobId"] for job in page["JobList"]]
+        marker = page.get("Marker")
+        if not marker:
+            break
+    assert seen == wanted
