@@ -173,6 +173,9 @@ def format_timestamp(value, fmt: str | None) -> int | float | str:
 # Patterns
 
 _PATTERNS: dict[str, re.Pattern | None] = {}
+# A JavaScript regex literal carried inside a model pattern (Data Exchange's AwsAccountId is
+# ``.*/^[\d]{12}$/.*``): no value can match it as written, so the literal's own regex is meant.
+_REGEX_LITERAL = re.compile(r"(?:\.\*)?/\^(.*)\$/(?:\.\*)?")
 
 
 def compile_pattern(pattern: str) -> re.Pattern | None:
@@ -182,10 +185,11 @@ def compile_pattern(pattern: str) -> re.Pattern | None:
         return _PATTERNS[pattern]
     except KeyError:
         pass
+    literal = _REGEX_LITERAL.fullmatch(pattern)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "possible nested set" and friends
-            compiled = re.compile(pattern)
+            compiled = re.compile(literal.group(1) if literal else pattern)
     except (re.error, OverflowError, RecursionError):
         compiled = None
     _PATTERNS[pattern] = compiled

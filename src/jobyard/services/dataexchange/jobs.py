@@ -1,0 +1,529 @@
+"""Data Exchange jobs: per-type validation, the response details, and the work each type does when run.
+
+Lifecycle (AWS: jobs.md, API_StartJob, API_CancelJob): CreateJob puts a job in ``WAITING``; StartJob moves
+it to ``IN_PROGRESS``; after a short simulated run it is ``COMPLETED`` (its assets created or exported) or
+``ERROR`` with ``Errors`` entries. Every job is deleted 90 days after it was created, whatever its state.
+
+``TIMED_OUT`` is modelled but AWS documents no trigger; jobyard never enters it. A signed-URL import (or an
+API Gateway import, which needs its OpenAPI specification) started before its file was uploaded ends in
+``ERROR`` with an entry saying that nothing was uploaded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from ...clock import US, to_datetime
+from ...lifecycle import draw_seconds
+from ...store import Resource, Tx
+from . import resources as R
+from .s3objects import S3Copy, S3Unavailable, transfer
+
+WAITING, IN_PROGRESS, COMPLETED, ERROR, CANCELLED = "WAITING", "IN_PROGRESS", "COMPLETED", "ERROR", "CANCELLED"
+FINISHED = (COMPLETED, ERROR, CANCELLED, "TIMED_OUT")
+
+DAY_US = 86400 * US
+RETENTION_US = 90 * DAY_US        # "Jobs are deleted 90 days after they are created."
+SIGNED_URL_VALID_US = 3600 * US   # import and export signed URLs expire one hour after they are issued
+
+IMPORT_FROM_S3 = "IMPORT_ASSETS_FROM_S3"
+IMPORT_FROM_SIGNED_URL = "IMPORT_ASSET_FROM_SIGNED_URL"
+EXPORT_TO_S3 = "EXPORT_ASSETS_TO_S3"
+EXPORT_TO_SIGNED_URL = "EXPORT_ASSET_TO_SIGNED_URL"
+EXPORT_REVISIONS = "EXPORT_REVISIONS_TO_S3"
+IMPORT_FROM_REDSHIFT = "IMPORT_ASSETS_FROM_REDSHIFT_DATA_SHARES"
+IMPORT_FROM_API_GATEWAY = "IMPORT_ASSET_FROM_API_GATEWAY_API"
+CREATE_S3_DATA_ACCESS = "CREATE_S3_DATA_ACCESS_FROM_S3_BUCKET"
+IMPORT_FROM_LAKE_FORMATION = "IMPORT_ASSETS_FROM_LAKE_FORMATION_TAG_POLICY"
+
+# The Details member that each job type takes and answers with.
+DETAILS_MEMBER = {
+    IMPORT_FROM_S3: "ImportAssetsFromS3", IMPORT_FROM_SIGNED_URL: "ImportAssetFromSignedUrl",
+    EXPORT_TO_S3: "ExportAssetsToS3", EXPORT_TO_SIGNED_URL: "ExportAssetToSignedUrl",
+    EXPORT_REVISIONS: "ExportRevisionsToS3", IMPORT_FROM_REDSHIFT: "ImportAssetsFromRedshiftDataShares",
+    IMPORT_FROM_API_GATEWAY: "ImportAssetFromApiGatewayApi", CREATE_S3_DATA_ACCESS: "CreateS3DataAccessFromS3Bucket",
+    IMPORT_FROM_LAKE_FORMATION: "ImportAssetsFromLakeFormationTagPolicy",
+}
+# The asset type that an import job creates; its data set must be of that type.
+IMPORT_ASSET_TYPE = {
+    IMPORT_FROM_S3: "S3_SNAPSHOT", IMPORT_FROM_SIGNED_URL: "S3_SNAPSHOT", IMPORT_FROM_REDSHIFT: "REDSHIFT_DATA_SHARE",
+    IMPORT_FROM_API_GATEWAY: "API_GATEWAY_API", CREATE_S3_DATA_ACCESS: "S3_DATA_ACCESS",
+    IMPORT_FROM_LAKE_FORMATION: "LAKE_FORMATION_DATA_PERMISSION",
+}
+
+# Simulated run time (seconds) from StartJob to the end of the job.
+RUN_SECONDS = {IMPORT_FROM_SIGNED_URL: (2, 10), EXPORT_TO_SIGNED_URL: (1, 5), IMPORT_FROM_API_GATEWAY: (5, 20)}
+DEFAULT_RUN_SECONDS = (10, 60)
+
+# Quotas (AWS General Reference, Data Exchange endpoints and quotas; user guide limits.md).
+S3_ASSETS_PER_JOB = 100
+ASSETS_PER_REVISION = 10_000
+ASSETS_PER_REVISION_EXPORT = 10_000
+CONCURRENT_JOBS_PER_TYPE = 10
+SIGNED_URL_MAX_BYTES = 5 * 1024**3
+
+KEY_REFERENCES = ("${Asset.Id}", "${Asset.Name}", "${Revision.CreatedAt}", "${Revision.CreatedAt.Day}",
+                  "${Revision.CreatedAt.Month}", "${Revision.CreatedAt.Year}", "${Revision.Id}")
+DEFAULT_KEY_PATTERN = "${Asset.Name}"
+AUTO_EXPORT_KEY_PATTERN = "${Revision.CreatedAt}/${Asset.Name}"
+
+_REDSHIFT_ARN = re.compile(r"arn:aws[a-z-]*:redshift:[a-z0-9-]+:\d{12}:datashare:[0-9a-fA-F-]{36}/[^/]+")
+_KMS_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+API_ENDPOINT = "https://api-fulfill.dataexchange.{region}.amazonaws.com/v1"
+
+
+def md5_base64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def new_job(account: str, region: str, now_us: int, job_type: str, details: dict,
+            asset_configuration: dict | None, data_set_id: str, revision_id: str) -> Resource:
+    doc = {"Type": job_type, "Details": details, "Errors": [], "UpdatedAt": now_us,
+           "ExpiresAt": now_us + RETENTION_US}
+    if asset_configuration is not None:
+        doc["AssetConfiguration"] = asset_configuration
+    # Due at its deletion until it is started; the lifecycle handler tells the two apart by the time.
+    return Resource(R.JOB, account, region, R.new_id(), parent=data_set_id, ref=revision_id, state=WAITING,
+                    created_us=now_us, next_due_us=now_us + RETENTION_US, doc=doc)
+
+
+def start(job: Resource, now_us: int) -> None:
+    low, high = RUN_SECONDS.get(job.doc["Type"], DEFAULT_RUN_SECONDS)
+    job.state = IN_PROGRESS
+    job.doc["UpdatedAt"] = now_us
+    job.next_due_us = now_us + int(draw_seconds(job.id, "run", low, high) * US)
+
+
+# -- validation at CreateJob -------------------------------------------------------------------------
+
+def target_ids(job_type: str, details: dict) -> tuple[str, str]:
+    """The (data set id, revision id) a job works on."""
+    if job_type == EXPORT_REVISIONS:
+        return details["DataSetId"], details["RevisionDestinations"][0]["RevisionId"]
+    return details["DataSetId"], details["RevisionId"]
+
+
+def validate(tx: Tx, account: str, region: str, job_type: str, details: dict) -> None:
+    """Everything CreateJob checks beyond the model, raising AWS's error for the first problem."""
+    if job_type == EXPORT_REVISIONS:
+        destinations = details["RevisionDestinations"]
+        if len(destinations) != 1:
+            raise R.invalid("An EXPORT_REVISIONS_TO_S3 job exports exactly one revision; "
+                            f"RevisionDestinations has {len(destinations)} entries.")
+    data_set_id, revision_id = target_ids(job_type, details)
+    revision = R.get_revision(tx, account, region, data_set_id, revision_id)
+    data_set = tx.get(R.DATA_SET, account, region, data_set_id)
+    if job_type in IMPORT_ASSET_TYPE:
+        _check_import_target(data_set, revision, job_type)
+    else:
+        _check_export_source(data_set, revision)
+    check = _VALIDATORS.get(job_type)
+    if check:
+        check(tx, account, region, details, data_set, revision)
+
+
+def _check_import_target(data_set: Resource, revision: Resource, job_type: str) -> None:
+    if data_set.state == R.ENTITLED:
+        raise R.access_denied(f"Data set {data_set.id} is entitled to this account; only its owner can import "
+                              "assets into it.")
+    wanted = IMPORT_ASSET_TYPE[job_type]
+    if data_set.doc["AssetType"] != wanted:
+        raise R.invalid(f"A {job_type} job creates {wanted} assets, but data set {data_set.id} holds "
+                        f"{data_set.doc['AssetType']} assets.")
+    if revision.state == R.FINALIZED:
+        raise R.conflict(f"Revision {revision.id} is finalized and cannot take new assets.", "REVISION",
+                         revision.id)
+
+
+def _check_export_source(data_set: Resource, revision: Resource) -> None:
+    if data_set.doc["AssetType"] != "S3_SNAPSHOT":
+        raise R.invalid(f"Only S3_SNAPSHOT assets can be exported; data set {data_set.id} holds "
+                        f"{data_set.doc['AssetType']} assets.")
+    if revision.doc.get("Revoked"):
+        raise R.conflict(f"Revision {revision.id} has been revoked; its assets can no longer be exported.",
+                         "REVISION", revision.id)
+
+
+def check_encryption(encryption: dict | None) -> None:
+    if not encryption:
+        return
+    kms = encryption.get("KmsKeyArn")
+    if encryption["Type"] == "aws:kms":
+        if not kms:
+            raise R.invalid("Encryption.KmsKeyArn is required when Encryption.Type is aws:kms.")
+        if not _KMS_ARN.fullmatch(kms):
+            raise R.invalid(f"Encryption.KmsKeyArn {kms} is not a valid AWS KMS key ARN.")
+    elif kms:
+        raise R.invalid("Encryption.KmsKeyArn can only be used when Encryption.Type is aws:kms.")
+
+
+def check_bucket(bucket: str, where: str) -> None:
+    if not _BUCKET.fullmatch(bucket or "") or ".." in bucket:
+        raise R.invalid(f"{where} {bucket!r} is not a valid Amazon S3 bucket name.")
+
+
+def check_key_pattern(pattern: str | None, where: str) -> None:
+    if pattern is None:
+        return
+    if "${Asset.Name}" not in pattern and "${Asset.Id}" not in pattern:
+        raise R.invalid(f"{where} must include ${{Asset.Name}} or ${{Asset.Id}}.")
+    for reference in re.findall(r"\$\{[^}]*\}", pattern):
+        if reference not in KEY_REFERENCES:
+            raise R.invalid(f"{where} uses the unknown dynamic reference {reference}.")
+
+
+def _validate_import_from_s3(tx, account, region, details, data_set, revision):
+    sources = details["AssetSources"]
+    if not sources:
+        raise R.invalid("AssetSources must name at least one object to import.")
+    if len(sources) > S3_ASSETS_PER_JOB:
+        raise R.invalid(f"A job can import at most {S3_ASSETS_PER_JOB} assets from Amazon S3; "
+                        f"AssetSources has {len(sources)}.")
+    for source in sources:
+        check_bucket(source["Bucket"], "AssetSources.Bucket")
+        if not source["Key"]:
+            raise R.invalid("AssetSources.Key must not be empty.")
+
+
+def _validate_export_assets(tx, account, region, details, data_set, revision):
+    destinations = details["AssetDestinations"]
+    if not destinations:
+        raise R.invalid("AssetDestinations must name at least one asset to export.")
+    if len(destinations) > S3_ASSETS_PER_JOB:
+        raise R.invalid(f"A job can export at most {S3_ASSETS_PER_JOB} assets to Amazon S3; "
+                        f"AssetDestinations has {len(destinations)}.")
+    for destination in destinations:
+        check_bucket(destination["Bucket"], "AssetDestinations.Bucket")
+        R.get_asset(tx, account, region, data_set.id, revision.id, destination["AssetId"])
+    check_encryption(details.get("Encryption"))
+
+
+def _validate_export_revision(tx, account, region, details, data_set, revision):
+    destination = details["RevisionDestinations"][0]
+    check_bucket(destination["Bucket"], "RevisionDestinations.Bucket")
+    check_key_pattern(destination.get("KeyPattern"), "RevisionDestinations.KeyPattern")
+    check_encryption(details.get("Encryption"))
+
+
+def _validate_export_signed_url(tx, account, region, details, data_set, revision):
+    R.get_asset(tx, account, region, data_set.id, revision.id, details["AssetId"])
+
+
+def _validate_redshift(tx, account, region, details, data_set, revision):
+    sources = details["AssetSources"]
+    if not sources:
+        raise R.invalid("AssetSources must name at least one datashare to import.")
+    for source in sources:
+        if not _REDSHIFT_ARN.fullmatch(source["DataShareArn"]):
+            raise R.invalid(f"DataShareArn {source['DataShareArn']} is not a valid Amazon Redshift datashare ARN.")
+
+
+def _validate_api_gateway(tx, account, region, details, data_set, revision):
+    for member in ("ApiId", "ApiName", "Stage"):
+        if not details[member].strip():
+            raise R.invalid(f"{member} must not be empty.")
+
+
+def _validate_s3_data_access(tx, account, region, details, data_set, revision):
+    source = details["AssetSource"]
+    check_bucket(source["Bucket"], "AssetSource.Bucket")
+    for kms in source.get("KmsKeysToGrant") or ():
+        if not _KMS_ARN.fullmatch(kms["KmsKeyArn"]):
+            raise R.invalid(f"KmsKeyArn {kms['KmsKeyArn']} is not a valid AWS KMS key ARN.")
+
+
+def _validate_lake_formation(tx, account, region, details, data_set, revision):
+    if not details.get("Database") and not details.get("Table"):
+        raise R.invalid("An LF-tag policy import needs a Database or a Table policy (or both).")
+    for member in ("Database", "Table"):
+        policy = details.get(member)
+        if policy is not None and (not policy["Expression"] or not policy["Permissions"]):
+            raise R.invalid(f"{member}.Expression and {member}.Permissions must not be empty.")
+
+
+_VALIDATORS = {
+    IMPORT_FROM_S3: _validate_import_from_s3, EXPORT_TO_S3: _validate_export_assets,
+    EXPORT_REVISIONS: _validate_export_revision, EXPORT_TO_SIGNED_URL: _validate_export_signed_url,
+    IMPORT_FROM_REDSHIFT: _validate_redshift, IMPORT_FROM_API_GATEWAY: _validate_api_gateway,
+    CREATE_S3_DATA_ACCESS: _validate_s3_data_access, IMPORT_FROM_LAKE_FORMATION: _validate_lake_formation,
+}
+
+
+# -- what a job looks like through the API -------------------------------------------------------------
+
+def entry(job: Resource, sign) -> dict:
+    """The job as GetJob / CreateJob / ListJobs answer it. ``sign(name, args, expires_us)`` makes a URL."""
+    doc = job.doc
+    out = {"Arn": R.job_arn(job), "CreatedAt": to_datetime(job.created_us), "Details": response_details(job, sign),
+           "Errors": doc["Errors"], "Id": job.id, "State": job.state, "Type": doc["Type"],
+           "UpdatedAt": to_datetime(doc["UpdatedAt"])}
+    if doc.get("AssetConfiguration") is not None:
+        out["AssetConfiguration"] = doc["AssetConfiguration"]
+    return out
+
+
+def url_args(job: Resource) -> dict:
+    return {"account": job.account, "region": job.region, "job": job.id}
+
+
+def response_details(job: Resource, sign) -> dict:
+    job_type, doc = job.doc["Type"], job.doc
+    details = dict(doc["Details"])
+    if job_type in (IMPORT_FROM_SIGNED_URL, IMPORT_FROM_API_GATEWAY):
+        expires = job.created_us + SIGNED_URL_VALID_US
+        url = sign("upload", url_args(job), expires)
+        if job_type == IMPORT_FROM_SIGNED_URL:
+            details.update(SignedUrl=url, SignedUrlExpiresAt=to_datetime(expires))
+        else:
+            details.update(ApiSpecificationUploadUrl=url, ApiSpecificationUploadUrlExpiresAt=to_datetime(expires))
+    elif job_type == EXPORT_TO_SIGNED_URL and doc.get("DownloadExpiresAt"):
+        expires = doc["DownloadExpiresAt"]
+        args = {"account": job.account, "region": job.region, "asset": details["AssetId"]}
+        details.update(SignedUrl=sign("asset", args, expires), SignedUrlExpiresAt=to_datetime(expires))
+    return {DETAILS_MEMBER[job_type]: details}
+
+
+# -- running a job (lifecycle) ----------------------------------------------------------------------------
+
+class JobFailed(Exception):
+    def __init__(self, *errors: dict):
+        super().__init__(errors[0]["Message"])
+        self.errors = list(errors)
+
+
+def job_error(code: str, message: str, resource_type: str | None = None, resource_id: str | None = None,
+              **extra) -> dict:
+    error = {"Code": code, "Message": message}
+    if resource_type:
+        error.update(ResourceType=resource_type, ResourceId=resource_id)
+    error.update(extra)
+    return error
+
+
+def advance(tx: Tx, job: Resource, at_us: int, files=None):
+    """Lifecycle handler: finish a running job, or delete one that has reached its 90 days."""
+    if at_us >= job.doc["ExpiresAt"]:
+        tx.delete(job)
+        job.next_due_us = None
+        upload = job.doc.get("Upload")
+        if files is not None and upload and job.state != COMPLETED:
+            files.delete(upload["Key"])  # uploaded but never made into an asset
+        return ()
+    if job.state == IN_PROGRESS:
+        run(tx, job, at_us)
+    job.next_due_us = job.doc["ExpiresAt"]
+    return ()
+
+
+def run(tx: Tx, job: Resource, at_us: int) -> None:
+    job_type = job.doc["Type"]
+    try:
+        _RUNNERS[job_type](tx, job, job.doc["Details"], at_us)
+        job.state = COMPLETED
+    except JobFailed as failed:
+        job.state = ERROR
+        job.doc["Errors"] = failed.errors
+    job.doc["UpdatedAt"] = at_us
+
+
+def _target(tx: Tx, job: Resource) -> tuple[Resource, Resource]:
+    """The job's data set and revision as they are now (either may have gone since CreateJob)."""
+    data_set = tx.get(R.DATA_SET, job.account, job.region, job.parent)
+    if data_set is None:
+        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Data set {job.parent} no longer exists.",
+                                  "DATA_SET", job.parent))
+    revision = tx.get(R.REVISION, job.account, job.region, job.ref)
+    if revision is None or revision.parent != data_set.id:
+        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Revision {job.ref} no longer exists.",
+                                  "REVISION", job.ref))
+    return data_set, revision
+
+
+def _room_for(tx: Tx, job: Resource, revision: Resource, count: int) -> None:
+    present = tx.count(R.ASSET, job.account, job.region, parent=revision.id)
+    if present + count > ASSETS_PER_REVISION:
+        raise JobFailed(job_error(
+            "SERVICE_QUOTA_EXCEEDED_EXCEPTION",
+            f"Revision {revision.id} would hold {present + count} assets; a revision holds at most "
+            f"{ASSETS_PER_REVISION}.", "REVISION", revision.id, LimitName="Assets per revision",
+            LimitValue=float(ASSETS_PER_REVISION)))
+
+
+def _create_assets(tx: Tx, job: Resource, data_set: Resource, revision: Resource, assets: list[dict],
+                   at_us: int) -> None:
+    """Create the assets an import made (each a dict of Name, AssetDetails and optional FileKey)."""
+    _room_for(tx, job, revision, len(assets))
+    tags = R.tag_map((job.doc.get("AssetConfiguration") or {}).get("Tags"))
+    created = []
+    for asset in assets:
+        doc = {"AssetType": data_set.doc["AssetType"], "UpdatedAt": at_us, "Tags": dict(tags), **asset}
+        row = Resource(R.ASSET, job.account, job.region, R.new_id(), parent=revision.id, ref=data_set.id,
+                       created_us=at_us, doc=doc)
+        tx.insert(row)
+        created.append(row.id)
+    job.doc["CreatedAssetIds"] = created
+
+
+def _uploaded(job: Resource, revision: Resource, what: str, details: dict | None = None) -> dict:
+    upload = job.doc.get("Upload")
+    if upload is None:
+        extra = {"Details": details} if details else {}
+        raise JobFailed(job_error("VALIDATION_EXCEPTION",
+                                  f"No {what} was uploaded to the job's signed URL before the job was started.",
+                                  "REVISION", revision.id, **extra))
+    return upload
+
+
+def _run_import_from_signed_url(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    upload = _uploaded(job, revision, "file",
+                       {"ImportAssetFromSignedUrlJobErrorDetails": {"AssetName": details["AssetName"]}})
+    _create_assets(tx, job, data_set, revision, [{
+        "Name": details["AssetName"], "FileKey": upload["Key"], "Size": upload["Size"],
+        "AssetDetails": {"S3SnapshotAsset": {"Size": float(upload["Size"])}}}], at_us)
+
+
+def _run_import_from_s3(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    sources = details["AssetSources"]
+    _room_for(tx, job, revision, len(sources))
+    copies = [S3Copy(s["Bucket"], s["Key"]) for s in sources]
+    try:
+        copies = transfer(tx, job.account, job.region, "import", copies)
+    except S3Unavailable as unavailable:
+        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", str(unavailable), "REVISION", revision.id,
+                                  Details={"ImportAssetsFromS3JobErrorDetails": sources})) from None
+    _create_assets(tx, job, data_set, revision, [{
+        "Name": c.key, "FileKey": c.file_key, "Size": c.size,
+        "AssetDetails": {"S3SnapshotAsset": {"Size": float(c.size)}}} for c in copies], at_us)
+
+
+def _source_asset(tx: Tx, job: Resource, revision: Resource, asset_id: str) -> Resource:
+    asset = tx.get(R.ASSET, job.account, job.region, asset_id)
+    if asset is None or asset.parent != revision.id:
+        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Asset {asset_id} no longer exists.",
+                                  "ASSET", asset_id))
+    if revision.doc.get("Revoked"):
+        raise JobFailed(job_error("ACCESS_DENIED_EXCEPTION", f"Revision {revision.id} has been revoked.",
+                                  "REVISION", revision.id))
+    return asset
+
+
+def _export(tx: Tx, job: Resource, revision: Resource, copies: list[S3Copy]) -> None:
+    try:
+        transfer(tx, job.account, job.region, "export", copies)
+    except S3Unavailable as unavailable:
+        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", str(unavailable), "REVISION",
+                                  revision.id)) from None
+
+
+def _run_export_to_s3(tx, job, details, at_us):
+    _data_set, revision = _target(tx, job)
+    copies = []
+    for destination in details["AssetDestinations"]:
+        asset = _source_asset(tx, job, revision, destination["AssetId"])
+        copies.append(S3Copy(destination["Bucket"], destination.get("Key") or asset.doc["Name"],
+                             asset.doc.get("FileKey"), asset.doc.get("Size")))
+    _export(tx, job, revision, copies)
+
+
+def expand_key(pattern: str, revision: Resource, asset: Resource) -> str:
+    created = to_datetime(revision.created_us)
+    values = {"${Asset.Id}": asset.id, "${Asset.Name}": asset.doc["Name"], "${Revision.Id}": revision.id,
+              "${Revision.CreatedAt}": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+              "${Revision.CreatedAt.Day}": f"{created.day:02d}", "${Revision.CreatedAt.Month}": f"{created.month:02d}",
+              "${Revision.CreatedAt.Year}": str(created.year)}
+    return re.sub(r"\$\{[^}]*\}", lambda m: values.get(m.group(0), m.group(0)), pattern)
+
+
+def _run_export_revision(tx, job, details, at_us):
+    _data_set, revision = _target(tx, job)
+    if revision.doc.get("Revoked"):
+        raise JobFailed(job_error("ACCESS_DENIED_EXCEPTION", f"Revision {revision.id} has been revoked.",
+                                  "REVISION", revision.id))
+    destination = details["RevisionDestinations"][0]
+    pattern = destination.get("KeyPattern") or DEFAULT_KEY_PATTERN
+    assets = tx.children(R.ASSET, job.account, job.region, revision.id)
+    if len(assets) > ASSETS_PER_REVISION_EXPORT:
+        raise JobFailed(job_error("SERVICE_QUOTA_EXCEEDED_EXCEPTION", "Too many assets to export in one job.",
+                                  "REVISION", revision.id, LimitName="Assets per revision",
+                                  LimitValue=float(ASSETS_PER_REVISION_EXPORT)))
+    keys = {}
+    for asset in assets:
+        key = expand_key(pattern, revision, asset)
+        if key in keys:
+            # "If the revision you are exporting has non-unique names ... the export will fail."
+            raise JobFailed(job_error("VALIDATION_EXCEPTION",
+                                      f"Assets {keys[key]} and {asset.id} would both be exported to key {key}.",
+                                      "ASSET", asset.id))
+        keys[key] = asset.id
+    copies = [S3Copy(destination["Bucket"], key, a.doc.get("FileKey"), a.doc.get("Size"))
+              for key, a in zip(keys, assets)]
+    _export(tx, job, revision, copies)
+
+
+def _run_export_to_signed_url(tx, job, details, at_us):
+    _data_set, revision = _target(tx, job)
+    _source_asset(tx, job, revision, details["AssetId"])
+    job.doc["DownloadExpiresAt"] = at_us + SIGNED_URL_VALID_US
+
+
+def _run_redshift(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    _create_assets(tx, job, data_set, revision, [{
+        "Name": s["DataShareArn"].rsplit("/", 1)[1],
+        "AssetDetails": {"RedshiftDataShareAsset": {"Arn": s["DataShareArn"]}}} for s in details["AssetSources"]],
+        at_us)
+
+
+def _run_api_gateway(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    upload = _uploaded(job, revision, "OpenAPI specification")
+    api = {k: details[k] for k in ("ApiDescription", "ApiId", "ApiKey", "ApiName", "ProtocolType", "Stage")
+           if details.get(k) is not None}
+    api["ApiEndpoint"] = API_ENDPOINT.format(region=job.region)
+    _create_assets(tx, job, data_set, revision, [{
+        "Name": details["ApiName"], "FileKey": upload["Key"], "Size": upload["Size"],
+        "AssetDetails": {"ApiGatewayApiAsset": api}}], at_us)
+
+
+def _run_s3_data_access(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    source = details["AssetSource"]
+    access = {k: source[k] for k in ("Bucket", "KeyPrefixes", "Keys", "KmsKeysToGrant") if source.get(k)}
+    # Data Exchange creates an S3 access point for the shared data; name it after the job.
+    point = f"dx-{job.id[:20]}"
+    access["S3AccessPointArn"] = f"arn:{R.partition(job.region)}:s3:{job.region}:{job.account}:accesspoint/{point}"
+    access["S3AccessPointAlias"] = f"{point}-{hashlib.sha256(job.id.encode()).hexdigest()[:34]}-s3alias"
+    _create_assets(tx, job, data_set, revision, [{"Name": source["Bucket"],
+                                                  "AssetDetails": {"S3DataAccessAsset": access}}], at_us)
+
+
+def _run_lake_formation(tx, job, details, at_us):
+    data_set, revision = _target(tx, job)
+    assets = []
+    for member, resource_type, name in (("Database", "DATABASE", "Database(s) included in the LF-tag policy"),
+                                        ("Table", "TABLE", "Table(s) included in the LF-tag policy")):
+        policy = details.get(member)
+        if policy is None:
+            continue
+        assets.append({"Name": name, "AssetDetails": {"LakeFormationDataPermissionAsset": {
+            "LakeFormationDataPermissionDetails": {"LFTagPolicy": {
+                "CatalogId": details["CatalogId"], "ResourceType": resource_type,
+                "ResourceDetails": {member: {"Expression": policy["Expression"]}}}},
+            "LakeFormationDataPermissionType": "LFTagPolicy", "Permissions": policy["Permissions"],
+            "RoleArn": details["RoleArn"]}}})
+    _create_assets(tx, job, data_set, revision, assets, at_us)
+
+
+_RUNNERS = {
+    IMPORT_FROM_SIGNED_URL: _run_import_from_signed_url, IMPORT_FROM_S3: _run_import_from_s3,
+    EXPORT_TO_S3: _run_export_to_s3, EXPORT_REVISIONS: _run_export_revision,
+    EXPORT_TO_SIGNED_URL: _run_export_to_signed_url, IMPORT_FROM_REDSHIFT: _run_redshift,
+    IMPORT_FROM_API_GATEWAY: _run_api_gateway, CREATE_S3_DATA_ACCESS: _run_s3_data_access,
+    IMPORT_FROM_LAKE_FORMATION: _run_lake_formation,
+}
+
