@@ -1,0 +1,330 @@
+"""S3 Batch Operations jobs: how they are stored, how they move, how they share capacity, how they read back.
+
+A job is a ``s3control.job`` resource whose ``state`` is its Status, so ListJobs' status filter is an index
+read. Its document keeps the CreateJob members as given (timestamps frozen to microseconds) plus what S3
+fills in along the way: the task plan, the time spent Active, failure reasons, termination time.
+
+Progress is computed, not ticked: a running job records when its current Active span began, its task rate
+and warm-up, so the tasks run by any moment follow from the time spent Active. The lifecycle only wakes a
+job at its next state change (the last task, the failure threshold, the end of a pause), which keeps a
+million-task job as cheap as a ten-task one.
+
+Capacity: each account and region runs at most ``JOBYARD_S3CONTROL_CONCURRENT_JOBS`` jobs at once. Waiting
+jobs (Ready, Paused) start highest priority first, then oldest first; when a waiting job outranks a running
+one and no slot is free, the lowest-priority running job pauses to make room (S3 user guide, "Assigning job
+priority": a lower-priority job can pause while a higher-priority one runs; priorities are best effort).
+Jobs holding a slot (running, or waiting with a start time) carry ``parent = "slot"``; waiting jobs without
+one each have a ``s3control.queue`` entry whose id sorts by priority, then age. Both are index reads of at
+most a few rows per slot, so scheduling costs the same with ten waiting jobs or a million.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from ...clock import US, to_datetime
+from ...objects import ObjectLayer
+from ...store import Resource, Tx
+from . import states as S
+from . import tasks
+from .stored import thaw
+
+JOB = "s3control.job"
+TOKEN = "s3control.token"
+QUEUE = "s3control.queue"
+SLOT = "slot"
+MAX_PRIORITY = 2**31 - 1
+
+RUNNING = (S.ACTIVE, S.PAUSING)
+WAITING = (S.READY, S.PAUSED)
+
+SUSPENDED_CAUSE = "The job was created with ConfirmationRequired and waits to be confirmed (UpdateJobStatus Ready)."
+FAILURE_SUSPENDED_TOO_LONG = {
+    "FailureCode": "SuspendedJobExpired",
+    "FailureReason": "The job stayed Suspended awaiting confirmation for more than 30 days.",
+}
+FAILURE_THRESHOLD = {
+    "FailureCode": "TaskFailureThresholdExceeded",
+    "FailureReason": "More than 50 percent of the tasks run failed after at least 1,000 tasks had run.",
+}
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def job_arn(job: Resource) -> str:
+    return f"arn:{partition(job.region)}:s3:{job.region}:{job.account}:job/{job.id}"
+
+
+def token_id(token: str) -> str:
+    """The id of a ClientRequestToken's lookup resource (account and region are columns already)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- creating -----------------------------------------------------------------------------------------
+
+def new_job(account: str, region: str, job_id: str, now_us: int, doc: dict) -> Resource:
+    doc["Entered"] = {S.NEW: now_us}
+    doc["Tasks"] = {"Total": S.default_tasks(), "Known": False}
+    doc["Active"] = {"Us": 0, "Since": None}
+    doc["Ran"] = 0
+    job = Resource(JOB, account, region, job_id, state=S.NEW, created_us=now_us, doc=doc)
+    job.next_due_us = now_us + int(S.stay_seconds(job_id, S.NEW, now_us) * US)
+    return job
+
+
+# -- moving -------------------------------------------------------------------------------------------
+
+def _active_us(job: Resource, now_us: int) -> int:
+    active = job.doc["Active"]
+    running = now_us - active["Since"] if job.state == S.ACTIVE and active["Since"] is not None else 0
+    return active["Us"] + max(0, running)
+
+
+def _ran_after(job: Resource, active_us: int) -> int:
+    plan = job.doc["Tasks"]
+    if "StopAt" not in plan:
+        return 0
+    ran = int(max(0, active_us - plan["WarmupUs"]) * plan["Rate"] // US)
+    return min(plan["StopAt"], ran)
+
+
+def _active_needed_us(job: Resource) -> int:
+    """Active time after which the job has run every task it will run."""
+    plan = job.doc["Tasks"]
+    return plan["WarmupUs"] + math.ceil(plan["StopAt"] * US / plan["Rate"])
+
+
+def _leave_active(job: Resource, at_us: int, finished: bool) -> None:
+    active = job.doc["Active"]
+    active["Us"] = _active_us(job, at_us)
+    active["Since"] = None
+    job.doc["Ran"] = job.doc["Tasks"]["StopAt"] if finished else _ran_after(job, active["Us"])
+
+
+def _start_tasks(job: Resource) -> None:
+    """Run the task outcomes once, when the job first becomes Active (its real work)."""
+    plan = job.doc["Tasks"]
+    if "StopAt" in plan:
+        return
+    outcome = tasks.plan(job)
+    plan.update(Runs=outcome.runs, StopAt=outcome.stop_at, ThresholdFailed=outcome.threshold_failed,
+                Rate=S.task_rate(job.id), WarmupUs=int(S.warmup_seconds(job.id) * US))
+
+
+def enter(tx: Tx, job: Resource, state: str, at_us: int, *, finished: bool = False) -> None:
+    """Move ``job`` into ``state`` at ``at_us`` and set when it next moves by itself."""
+    if job.state == S.ACTIVE and state != S.ACTIVE:
+        _leave_active(job, at_us, finished)
+    _dequeue(tx, job)
+    job.parent = SLOT if state in RUNNING else ""
+    job.state = state
+    doc = job.doc
+    doc["Entered"][state] = at_us
+    if state == S.ACTIVE:
+        _start_tasks(job)
+        doc["Active"]["Since"] = at_us
+        job.next_due_us = at_us + max(0, _active_needed_us(job) - doc["Active"]["Us"])
+    elif state in S.TERMINAL:
+        doc["TerminationUs"] = at_us
+        job.next_due_us = at_us + int(S.retention_seconds() * US)
+    elif state == S.SUSPENDED:
+        doc["SuspendedUs"] = at_us
+        doc["SuspendedCause"] = SUSPENDED_CAUSE
+        job.next_due_us = at_us + int(S.SUSPENDED_LIMIT * US)
+    elif state in WAITING:
+        job.next_due_us = None  # until the scheduler gives it a slot
+        _enqueue(tx, job)
+    elif state == S.PREPARING:
+        job.next_due_us = at_us + int(S.preparing_seconds(job.id, doc["Tasks"]["Total"]) * US)
+    else:
+        job.next_due_us = at_us + int(S.stay_seconds(job.id, state, at_us) * US)
+
+
+def _finish_preparing(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> None:
+    doc = job.doc
+    store = objects.bind(tx, job.account, at_us) if objects is not None else None
+    try:
+        total = tasks.task_count(job, store)
+    except tasks.ManifestUnreadable as unreadable:
+        doc["FailureReasons"] = [unreadable.failure]
+        enter(tx, job, S.FAILING, at_us)
+        return
+    doc["Tasks"].update(Total=total, Known=True)
+    generator = (doc.get("ManifestGenerator") or {}).get("S3JobManifestGenerator")
+    if generator and generator.get("EnableManifestOutput") and generator.get("ManifestOutputLocation"):
+        location = generator["ManifestOutputLocation"]
+        prefix = location.get("ManifestPrefix", "").strip("/")
+        key = "/".join(p for p in (prefix, f"job-{job.id}", "manifest.json") if p)
+        doc["GeneratedManifestDescriptor"] = {
+            "Format": location["ManifestFormat"],
+            "Location": {"ObjectArn": f"{location['Bucket']}/{key}",
+                         "ETag": hashlib.md5(f"{job.id}/generated-manifest".encode()).hexdigest()},
+        }
+    enter(tx, job, S.SUSPENDED if doc["ConfirmationRequired"] else S.READY, at_us)
+
+
+def advance(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None = None) -> list[Resource]:
+    """The lifecycle handler: the job's stay in its state is over. ``objects`` is the server's object layer,
+    where the job's manifest may be."""
+    state = job.state
+    if state in S.TERMINAL:
+        # The retention window has passed: the job is gone (DescribeJob answers NotFound from now on).
+        delete(tx, job)
+        job.next_due_us = None
+        return []
+    if state == S.NEW:
+        enter(tx, job, S.PREPARING, at_us)
+        return []
+    if state == S.PREPARING:
+        _finish_preparing(tx, job, at_us, objects)
+    elif state == S.SUSPENDED:
+        job.doc["FailureReasons"] = [FAILURE_SUSPENDED_TOO_LONG]
+        enter(tx, job, S.FAILED, at_us)
+        return []
+    elif state in WAITING:
+        enter(tx, job, S.ACTIVE, at_us)        # the start time of its slot has come
+        return []
+    elif state == S.ACTIVE:
+        if job.doc["Tasks"]["ThresholdFailed"]:
+            job.doc["FailureReasons"] = [FAILURE_THRESHOLD]
+            enter(tx, job, S.FAILING, at_us, finished=True)
+        else:
+            enter(tx, job, S.COMPLETING, at_us, finished=True)
+    else:
+        enter(tx, job, {S.PAUSING: S.PAUSED, S.COMPLETING: S.COMPLETE, S.FAILING: S.FAILED,
+                        S.CANCELLING: S.CANCELLED}[state], at_us)
+    return schedule(tx, job.account, job.region, at_us, job)
+
+
+def cancel(tx: Tx, job: Resource, at_us: int) -> None:
+    enter(tx, job, S.CANCELLED if job.state in S.CANCEL_AT_ONCE else S.CANCELLING, at_us)
+
+
+def set_priority(tx: Tx, job: Resource, priority: int) -> None:
+    queued = job.doc.get("QueueId") is not None
+    _dequeue(tx, job)
+    job.doc["Priority"] = priority
+    if queued:
+        _enqueue(tx, job)
+
+
+def delete(tx: Tx, job: Resource) -> None:
+    _dequeue(tx, job)
+    tx.delete(job)
+    token = job.doc.get("TokenId")
+    if token:
+        lookup = tx.get(TOKEN, job.account, job.region, token)
+        if lookup is not None:
+            tx.delete(lookup)
+
+
+# -- sharing capacity ---------------------------------------------------------------------------------
+
+def _queue_id(job: Resource) -> str:
+    # Ascending ids: highest priority first, then oldest, then by job id.
+    return f"{MAX_PRIORITY - job.doc['Priority']:010d}.{job.created_us:020d}.{job.id}"
+
+
+def _enqueue(tx: Tx, job: Resource) -> None:
+    entry = Resource(QUEUE, job.account, job.region, _queue_id(job), created_us=job.created_us,
+                     doc={"JobId": job.id})
+    tx.insert(entry)
+    job.doc["QueueId"] = entry.id
+
+
+def _dequeue(tx: Tx, job: Resource) -> None:
+    entry_id = job.doc.pop("QueueId", None)
+    if entry_id is not None:
+        entry = tx.get(QUEUE, job.account, job.region, entry_id)
+        if entry is not None:
+            tx.delete(entry)
+
+
+def schedule(tx: Tx, account: str, region: str, at_us: int, current: Resource | None = None) -> list[Resource]:
+    """Start waiting jobs in free slots and pause lower-priority running jobs for higher-priority waiting ones.
+
+    ``current`` is a job the caller holds and saves itself (its changes may not be stored yet); the other
+    jobs changed here are saved and returned.
+    """
+    def load(job_id: str) -> Resource:
+        return current if current is not None and current.id == job_id else tx.get(JOB, account, region, job_id)
+
+    holders = [j for j in tx.children(JOB, account, region, SLOT) if current is None or j.id != current.id]
+    if current is not None and current.parent == SLOT:
+        holders.append(current)
+    slots = S.concurrent_jobs()
+    free = max(0, slots - len(holders))
+    entries, _ = tx.page(QUEUE, account, region, limit=free + len(holders), by="id", parent="")
+    waiting = [load(e.doc["JobId"]) for e in entries]
+    changed: list[Resource] = []
+    for job in waiting[:free]:
+        _dequeue(tx, job)
+        job.parent = SLOT
+        job.next_due_us = at_us + int(S.stay_seconds(job.id, job.state, at_us) * US)
+        changed.append(job)
+    # Jobs already pausing make room for the next waiting jobs; each further one that outranks a running
+    # job pauses the lowest-priority (then newest) running job.
+    running = sorted((j for j in holders if j.state == S.ACTIVE), key=lambda j: (j.doc["Priority"], -j.created_us))
+    pausing = sum(1 for j in holders if j.state == S.PAUSING)
+    for candidate in waiting[free + pausing:]:
+        if not running or running[0].doc["Priority"] >= candidate.doc["Priority"]:
+            break
+        victim = running.pop(0)
+        enter(tx, victim, S.PAUSING, at_us)
+        changed.append(victim)
+    others = [j for j in changed if current is None or j.id != current.id]
+    for job in others:
+        tx.save(job)
+    return others
+
+
+# -- reading back -------------------------------------------------------------------------------------
+
+def progress_summary(job: Resource, now_us: int) -> dict:
+    doc = job.doc
+    plan = doc["Tasks"]
+    active_us = _active_us(job, now_us)
+    ran = _ran_after(job, active_us) if job.state == S.ACTIVE else doc["Ran"]
+    succeeded, failed = tasks.counts(plan.get("Runs", []), ran)
+    return {"TotalNumberOfTasks": plan["Total"] if plan["Known"] else 0,
+            "NumberOfTasksSucceeded": succeeded, "NumberOfTasksFailed": failed,
+            "Timers": {"ElapsedTimeInActiveSeconds": active_us // US}}
+
+
+def list_entry(job: Resource, now_us: int) -> dict:
+    doc = job.doc
+    entry = {"JobId": job.id, "Operation": tasks.operation_name(doc["Operation"]), "Priority": doc["Priority"],
+             "Status": job.state, "CreationTime": to_datetime(job.created_us),
+             "ProgressSummary": progress_summary(job, now_us)}
+    if doc.get("Description"):
+        entry["Description"] = doc["Description"]
+    if doc.get("TerminationUs") is not None:
+        entry["TerminationDate"] = to_datetime(doc["TerminationUs"])
+    return entry
+
+
+def descriptor(job: Resource, now_us: int) -> dict:
+    """JobDescriptor as DescribeJob returns it."""
+    doc = job.doc
+    out = {"JobId": job.id, "ConfirmationRequired": doc["ConfirmationRequired"], "JobArn": job_arn(job),
+           "Status": job.state, "Operation": thaw(doc["Operation"]), "Priority": doc["Priority"],
+           "ProgressSummary": progress_summary(job, now_us), "FailureReasons": doc.get("FailureReasons", []),
+           "Report": thaw(doc["Report"]), "CreationTime": to_datetime(job.created_us), "RoleArn": doc["RoleArn"]}
+    for member in ("Description", "StatusUpdateReason", "SuspendedCause", "GeneratedManifestDescriptor"):
+        if doc.get(member):
+            out[member] = doc[member]
+    for member in ("Manifest", "ManifestGenerator"):
+        if doc.get(member):
+            out[member] = thaw(doc[member])
+    if doc.get("TerminationUs") is not None:
+        out["TerminationDate"] = to_datetime(doc["TerminationUs"])
+    if doc.get("SuspendedUs") is not None:
+        out["SuspendedDate"] = to_datetime(doc["SuspendedUs"])
+    return out
