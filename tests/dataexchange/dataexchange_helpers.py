@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conformance import assert_error_conforms, attach
+from support import make_client
 
 REGION = "us-east-1"
 HOUR, DAY = 3600, 86400
@@ -104,6 +105,15 @@ def other_account(account) -> str:
 @pytest.fixture
 def dx_other(server, other_account):
     client = dataexchange_client(server, other_account)
+    failures = attach(client)
+    yield client
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture
+def s3(server, account):
+    """The test account's S3 client: the endpoint is an IP address, so botocore addresses path-style."""
+    client = make_client("s3", server.url, account, config=Config(retries={"total_max_attempts": 1}))
     failures = attach(client)
     yield client
     assert not failures, "\n".join(failures)

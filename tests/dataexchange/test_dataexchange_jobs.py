@@ -173,36 +173,6 @@ def test_finalizing_a_revision_with_a_waiting_import_blocks_its_start(server, dx
     expect_error(dx, "StartJob", "ConflictException", 409, JobId=waiting["Id"])
 
 
-def test_s3_jobs_validate_run_and_say_why_they_fail(server, dx, target):
-    data_set_id, revision_id = target
-    import_file(server, dx, data_set_id, revision_id, CSV)
-    [asset] = assets_of(dx, data_set_id, revision_id)
-    jobs = [
-        dx.create_job(Type="IMPORT_ASSETS_FROM_S3", Details={"ImportAssetsFromS3": {
-            "AssetSources": [{"Bucket": "source-bucket", "Key": "prices.csv"}], "DataSetId": data_set_id,
-            "RevisionId": revision_id}}),
-        dx.create_job(Type="EXPORT_ASSETS_TO_S3", Details={"ExportAssetsToS3": {
-            "AssetDestinations": [{"AssetId": asset["Id"], "Bucket": "target-bucket"}], "DataSetId": data_set_id,
-            "RevisionId": revision_id, "Encryption": {"Type": "AES256"}}}),
-        dx.create_job(Type="EXPORT_REVISIONS_TO_S3", Details={"ExportRevisionsToS3": {
-            "DataSetId": data_set_id, "RevisionDestinations": [
-                {"Bucket": "target-bucket", "RevisionId": revision_id,
-                 "KeyPattern": "${Revision.Id}/${Asset.Name}"}]}}),
-    ]
-    for job in jobs:
-        assert job["State"] == "WAITING"
-        dx.start_job(JobId=job["Id"])
-    server.advance(120)
-    for job in jobs:
-        failed = dx.get_job(JobId=job["Id"])
-        assert failed["State"] == "ERROR", failed
-        [error] = failed["Errors"]
-        assert error["Code"] == "RESOURCE_NOT_FOUND_EXCEPTION" and "no S3 object store" in error["Message"]
-        assert error["ResourceType"] == "REVISION" and error["ResourceId"] == revision_id
-    assert dx.get_job(JobId=jobs[0]["Id"])["Errors"][0]["Details"] == {
-        "ImportAssetsFromS3JobErrorDetails": [{"Bucket": "source-bucket", "Key": "prices.csv"}]}
-
-
 def run(server, dx, job):
     dx.start_job(JobId=job["Id"])
     server.advance(120)

@@ -4,9 +4,11 @@ import json
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+from conformance import attach
 from dataexchange_helpers import (DAY, assets_of, create_data_set, create_revision, expect_error, import_file,
                                   md5_b64, put)
-from dataexchange_helpers import dx, dx_other, other_account  # noqa: F401  (fixtures)
+from dataexchange_helpers import dx, dx_other, other_account, s3  # noqa: F401  (fixtures)
+from support import make_client
 
 
 def published_data_set(server, dx, data=b"v1"):
@@ -111,7 +113,20 @@ def test_data_grant_validation(server, dx, account, other_account):
                      DataGrantArn=f"arn:aws:dataexchange:{region}:{other_account}:data-grants/{'e' * 32}")
 
 
-def test_event_actions_export_each_published_revision(server, dx):
+def objects_in(s3, bucket) -> dict:
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def revision_stamp(revision) -> str:
+    """``${Revision.CreatedAt}`` of a revision: UTC with milliseconds."""
+    created = revision["CreatedAt"]
+    return f"{created:%Y-%m-%dT%H:%M:%S}.{created.microsecond // 1000:03d}Z"
+
+
+def test_event_actions_export_each_published_revision(server, dx, s3):
+    s3.create_bucket(Bucket="auto-export-bucket")
+    s3.create_bucket(Bucket="other-bucket")
     data_set = create_data_set(dx)
     action = dx.create_event_action(
         Event={"RevisionPublished": {"DataSetId": data_set["Id"]}},
@@ -132,11 +147,20 @@ def test_event_actions_export_each_published_revision(server, dx):
     assert details["RevisionDestinations"] == [{"Bucket": "auto-export-bucket", "RevisionId": revision["Id"],
                                                 "KeyPattern": "${Revision.CreatedAt}/${Asset.Name}"}]
     server.advance(120)
-    assert dx.get_job(JobId=auto["Id"])["State"] == "ERROR"   # no S3 object store yet
+    assert dx.get_job(JobId=auto["Id"])["State"] == "COMPLETED"
+    # The default auto-export key pattern is ${Revision.CreatedAt}/${Asset.Name}.
+    assert objects_in(s3, "auto-export-bucket") == {f"{revision_stamp(revision)}/data.csv": b"payload"}
 
     updated = dx.update_event_action(EventActionId=action["Id"], Action={"ExportRevisionToS3": {
         "RevisionDestination": {"Bucket": "other-bucket", "KeyPattern": "${Asset.Id}"}}})
     assert updated["Action"]["ExportRevisionToS3"]["RevisionDestination"]["Bucket"] == "other-bucket"
+    second = create_revision(dx, data_set["Id"])
+    import_file(server, dx, data_set["Id"], second["Id"], b"second payload")
+    dx.update_revision(DataSetId=data_set["Id"], RevisionId=second["Id"], Finalized=True)
+    server.advance(120)
+    [asset] = assets_of(dx, data_set["Id"], second["Id"])
+    assert objects_in(s3, "other-bucket") == {asset["Id"]: b"second payload"}
+    assert len(objects_in(s3, "auto-export-bucket")) == 1
     dx.delete_event_action(EventActionId=action["Id"])
     error = expect_error(dx, "GetEventAction", "ResourceNotFoundException", 404, EventActionId=action["Id"])
     assert error.response["ResourceType"] == "EVENT_ACTION"
@@ -206,3 +230,25 @@ def test_send_api_asset_answers_with_the_request_it_would_proxy(server, dx):
                  RevisionId=revision["Id"], AssetId="9" * 32)
     expect_error(dx, "SendApiAsset", "ValidationException", 400, DataSetId="nope", RevisionId=revision["Id"],
                  AssetId=asset["Id"])
+
+
+def test_a_receiver_event_action_exports_granted_revisions_to_its_own_bucket(server, dx, dx_other, other_account):
+    data_set, _first = published_data_set(server, dx)
+    grant = dx.create_data_grant(Name="prices", GrantDistributionScope="NONE", ReceiverPrincipal=other_account,
+                                 SourceDataSetId=data_set["Id"])
+    dx_other.accept_data_grant(DataGrantArn=grant["Arn"])
+    receiver_s3 = make_client("s3", server.url, other_account)
+    failures = attach(receiver_s3)
+    receiver_s3.create_bucket(Bucket="receiver-bucket")
+    dx_other.create_event_action(Event={"RevisionPublished": {"DataSetId": grant["DataSetId"]}}, Action={
+        "ExportRevisionToS3": {"RevisionDestination": {"Bucket": "receiver-bucket",
+                                                       "KeyPattern": "${Revision.Id}/${Asset.Name}"}}})
+
+    revision = create_revision(dx, data_set["Id"])
+    import_file(server, dx, data_set["Id"], revision["Id"], b"fresh prices", name="prices.csv")
+    dx.update_revision(DataSetId=data_set["Id"], RevisionId=revision["Id"], Finalized=True)
+    server.advance(120)
+    [job] = dx_other.list_jobs(RevisionId=revision["Id"])["Jobs"]
+    assert job["State"] == "COMPLETED", job
+    assert objects_in(receiver_s3, "receiver-bucket") == {f"{revision['Id']}/prices.csv": b"fresh prices"}
+    assert not failures, "\n".join(failures)

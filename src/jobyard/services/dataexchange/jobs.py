@@ -7,6 +7,10 @@ it to ``IN_PROGRESS``; after a short simulated run it is ``COMPLETED`` (its asse
 ``TIMED_OUT`` is modelled but AWS documents no trigger; jobyard never enters it. A signed-URL import (or an
 API Gateway import, which needs its OpenAPI specification) started before its file was uploaded ends in
 ``ERROR`` with an entry saying that nothing was uploaded.
+
+The S3 job types copy real bytes through the object layer (``s3objects``) when they run: imports read
+each source object into an asset, exports write assets' bytes out as objects. A job that fails writes
+nothing: its errors are found before any asset is created or any object written.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from dataclasses import dataclass
 
 from ...clock import US, to_datetime
 from ...lifecycle import draw_seconds
-from ...store import Resource, Tx
+from ...objects import ObjectLayer
+from ...store import FileStore, Resource, Tx
 from . import resources as R
-from .s3objects import S3Copy, S3Unavailable, transfer
+from .s3objects import Failure, S3Copy, TransferFailed, export_objects, import_objects
 
 WAITING, IN_PROGRESS, COMPLETED, ERROR, CANCELLED = "WAITING", "IN_PROGRESS", "COMPLETED", "ERROR", "CANCELLED"
 FINISHED = (COMPLETED, ERROR, CANCELLED, "TIMED_OUT")
@@ -64,8 +70,10 @@ ASSETS_PER_REVISION_EXPORT = 10_000
 CONCURRENT_JOBS_PER_TYPE = 10
 SIGNED_URL_MAX_BYTES = 5 * 1024**3
 
-KEY_REFERENCES = ("${Asset.Id}", "${Asset.Name}", "${Revision.CreatedAt}", "${Revision.CreatedAt.Day}",
-                  "${Revision.CreatedAt.Month}", "${Revision.CreatedAt.Year}", "${Revision.Id}")
+# The dynamic references a key pattern may use (user guide, "Key patterns when exporting asset revisions").
+KEY_REFERENCES = ("${Asset.Id}", "${Asset.Name}", "${DataSet.Id}", "${DataSet.Name}", "${Revision.CreatedAt}",
+                  "${Revision.CreatedAt.Day}", "${Revision.CreatedAt.Month}", "${Revision.CreatedAt.Year}",
+                  "${Revision.Id}")
 DEFAULT_KEY_PATTERN = "${Asset.Name}"
 AUTO_EXPORT_KEY_PATTERN = "${Revision.CreatedAt}/${Asset.Name}"
 
@@ -303,7 +311,15 @@ def job_error(code: str, message: str, resource_type: str | None = None, resourc
     return error
 
 
-def advance(tx: Tx, job: Resource, at_us: int, files=None):
+@dataclass
+class JobIO:
+    """What a running job reaches beyond the store: payload files and the S3 object layer."""
+
+    files: FileStore | None
+    objects: ObjectLayer | None
+
+
+def advance(tx: Tx, job: Resource, at_us: int, files: FileStore | None = None, objects: ObjectLayer | None = None):
     """Lifecycle handler: finish a running job, or delete one that has reached its 90 days."""
     if at_us >= job.doc["ExpiresAt"]:
         tx.delete(job)
@@ -313,15 +329,15 @@ def advance(tx: Tx, job: Resource, at_us: int, files=None):
             files.delete(upload["Key"])  # uploaded but never made into an asset
         return ()
     if job.state == IN_PROGRESS:
-        run(tx, job, at_us)
+        run(tx, job, at_us, JobIO(files, objects))
     job.next_due_us = job.doc["ExpiresAt"]
     return ()
 
 
-def run(tx: Tx, job: Resource, at_us: int) -> None:
+def run(tx: Tx, job: Resource, at_us: int, io: JobIO) -> None:
     job_type = job.doc["Type"]
     try:
-        _RUNNERS[job_type](tx, job, job.doc["Details"], at_us)
+        _RUNNERS[job_type](tx, job, job.doc["Details"], at_us, io)
         job.state = COMPLETED
     except JobFailed as failed:
         job.state = ERROR
@@ -377,7 +393,7 @@ def _uploaded(job: Resource, revision: Resource, what: str, details: dict | None
     return upload
 
 
-def _run_import_from_signed_url(tx, job, details, at_us):
+def _run_import_from_signed_url(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     upload = _uploaded(job, revision, "file",
                        {"ImportAssetFromSignedUrlJobErrorDetails": {"AssetName": details["AssetName"]}})
@@ -386,16 +402,26 @@ def _run_import_from_signed_url(tx, job, details, at_us):
         "AssetDetails": {"S3SnapshotAsset": {"Size": float(upload["Size"])}}}], at_us)
 
 
-def _run_import_from_s3(tx, job, details, at_us):
+def import_file_key(job: Resource, index: int) -> str:
+    """Where an S3 import keeps the bytes of its ``index``-th source (the asset then owns the file)."""
+    return f"dataexchange/{job.account}/{job.region}/s3-imports/{job.id}/{index}"
+
+
+def _run_import_from_s3(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     sources = details["AssetSources"]
     _room_for(tx, job, revision, len(sources))
     copies = [S3Copy(s["Bucket"], s["Key"]) for s in sources]
     try:
-        copies = transfer(tx, job.account, job.region, "import", copies)
-    except S3Unavailable as unavailable:
-        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", str(unavailable), "REVISION", revision.id,
-                                  Details={"ImportAssetsFromS3JobErrorDetails": sources})) from None
+        import_objects(io.objects.bind(tx, job.account, at_us), io.files, copies,
+                       lambda index: import_file_key(job, index))
+    except TransferFailed as failed:
+        # One entry per object that could not be read, each naming its source (UNCONFIRMED: AWS documents
+        # the Details member as a list of AssetSourceEntry but not how many entries a failed job gets).
+        raise JobFailed(*(job_error(f.code, f.message, "REVISION", revision.id, Details={
+            "ImportAssetsFromS3JobErrorDetails": [{"Bucket": f.copy.bucket, "Key": f.copy.key}]})
+            for f in failed.failures)) from None
+    # "The newly created assets have a name property equal to the original S3 object's key."
     _create_assets(tx, job, data_set, revision, [{
         "Name": c.key, "FileKey": c.file_key, "Size": c.size,
         "AssetDetails": {"S3SnapshotAsset": {"Size": float(c.size)}}} for c in copies], at_us)
@@ -412,35 +438,55 @@ def _source_asset(tx: Tx, job: Resource, revision: Resource, asset_id: str) -> R
     return asset
 
 
-def _export(tx: Tx, job: Resource, revision: Resource, copies: list[S3Copy]) -> None:
+def _export_copy(bucket: str, key: str, asset: Resource) -> S3Copy:
+    return S3Copy(bucket, key, asset.doc.get("FileKey"), asset.doc.get("Size"), asset.id)
+
+
+def _export(tx: Tx, job: Resource, revision: Resource, copies: list[S3Copy], at_us: int, io: JobIO) -> None:
+    # The requested Encryption stays in the job's details; the object layer stores every object with
+    # S3's default encryption (SSE-S3), so objects written with aws:kms still read back as AES256.
     try:
-        transfer(tx, job.account, job.region, "export", copies)
-    except S3Unavailable as unavailable:
-        raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", str(unavailable), "REVISION",
-                                  revision.id)) from None
+        export_objects(io.objects.bind(tx, job.account, at_us), io.files, copies)
+    except TransferFailed as failed:
+        raise JobFailed(*(_export_error(f, revision) for f in failed.failures)) from None
 
 
-def _run_export_to_s3(tx, job, details, at_us):
+def _export_error(failure: Failure, revision: Resource) -> dict:
+    """A destination bucket's failure names the revision being exported; an object's names its asset."""
+    if failure.copy is None:
+        return job_error(failure.code, failure.message, "REVISION", revision.id)
+    return job_error(failure.code, failure.message, "ASSET", failure.copy.asset_id)
+
+
+def _run_export_to_s3(tx, job, details, at_us, io):
     _data_set, revision = _target(tx, job)
     copies = []
     for destination in details["AssetDestinations"]:
         asset = _source_asset(tx, job, revision, destination["AssetId"])
-        copies.append(S3Copy(destination["Bucket"], destination.get("Key") or asset.doc["Name"],
-                             asset.doc.get("FileKey"), asset.doc.get("Size")))
-    _export(tx, job, revision, copies)
+        # Key is optional: "the Amazon S3 object key defaults to the asset name".
+        copies.append(_export_copy(destination["Bucket"], destination.get("Key") or asset.doc["Name"], asset))
+    _export(tx, job, revision, copies, at_us, io)
 
 
-def expand_key(pattern: str, revision: Resource, asset: Resource) -> str:
+def _iso_millis(us: int) -> str:
+    """``2021-10-08T16:33:19.787Z``, the format AWS documents for ``${Revision.CreatedAt}``."""
+    moment = to_datetime(us)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def expand_key(pattern: str, data_set: Resource, revision: Resource, asset: Resource) -> str:
     created = to_datetime(revision.created_us)
-    values = {"${Asset.Id}": asset.id, "${Asset.Name}": asset.doc["Name"], "${Revision.Id}": revision.id,
-              "${Revision.CreatedAt}": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+    # AWS does not say whether day and month are zero-padded; two digits keep keys sorting by date (UNCONFIRMED).
+    values = {"${Asset.Id}": asset.id, "${Asset.Name}": asset.doc["Name"], "${DataSet.Id}": data_set.id,
+              "${DataSet.Name}": data_set.doc["Name"], "${Revision.Id}": revision.id,
+              "${Revision.CreatedAt}": _iso_millis(revision.created_us),
               "${Revision.CreatedAt.Day}": f"{created.day:02d}", "${Revision.CreatedAt.Month}": f"{created.month:02d}",
               "${Revision.CreatedAt.Year}": str(created.year)}
     return re.sub(r"\$\{[^}]*\}", lambda m: values.get(m.group(0), m.group(0)), pattern)
 
 
-def _run_export_revision(tx, job, details, at_us):
-    _data_set, revision = _target(tx, job)
+def _run_export_revision(tx, job, details, at_us, io):
+    data_set, revision = _target(tx, job)
     if revision.doc.get("Revoked"):
         raise JobFailed(job_error("ACCESS_DENIED_EXCEPTION", f"Revision {revision.id} has been revoked.",
                                   "REVISION", revision.id))
@@ -451,27 +497,25 @@ def _run_export_revision(tx, job, details, at_us):
         raise JobFailed(job_error("SERVICE_QUOTA_EXCEEDED_EXCEPTION", "Too many assets to export in one job.",
                                   "REVISION", revision.id, LimitName="Assets per revision",
                                   LimitValue=float(ASSETS_PER_REVISION_EXPORT)))
-    keys = {}
+    copies: dict[str, S3Copy] = {}
     for asset in assets:
-        key = expand_key(pattern, revision, asset)
-        if key in keys:
+        key = expand_key(pattern, data_set, revision, asset)
+        if key in copies:
             # "If the revision you are exporting has non-unique names ... the export will fail."
             raise JobFailed(job_error("VALIDATION_EXCEPTION",
-                                      f"Assets {keys[key]} and {asset.id} would both be exported to key {key}.",
-                                      "ASSET", asset.id))
-        keys[key] = asset.id
-    copies = [S3Copy(destination["Bucket"], key, a.doc.get("FileKey"), a.doc.get("Size"))
-              for key, a in zip(keys, assets)]
-    _export(tx, job, revision, copies)
+                                      f"Assets {copies[key].asset_id} and {asset.id} would both be exported to "
+                                      f"key {key}.", "ASSET", asset.id))
+        copies[key] = _export_copy(destination["Bucket"], key, asset)
+    _export(tx, job, revision, list(copies.values()), at_us, io)
 
 
-def _run_export_to_signed_url(tx, job, details, at_us):
+def _run_export_to_signed_url(tx, job, details, at_us, io):
     _data_set, revision = _target(tx, job)
     _source_asset(tx, job, revision, details["AssetId"])
     job.doc["DownloadExpiresAt"] = at_us + SIGNED_URL_VALID_US
 
 
-def _run_redshift(tx, job, details, at_us):
+def _run_redshift(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     _create_assets(tx, job, data_set, revision, [{
         "Name": s["DataShareArn"].rsplit("/", 1)[1],
@@ -479,7 +523,7 @@ def _run_redshift(tx, job, details, at_us):
         at_us)
 
 
-def _run_api_gateway(tx, job, details, at_us):
+def _run_api_gateway(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     upload = _uploaded(job, revision, "OpenAPI specification")
     api = {k: details[k] for k in ("ApiDescription", "ApiId", "ApiKey", "ApiName", "ProtocolType", "Stage")
@@ -490,7 +534,7 @@ def _run_api_gateway(tx, job, details, at_us):
         "AssetDetails": {"ApiGatewayApiAsset": api}}], at_us)
 
 
-def _run_s3_data_access(tx, job, details, at_us):
+def _run_s3_data_access(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     source = details["AssetSource"]
     access = {k: source[k] for k in ("Bucket", "KeyPrefixes", "Keys", "KmsKeysToGrant") if source.get(k)}
@@ -502,7 +546,7 @@ def _run_s3_data_access(tx, job, details, at_us):
                                                   "AssetDetails": {"S3DataAccessAsset": access}}], at_us)
 
 
-def _run_lake_formation(tx, job, details, at_us):
+def _run_lake_formation(tx, job, details, at_us, io):
     data_set, revision = _target(tx, job)
     assets = []
     for member, resource_type, name in (("Database", "DATABASE", "Database(s) included in the LF-tag policy"),

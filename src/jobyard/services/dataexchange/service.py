@@ -81,8 +81,9 @@ class DataExchangeService(Service):
 
     def register_lifecycle(self, lifecycle: Lifecycle) -> None:
         # Expiring jobs drop uploads that no asset took; the file store is there when the server runs.
+        # S3 jobs reach objects through the server's object layer, set on the service before this call.
         files = getattr(lifecycle, "files", None)
-        lifecycle.register(R.JOB, lambda tx, job, at_us: J.advance(tx, job, at_us, files))
+        lifecycle.register(R.JOB, lambda tx, job, at_us: J.advance(tx, job, at_us, files, self.objects))
         lifecycle.register(R.RECEIVED_GRANT, _end_grant)
 
     # -- how this service answers input the codec could not accept --------------------------------
