@@ -96,6 +96,27 @@ def test_select_query_failing_on_the_data_fails_the_job(server, glacier, s3):
     assert "Contents" not in s3.list_objects_v2(Bucket="results", Prefix=f"{path}result")
 
 
+def test_select_header_names_casts_and_csv_settings(server, glacier, s3):
+    vault = create_vault(glacier)
+    archive_id = upload(glacier, vault, b"# exported 2024-01-01\nSku;Item Name;Price;Qty\n"
+                                        b"a1;'Tea; green';2.50;4\n#a2;withdrawn;1;1\nb7;Cups;12;0\nc3;Pot;30;2\n")
+    expression = ('SELECT s.sku, UPPER(s."Item Name"), CAST(s.price AS FLOAT) * CAST(s.QTY AS INT) AS total '
+                  "FROM archive AS s WHERE s.qty > 0 AND s.Price BETWEEN 2 AND 20")
+    job = glacier.initiate_job(vaultName=vault, jobParameters={
+        "Type": "select", "ArchiveId": archive_id, "Tier": "Expedited",
+        "SelectParameters": {
+            "Expression": expression, "ExpressionType": "SQL",
+            "InputSerialization": {"csv": {"FileHeaderInfo": "USE", "FieldDelimiter": ";", "QuoteCharacter": "'",
+                                           "Comments": "#"}},
+            "OutputSerialization": {"csv": {"FieldDelimiter": "\t", "QuoteFields": "ALWAYS"}}},
+        "OutputLocation": {"S3": {"BucketName": "results", "Prefix": "shop"}}})
+    server.advance(5 * MINUTE)
+    assert job_state(glacier, vault, job["jobId"]) == "Succeeded"
+    key = _object(s3, f"{job['jobOutputPath']}result_manifest.txt").decode().strip()
+    # Comment lines are skipped (the one before the header too); Pot costs 30, Cups are out of stock.
+    assert _object(s3, key) == b'"a1"\t"TEA; GREEN"\t"10.0"\n'
+
+
 def test_select_fails_when_the_archive_is_deleted_meanwhile(server, glacier, s3):
     vault = create_vault(glacier)
     archive_id = upload(glacier, vault, PEOPLE)
@@ -105,18 +126,41 @@ def test_select_fails_when_the_archive_is_deleted_meanwhile(server, glacier, s3)
     assert job_state(glacier, vault, job["jobId"]) == "Failed"
 
 
-@pytest.mark.parametrize("expression", ["SELECT FROM archive", "SELECT * FROM table1",
-                                        "SELECT * FROM archive ORDER BY _1", "SELECT COUNT(*) FROM archive",
-                                        "SELECT * FROM archive LIMIT 3", "SELECT _1 FROM archive WHERE",
-                                        "SELECT 'open FROM archive"])
-def test_select_sql_errors_are_reported_at_once(glacier, s3, expression):
+@pytest.mark.parametrize("expression, message", [
+    ("SELECT FROM archive", "nothing to SELECT"),
+    ("SELECT * FROM table1", "ARCHIVE or OBJECT"),
+    ("SELECT * FROM S3Object", "ARCHIVE or OBJECT"),          # S3 Select's table name, not Glacier's
+    ("SELECT * FROM archive ORDER BY _1", "ORDER"),
+    ("SELECT COUNT(*) FROM archive", "COUNT"),
+    ("SELECT * FROM archive LIMIT 3", "LIMIT"),               # S3 Select only
+    ("SELECT DISTINCT _1 FROM archive", "DISTINCT"),
+    ("SELECT _1 FROM archive GROUP BY _1", "GROUP"),
+    ("SELECT * FROM archive a JOIN archive b", "JOIN"),
+    ("SELECT * FROM archive WHERE _1 IN (SELECT _1 FROM archive)", "subqueries"),
+    ("SELECT * FROM archive; ATTACH DATABASE '/tmp/other.db' AS other", "single SELECT statement"),
+    ("SELECT * FROM archive; SELECT * FROM archive", "single SELECT statement"),
+    ("ATTACH DATABASE '/tmp/other.db' AS other", "ATTACH"),
+    ("PRAGMA table_info(archive)", "PRAGMA"),
+    ("SELECT sqlite_version() FROM archive", "sqlite_version"),
+    ("SELECT CAST(_1 AS BLOB) FROM archive", "BLOB"),
+    ("SELECT _1 FROM archive WHERE", "WHERE needs a condition"),
+    ("SELECT 'open FROM archive", "Syntax error"),
+    ("SELECT _1 + FROM archive", "syntax error"),
+    ("SELECT _1 FROM archive WHERE _1 = = 2", "syntax error"),
+    ("SELECT (_1 FROM archive", "unbalanced parentheses"),
+    ("SELECT _1 _2 _3 FROM archive", "syntax error"),
+    ("SELECT UPPER(_1, _2) FROM archive", "wrong number of arguments"),
+])
+def test_select_sql_errors_are_reported_at_once(glacier, s3, expression, message):
     vault = create_vault(glacier)
     archive_id = upload(glacier, vault, PEOPLE)
-    expect_error(glacier, "InitiateJob", "InvalidParameterValueException", 400, vaultName=vault, jobParameters={
-        "Type": "select", "ArchiveId": archive_id,
-        "SelectParameters": {"Expression": expression, "ExpressionType": "SQL", "InputSerialization": {"csv": {}},
-                             "OutputSerialization": {"csv": {}}},
-        "OutputLocation": {"S3": {"BucketName": "results"}}})
+    error = expect_error(glacier, "InitiateJob", "InvalidParameterValueException", 400, vaultName=vault,
+                         jobParameters={
+                             "Type": "select", "ArchiveId": archive_id,
+                             "SelectParameters": {"Expression": expression, "ExpressionType": "SQL",
+                                                  "InputSerialization": {"csv": {}}, "OutputSerialization": {"csv": {}}},
+                             "OutputLocation": {"S3": {"BucketName": "results"}}})
+    assert message in error.response["Error"]["Message"]
     assert glacier.list_jobs(vaultName=vault)["JobList"] == []
 
 
@@ -163,14 +207,83 @@ def _run(expression, data=PEOPLE, header="USE", output=None):
     ("SELECT LOWER(city), CHAR_LENGTH(name), SUBSTRING(city, 2, 2) FROM archive WHERE id = 2", "oslo,2,sl\n"),
     ('SELECT "name" FROM archive AS p WHERE p.id = 4', "Dee\n"),
     ("select s._2 from archive s where s._1 = '3'", '"Cruz, Jr."\n'),
+    # header names: unquoted ones ignore case, quoted ones match exactly
+    ('SELECT s.NAME, s."city" FROM object s WHERE s.Id = 2', "Bo,Oslo\n"),
+    ("SELECT p.* FROM archive p WHERE p.name = 'Bo'", "2,Bo,28,Oslo\n"),
+    ("SELECT _2 AS who, city place FROM archive WHERE id = 1", "Ana,Lisbon\n"),
+    # a field compared with a number compares as a number; with a string, as a string
+    ("SELECT name FROM archive WHERE age > 100", ""),
+    ("SELECT name FROM archive WHERE age >= 34.0", 'Ana\n"Cruz, Jr."\n'),
+    ("SELECT name FROM archive WHERE age > '100'", "Ana\nBo\n\"Cruz, Jr.\"\n"),
+    ("SELECT id FROM archive WHERE id = '01'", ""),
+    ("SELECT id FROM archive WHERE id IN (2, 4)", "2\n4\n"),
+    # CAST and arithmetic
+    ("SELECT CAST(age AS FLOAT) / 2, CAST(id AS INT) * 10 + 1, 7 / 2, 7 % 3, -age FROM archive WHERE id = 1",
+     "17.0,11,3,1,-34\n"),
+    ("SELECT name FROM archive WHERE age <> '' AND CAST(age AS INTEGER) > '30'", 'Ana\n"Cruz, Jr."\n'),
+    ("SELECT CAST(id AS STRING) || '-' || CAST(' 41 ' AS DECIMAL) FROM archive WHERE id = 3", "3-41.0\n"),
+    ("SELECT CAST('2007-04-05T14:30Z' AS TIMESTAMP), CAST('2007T' AS TIMESTAMP) FROM archive WHERE id = 1",
+     "2007-04-05T14:30Z,2007T\n"),
+    # conditions in the SELECT list are written as true/false
+    ("SELECT id, city = 'Oslo', age IS NULL, CAST('TRUE' AS BOOL), (NOT FALSE) FROM archive WHERE id > 2",
+     "3,false,false,true,true\n4,true,false,true,true\n"),
+    # LIKE is case-sensitive; ESCAPE, NOT LIKE, NOT IN, NOT BETWEEN
+    ("SELECT name FROM archive WHERE name LIKE 'ana'", ""),
+    ("SELECT name FROM archive WHERE name NOT LIKE '%e%' AND city NOT IN ('Lima')", "Ana\nBo\n"),
+    ("SELECT id FROM archive WHERE name || '%' LIKE 'Bo!%' ESCAPE '!'", "2\n"),
+    ("SELECT id FROM archive WHERE age NOT BETWEEN 30 AND 40", "2\n3\n4\n"),
+    # string functions in both of their forms, conditionals
+    ("SELECT TRIM(LEADING 'O' FROM city), TRIM(BOTH 'a' FROM 'abca'), TRIM('  x  ') || '|', "
+     "CHARACTER_LENGTH(city) FROM archive WHERE id = 2", "slo,bc,x|,4\n"),
+    ("SELECT SUBSTRING(city FROM 2 FOR 3), SUBSTRING(city FROM 3), SUBSTRING(city, 0, 3), SUBSTRING(city, -4) "
+     "FROM archive WHERE id = 2", "slo,lo,Os,Oslo\n"),
+    ("SELECT COALESCE(NULLIF(age, ''), 'none'), CASE WHEN age = '' THEN 'x' ELSE 'y' END FROM archive WHERE id > 3",
+     "none,x\n"),
+    ("SELECT UPPER('straße'), LOWER('ÉTÉ') FROM archive WHERE id = 1", "STRASSE,été\n"),
+    # a position past the end of a record is NULL
+    ("SELECT _9 IS NULL, _9 FROM archive WHERE _1 = 1", "true,\n"),
 ])
 def test_select_sql_subset(expression, expected):
     assert _run(expression) == expected
 
 
+@pytest.mark.parametrize("expression, message", [
+    ('SELECT s."NAME" FROM archive s', "The column NAME is not in the CSV header"),
+    ("SELECT _1 FROM archive WHERE salary > 3", "The column salary is not in the CSV header"),
+    ("SELECT CAST(name AS INT) FROM archive", "Cannot cast 'Ana' to INT"),
+    ("SELECT CAST(city AS BOOL) FROM archive", "Cannot cast 'Lisbon' to BOOL"),
+    ("SELECT CAST(city AS TIMESTAMP) FROM archive", "Cannot cast 'Lisbon' to TIMESTAMP"),
+    ("SELECT CAST('2007-13-05' AS TIMESTAMP) FROM archive", "to TIMESTAMP"),
+])
+def test_select_data_errors(expression, message):
+    with pytest.raises(select.SelectError, match=message):
+        _run(expression)
+
+
 def test_select_cast_of_an_empty_field_fails():
     with pytest.raises(select.SelectError, match="Cannot cast"):
         _run("SELECT id FROM archive WHERE CAST(age AS INT) > 30")
+
+
+def test_select_the_engine_allows_only_reading_the_records():
+    # The rewrite never lets such SQL through; the authorizer would refuse it anyway.
+    with select._Engine([1], [(1, "a")]) as engine:
+        assert list(engine.rows('SELECT "_1" FROM archive')) == [("a",)]
+        for sql in ["ATTACH DATABASE ':memory:' AS other", "PRAGMA table_info(archive)", "DELETE FROM archive",
+                    "SELECT sqlite_version()", "SELECT * FROM sqlite_master", "SELECT 1; SELECT 2"]:
+            with pytest.raises(select.SelectError, match="not authorized|prohibited|one statement"):
+                list(engine.rows(sql))
+
+
+def test_select_a_query_past_its_time_budget_fails(monkeypatch):
+    monkeypatch.setattr(select, "QUERY_SECONDS", 0)
+    data = b"".join(b"%d,x\n" % n for n in range(5000))
+    with pytest.raises(select.SelectError, match="ran longer than"):
+        _run("SELECT * FROM archive WHERE _2 LIKE '%y%'", data, header="NONE")
+
+
+def test_select_a_trailing_semicolon_ends_the_statement():
+    assert _run("SELECT id FROM archive WHERE id = 1;  ") == "1\n"
 
 
 def test_select_names_need_a_header():

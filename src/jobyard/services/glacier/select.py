@@ -1,13 +1,40 @@
-"""Glacier Select: the S3 Select SQL subset over an uncompressed CSV archive.
+"""Glacier Select: the S3 Select SQL subset over an uncompressed CSV archive, run by SQLite.
 
-Supported, as the Glacier Select guide describes it: ``SELECT * | expr [AS name], ... FROM archive [[AS]
-alias] [WHERE condition]``; columns by position (``_1``, ``s._2``) or, with ``FileHeaderInfo`` USE, by
-header name (``s.Id``, ``"First Name"``); string and number literals, ``NULL``/``TRUE``/``FALSE``;
-``= != <> < <= > >=``, ``AND OR NOT``, ``LIKE``, ``IN (...)``, ``BETWEEN``, ``IS [NOT] NULL``,
-``+ - * / % ||``; ``CAST(x AS INT|INTEGER|FLOAT|DECIMAL|STRING|BOOL|BOOLEAN)``, ``UPPER``, ``LOWER``,
-``TRIM``, ``CHAR_LENGTH``/``CHARACTER_LENGTH``, ``SUBSTRING(s, start[, length])``. Not supported, as on
-AWS: aggregates, GROUP BY, JOIN, DISTINCT, UNION, ORDER BY, LIMIT. CSV fields are strings; a comparison
-of a string with a number compares numbers when the string is one (``WHERE s._3 > 100``).
+What Glacier Select accepts (the Glacier SQL reference): ``SELECT * | expr [[AS] name], ... FROM ARCHIVE |
+OBJECT [[AS] alias] [WHERE condition]``; columns by position (``_1``, ``s._2``) or, with ``FileHeaderInfo``
+USE, by header name (``s.id`` case-insensitive, ``s."First Name"`` exact); string and number literals,
+``NULL``/``TRUE``/``FALSE``; ``= != <> < <= > >=``, ``AND OR NOT``, ``[NOT] LIKE ... [ESCAPE ...]``,
+``[NOT] IN (...)``, ``[NOT] BETWEEN``, ``IS [NOT] NULL``, ``+ - * / % ||``, ``CASE``;
+``CAST(x AS INT|INTEGER|FLOAT|DECIMAL|NUMERIC|STRING|BOOL|BOOLEAN|TIMESTAMP)``, ``UPPER``, ``LOWER``,
+``TRIM([LEADING|TRAILING|BOTH [chars] FROM] s)``, ``CHAR_LENGTH``/``CHARACTER_LENGTH``,
+``SUBSTRING(s FROM start [FOR length])`` or ``SUBSTRING(s, start[, length])``, ``COALESCE``, ``NULLIF``.
+Refused, as on AWS: LIMIT (S3 Select only), aggregates, GROUP BY, ORDER BY, DISTINCT, joins, UNION and
+subqueries.
+
+The statement is checked and rewritten token by token into SQLite SQL: column references become the
+columns of an in-memory table holding the records, CAST and the string functions become SQLite's or the
+small strict functions registered here, and every other word must be one of the keywords above, so
+nothing the caller writes reaches SQLite verbatim. SQLite then prepares the statement (at InitiateJob,
+against an empty table, so SQL errors answer at once) and runs it over the records (when the job
+completes). An authorizer that allows only reading that table and calling the registered functions, a
+single statement, no attached databases and a time budget guard the engine.
+
+CSV fields are strings until CAST, as in S3 Select. Where SQLite's typing differs from S3 Select's in
+ways a query would notice, the rewrite keeps S3 Select's:
+
+* a field compared with a number literal compares as numbers when the field is one (``s._3 > 100``): the
+  literal carries the ``s3num`` collation, under which two numeric strings compare as numbers;
+* CAST of a string that is not a number (or not a boolean, or not a timestamp) fails the query rather than
+  giving SQLite's 0, and ``CAST(x AS INT) > '30'`` compares numbers (SQLite's CAST affinity);
+* LIKE is case-sensitive, UPPER/LOWER are Unicode-aware and SUBSTRING treats a start before 1 as SQL
+  does, not as an offset from the end;
+* a projection that is a condition is written as ``true``/``false``.
+
+Remaining differences, none observable in ordinary queries: arithmetic on a string that is not a number
+treats it as 0 and division by zero gives NULL (S3 Select fails the query); a computed string (``UPPER(x)``,
+``x || y``) compared with a number compares as SQLite does (any string is greater); ``IN (...)`` compares a
+field with each number as text in the number's own form (``'4' IN (4)`` holds, ``'4' IN (4.0)`` does not);
+a timestamp is kept as the text it was cast from, so timestamps compare as text.
 """
 
 from __future__ import annotations
@@ -15,10 +42,40 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
+import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from datetime import date
+from typing import Callable, Iterator, Union
 
-EXPRESSION_MAX = 128 * 1024
+EXPRESSION_MAX = 128_000      # characters (SelectParameters.Expression)
+QUERY_SECONDS = 60.0          # wall-clock budget of one query run; past it the query fails
+TABLE = "archive"
+COLLATION = "s3num"
+
+# Keywords passed to SQLite as they are.
+_OPERATORS = {"AND", "OR", "NOT", "LIKE", "ESCAPE", "IN", "IS", "NULL", "TRUE", "FALSE", "BETWEEN",
+              "CASE", "WHEN", "THEN", "ELSE", "END"}
+# Structure words, valid only where the grammar puts them.
+_STRUCTURE = {"SELECT", "FROM", "WHERE", "AS", "CAST", "FOR", "LEADING", "TRAILING", "BOTH"}
+# SQL that Glacier Select refuses, and statements no SELECT may contain: named in the error.
+_UNSUPPORTED = {"GROUP", "ORDER", "LIMIT", "OFFSET", "JOIN", "UNION", "INTERSECT", "EXCEPT", "DISTINCT",
+                "HAVING", "WITH", "COUNT", "SUM", "AVG", "MIN", "MAX", "ATTACH", "DETACH", "PRAGMA",
+                "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "VACUUM"}
+_RESERVED = _OPERATORS | _STRUCTURE | _UNSUPPORTED
+_COMPARISONS = {"=", "!=", "<>", "<", "<=", ">", ">="}
+_CONDITION_WORDS = {"AND", "OR", "NOT", "LIKE", "IN", "IS", "BETWEEN"}
+
+# S3 Select function -> the SQLite function it becomes (CAST, SUBSTRING and TRIM are rewritten apart).
+_FUNCTIONS = {"UPPER": "s3_upper", "LOWER": "s3_lower", "CHAR_LENGTH": "length", "CHARACTER_LENGTH": "length",
+              "COALESCE": "coalesce", "NULLIF": "nullif"}
+# CAST target -> (strict conversion registered here, SQLite type whose affinity the result takes).
+_CASTS = {"INT": ("s3_int", "INTEGER"), "INTEGER": ("s3_int", "INTEGER"), "FLOAT": ("s3_float", "REAL"),
+          "DECIMAL": ("s3_float", "REAL"), "NUMERIC": ("s3_float", "REAL"), "STRING": (None, "TEXT"),
+          "BOOL": ("s3_bool", None), "BOOLEAN": ("s3_bool", None), "TIMESTAMP": ("s3_timestamp", None)}
+# What a prepared statement may call; everything else is denied by the authorizer.
+_ENGINE_FUNCTIONS = {"s3_int", "s3_float", "s3_bool", "s3_timestamp", "s3_upper", "s3_lower", "s3_substring",
+                     "length", "trim", "ltrim", "rtrim", "coalesce", "nullif", "like"}
 
 
 class SelectError(Exception):
@@ -29,33 +86,38 @@ class SelectError(Exception):
 
 _TOKEN = re.compile(r"""
     \s*(?:
-      (?P<number>\d+\.\d*|\.\d+|\d+)
+      (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
     | '(?P<string>(?:[^']|'')*)'
     | "(?P<quoted>(?:[^"]|"")*)"
     | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op><>|!=|<=|>=|\|\||[=<>+\-*/%(),.])
+    | (?P<op><>|!=|<=|>=|\|\||[=<>+\-*/%(),.;])
     )""", re.VERBOSE)
 
-_KEYWORDS = {"SELECT", "FROM", "WHERE", "AS", "AND", "OR", "NOT", "LIKE", "IN", "IS", "NULL", "TRUE", "FALSE",
-             "BETWEEN", "CAST", "ESCAPE"}
-_UNSUPPORTED = {"GROUP", "ORDER", "LIMIT", "JOIN", "UNION", "DISTINCT", "HAVING", "COUNT", "SUM", "AVG", "MIN",
-                "MAX"}
 
-
-@dataclass
+@dataclass(frozen=True)
 class Token:
-    kind: str      # number, string, name (a quoted identifier), word, op, end
+    kind: str      # number, string, name (a quoted identifier), word, op
     text: str
+
+    def is_word(self, *words: str) -> bool:
+        return self.kind == "word" and self.text.upper() in words
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == "op" and self.text in ops
 
 
 def _tokens(expression: str) -> list[Token]:
+    # One statement terminator is tolerated; any other ';' would chain a second statement.
+    text = expression.rstrip()
+    text = text[:-1] if text.endswith(";") else text
     tokens, position = [], 0
-    text = expression.rstrip().rstrip(";")
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
+            if not text[position:].strip():
+                break
             raise SelectError(f"Syntax error in the SQL expression at character {position + 1}: "
-                              f"{text[position:position + 20]!r}")
+                              f"{text[position:position + 20].strip()!r}")
         position = match.end()
         if match.group("number") is not None:
             tokens.append(Token("number", match.group("number")))
@@ -64,430 +126,529 @@ def _tokens(expression: str) -> list[Token]:
         elif match.group("quoted") is not None:
             tokens.append(Token("name", match.group("quoted").replace('""', '"')))
         elif match.group("word") is not None:
-            word = match.group("word")
-            if word.upper() in _UNSUPPORTED:
-                raise SelectError(f"Unsupported SQL in Glacier Select: {word.upper()}")
-            tokens.append(Token("word", word))
+            tokens.append(Token("word", match.group("word")))
+        elif match.group("op") == ";":
+            raise SelectError("The SQL expression must be a single SELECT statement: ';' is not allowed")
         else:
             tokens.append(Token("op", match.group("op")))
-    tokens.append(Token("end", ""))
+    if sum(t.is_op("(") for t in tokens) != sum(t.is_op(")") for t in tokens):
+        raise SelectError("Syntax error in the SQL expression: unbalanced parentheses")
     return tokens
 
 
 # -- the query ------------------------------------------------------------------------------------------
 
-Expr = Callable[["Record"], Any]
+@dataclass(frozen=True)
+class Column:
+    """A column reference: by position (``_3``) or by header name (exact when it was quoted)."""
+    position: int | None = None
+    name: str | None = None
+    quoted: bool = False
 
 
-class Record:
-    """One CSV record as a query sees it: fields by position and, with a header, by name."""
-
-    __slots__ = ("fields", "header")
-
-    def __init__(self, fields: list[str], header: dict[str, int] | None):
-        self.fields, self.header = fields, header
+Piece = Union[str, Column]
 
 
 @dataclass
 class Query:
-    columns: list[Expr] | None     # None for SELECT *
-    where: Expr | None
-    uses_names: bool               # refers to columns by header name
+    projections: list[list[Piece]] | None    # None for SELECT *
+    booleans: list[bool]                     # which projections are conditions (written true/false)
+    where: list[Piece] | None
+
+    @property
+    def columns(self) -> list[Column]:
+        pieces = [p for projection in self.projections or [] for p in projection] + (self.where or [])
+        return list(dict.fromkeys(p for p in pieces if isinstance(p, Column)))
+
+    def sql(self, positions: dict[Column, int]) -> str:
+        """The SQLite statement, each column reference bound to the table column at its position."""
+        def render(pieces: list[Piece]) -> str:
+            return " ".join(_column_name(positions[p]) if isinstance(p, Column) else p for p in pieces)
+        # Parenthesized, so that no leftover word can pass for an output name in SQLite's grammar.
+        select = "rowid" if self.projections is None else ", ".join(f"({render(p)})" for p in self.projections)
+        where = f" WHERE {render(self.where)}" if self.where is not None else ""
+        return f"SELECT {select} FROM {TABLE}{where}"
 
 
 def parse(expression: str) -> Query:
+    """The query, checked and prepared by SQLite; a SelectError says what is wrong with it."""
     if not expression or not expression.strip():
         raise SelectError("The SQL expression is empty")
-    if len(expression.encode()) > EXPRESSION_MAX:
-        raise SelectError("The SQL expression is longer than 128 KB")
-    return _Parser(_tokens(expression)).query()
+    if len(expression) > EXPRESSION_MAX:
+        raise SelectError(f"The SQL expression is longer than {EXPRESSION_MAX} characters")
+    try:
+        query = _Translator(_tokens(expression)).query()
+    except RecursionError:
+        raise SelectError("The SQL expression is nested too deeply") from None
+    _prepare(query)
+    return query
 
 
-class _Parser:
+def _prepare(query: Query) -> None:
+    """Compile the statement against an empty table: SQLite reports what its parser refuses."""
+    columns = query.columns
+    last = max((c.position for c in columns if c.position), default=0)
+    positions, spare = {}, last
+    for column in columns:
+        if column.position:
+            positions[column] = column.position
+        else:          # header names are not known yet: any free column stands in for them
+            spare += 1
+            positions[column] = spare
+    with _Engine(sorted(set(positions.values()))) as engine:
+        for _ in engine.rows(query.sql(positions)):
+            pass
+
+
+class _Translator:
+    """Checks an S3 Select statement and rewrites it, token by token, into SQLite SQL."""
+
     def __init__(self, tokens: list[Token]):
-        self.tokens, self.index = tokens, 0
+        self.tokens = tokens
         self.alias: str | None = None
-        self.uses_names = False
 
-    # helpers
-    def peek(self, offset: int = 0) -> Token:
-        return self.tokens[min(self.index + offset, len(self.tokens) - 1)]
-
-    def take(self) -> Token:
-        token = self.peek()
-        self.index += 1
-        return token
-
-    def is_word(self, *words: str, offset: int = 0) -> bool:
-        token = self.peek(offset)
-        return token.kind == "word" and token.text.upper() in words
-
-    def accept_word(self, *words: str) -> bool:
-        if self.is_word(*words):
-            self.index += 1
-            return True
-        return False
-
-    def expect_word(self, word: str) -> None:
-        if not self.accept_word(word):
-            raise SelectError(f"Syntax error in the SQL expression: expected {word}, found {self.peek().text!r}")
-
-    def accept_op(self, *ops: str) -> str | None:
-        token = self.peek()
-        if token.kind == "op" and token.text in ops:
-            self.index += 1
-            return token.text
-        return None
-
-    def expect_op(self, op: str) -> None:
-        if not self.accept_op(op):
-            raise SelectError(f"Syntax error in the SQL expression: expected {op!r}, found {self.peek().text!r}")
-
-    # grammar
     def query(self) -> Query:
-        self.expect_word("SELECT")
-        # The alias comes after FROM but projections may use it: find it first.
-        self.alias = self._find_alias()
-        columns = None
-        if not self.accept_op("*"):
-            columns = [self.projection()]
-            while self.accept_op(","):
-                columns.append(self.projection())
-        self.expect_word("FROM")
-        source = self.take()
-        if source.kind not in ("word", "name") or source.text.lower() not in ("archive", "s3object"):
-            raise SelectError(f"Syntax error in the SQL expression: FROM must name archive, found {source.text!r}")
-        if self.accept_word("AS") or (self.peek().kind == "word" and not self.is_word("WHERE")):
-            self.take()
+        tokens = self.tokens
+        if not tokens or not tokens[0].is_word("SELECT"):
+            first = tokens[0].text.upper() if tokens else ""
+            if first in _UNSUPPORTED:
+                raise SelectError(f"Unsupported SQL in Glacier Select: {first}")
+            raise SelectError("The SQL expression must be a SELECT statement")
+        end = _find(tokens, 1, len(tokens), lambda t: t.is_word("FROM"))
+        if end is None:
+            self._refuse_unsupported(tokens)
+            raise SelectError("Syntax error in the SQL expression: expected FROM")
+        position = self._source(end + 1)
         where = None
-        if self.accept_word("WHERE"):
-            where = self.expression()
-        if self.peek().kind != "end":
-            raise SelectError(f"Syntax error in the SQL expression near {self.peek().text!r}")
-        return Query(columns, where, self.uses_names)
+        if position < len(tokens):
+            if not tokens[position].is_word("WHERE"):
+                word = tokens[position].text.upper()
+                if word in _UNSUPPORTED:
+                    raise SelectError(f"Unsupported SQL in Glacier Select: {word}")
+                raise SelectError(f"Syntax error in the SQL expression near {tokens[position].text!r}")
+            if position + 1 == len(tokens):
+                raise SelectError("Syntax error in the SQL expression: WHERE needs a condition")
+            where = self.expression(tokens[position + 1:])
+        projections, booleans = self.projections(tokens[1:end])
+        return Query(projections, booleans, where)
 
-    def _find_alias(self) -> str | None:
-        for i, token in enumerate(self.tokens):
-            if token.kind == "word" and token.text.upper() == "FROM":
-                following = self.tokens[i + 2:i + 4]
-                if following and following[0].kind == "word" and following[0].text.upper() == "AS":
-                    following = following[1:]
-                if following and following[0].kind == "word" and following[0].text.upper() not in _KEYWORDS:
-                    return following[0].text.lower()
-                return None
-        return None
+    def _source(self, position: int) -> int:
+        """FROM ARCHIVE | OBJECT [[AS] alias]: the position after it."""
+        tokens = self.tokens
+        if position >= len(tokens) or not tokens[position].is_word("ARCHIVE", "OBJECT"):
+            found = tokens[position].text if position < len(tokens) else "nothing"
+            raise SelectError(f"Syntax error in the SQL expression: FROM must name ARCHIVE or OBJECT, "
+                              f"found {found!r}")
+        position += 1
+        named = position < len(tokens) and tokens[position].is_word("AS")
+        position += named
+        if position < len(tokens) and tokens[position].kind == "word" \
+                and tokens[position].text.upper() not in _RESERVED:
+            self.alias = tokens[position].text.lower()
+            return position + 1
+        if named:
+            raise SelectError("Syntax error in the SQL expression: AS must be followed by an alias")
+        return position
 
-    def projection(self) -> Expr:
-        value = self.expression()
-        if self.accept_word("AS"):
-            self.take()   # output names do not appear in CSV results
-        return value
+    def projections(self, tokens: list[Token]) -> tuple[list[list[Piece]] | None, list[bool]]:
+        if not tokens:
+            raise SelectError("Syntax error in the SQL expression: nothing to SELECT")
+        if len(tokens) == 1 and tokens[0].is_op("*") or \
+                len(tokens) == 3 and self._is_alias(tokens[0]) and tokens[1].is_op(".") and tokens[2].is_op("*"):
+            return None, []
+        projections, booleans = [], []
+        for item in _split(tokens, ","):
+            item = _without_output_name(item)
+            if not item or len(item) == 1 and item[0].is_op("*"):
+                raise SelectError("Syntax error in the SQL expression: an item of the SELECT list is empty or *")
+            projections.append(self.expression(item))
+            booleans.append(_is_condition(item))
+        return projections, booleans
 
-    def expression(self) -> Expr:
-        left = self.conjunction()
-        while self.accept_word("OR"):
-            right = self.conjunction()
-            left = (lambda a, b: lambda r: _or(a(r), lambda: b(r)))(left, right)
-        return left
-
-    def conjunction(self) -> Expr:
-        left = self.negation()
-        while self.accept_word("AND"):
-            right = self.negation()
-            left = (lambda a, b: lambda r: _and(a(r), lambda: b(r)))(left, right)
-        return left
-
-    def negation(self) -> Expr:
-        if self.accept_word("NOT"):
-            inner = self.negation()
-            return lambda r: None if (v := _truth(inner(r))) is None else not v
-        return self.comparison()
-
-    def comparison(self) -> Expr:
-        left = self.additive()
-        op = self.accept_op("=", "!=", "<>", "<", "<=", ">", ">=")
-        if op:
-            right = self.additive()
-            return lambda r: _compare(op, left(r), right(r))
-        if self.accept_word("IS"):
-            negate = self.accept_word("NOT")
-            self.expect_word("NULL")
-            return lambda r: (left(r) is None) != negate
-        negate = self.accept_word("NOT")
-        if self.accept_word("LIKE"):
-            pattern = self.additive()
-            escape = None
-            if self.accept_word("ESCAPE"):
-                escape = self.additive()
-            test = lambda r: _like(left(r), pattern(r), escape(r) if escape else None)  # noqa: E731
-        elif self.accept_word("IN"):
-            self.expect_op("(")
-            options = [self.expression()]
-            while self.accept_op(","):
-                options.append(self.expression())
-            self.expect_op(")")
-            test = lambda r: _in(left(r), [o(r) for o in options])  # noqa: E731
-        elif self.accept_word("BETWEEN"):
-            low = self.additive()
-            self.expect_word("AND")
-            high = self.additive()
-            test = lambda r: _and(_compare(">=", left(r), low(r)),  # noqa: E731
-                                  lambda: _compare("<=", left(r), high(r)))
-        else:
-            if negate:
-                raise SelectError("Syntax error in the SQL expression: NOT must be followed by LIKE, IN or BETWEEN")
-            return left
-        if negate:
-            return lambda r: None if (v := test(r)) is None else not v
-        return test
-
-    def additive(self) -> Expr:
-        left = self.multiplicative()
-        while op := self.accept_op("+", "-", "||"):
-            right = self.multiplicative()
-            left = (lambda o, a, b: lambda r: _arithmetic(o, a(r), b(r)))(op, left, right)
-        return left
-
-    def multiplicative(self) -> Expr:
-        left = self.unary()
-        while op := self.accept_op("*", "/", "%"):
-            right = self.unary()
-            left = (lambda o, a, b: lambda r: _arithmetic(o, a(r), b(r)))(op, left, right)
-        return left
-
-    def unary(self) -> Expr:
-        if self.accept_op("-"):
-            inner = self.unary()
-            return lambda r: _arithmetic("-", 0, inner(r))
-        return self.primary()
-
-    def primary(self) -> Expr:
-        token = self.take()
-        if token.kind == "number":
-            value = float(token.text) if "." in token.text else int(token.text)
-            return lambda r: value
-        if token.kind == "string":
-            return lambda r: token.text
-        if token.kind == "op" and token.text == "(":
-            inner = self.expression()
-            self.expect_op(")")
-            return inner
-        if token.kind == "name":
-            return self.column(token.text, quoted=True)
-        if token.kind == "word":
-            word = token.text.upper()
-            if word == "NULL":
-                return lambda r: None
-            if word in ("TRUE", "FALSE"):
-                return lambda r: word == "TRUE"
-            if word == "CAST":
-                return self.cast()
-            if self.peek().kind == "op" and self.peek().text == "(":
-                return self.function(word)
-            if self.peek().kind == "op" and self.peek().text == "." and token.text.lower() == self.alias:
-                self.take()
-                column = self.take()
-                if column.kind not in ("word", "name"):
+    def expression(self, tokens: list[Token]) -> list[Piece]:
+        out: list[Piece] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            if token.kind == "number":
+                # The collation makes a field compared with this number compare as a number.
+                out.append(f"{token.text} COLLATE {COLLATION}")
+            elif token.kind == "string":
+                out.append("'" + token.text.replace("'", "''") + "'")
+            elif token.kind == "name":
+                out.append(Column(name=token.text, quoted=True))
+            elif token.kind == "op":
+                if token.text == ".":
+                    raise SelectError("Syntax error in the SQL expression near '.': only the FROM alias "
+                                      "qualifies a column")
+                out.append(token.text)
+            elif self._is_alias(token) and following is not None and following.is_op("."):
+                if i + 2 >= len(tokens) or tokens[i + 2].kind not in ("word", "name"):
                     raise SelectError(f"Syntax error in the SQL expression after {token.text}.")
-                return self.column(column.text, quoted=column.kind == "name")
-            if word in _KEYWORDS:
-                raise SelectError(f"Syntax error in the SQL expression near {token.text!r}")
-            return self.column(token.text, quoted=False)
-        raise SelectError(f"Syntax error in the SQL expression near {token.text!r}")
+                target = tokens[i + 2]
+                out.append(_column(target.text) if target.kind == "word" else Column(name=target.text, quoted=True))
+                i += 2
+            elif following is not None and following.is_op("(") and token.text.upper() not in _OPERATORS:
+                i = self.function(tokens, i, out)
+            else:
+                out.append(self.word(token))
+            i += 1
+        return out
 
-    def column(self, name: str, quoted: bool) -> Expr:
-        positional = re.fullmatch(r"_(\d+)", name)
-        if positional and not quoted:
-            index = int(positional.group(1)) - 1
-            if index < 0:
-                raise SelectError(f"Invalid column: {name}")
-            return lambda r: r.fields[index] if index < len(r.fields) else None
-        self.uses_names = True
-        key = name if quoted else name.lower()
+    def word(self, token: Token) -> Piece:
+        word = token.text.upper()
+        if word in _UNSUPPORTED:
+            raise SelectError(f"Unsupported SQL in Glacier Select: {word}")
+        if word == "SELECT":
+            raise SelectError("Unsupported SQL in Glacier Select: subqueries")
+        if word in _OPERATORS:
+            return word
+        if word in _STRUCTURE:
+            raise SelectError(f"Syntax error in the SQL expression near {token.text!r}")
+        return _column(token.text)
 
-        def value(record: Record):
-            header = record.header or {}
-            position = header.get(key) if quoted else header.get(("lower", key))
-            if position is None:
-                raise SelectError(f"The column {name} is not in the CSV header")
-            return record.fields[position] if position < len(record.fields) else None
-        return value
+    def function(self, tokens: list[Token], i: int, out: list[Piece]) -> int:
+        """Rewrite the call at ``tokens[i]``; the position of its closing parenthesis."""
+        name = tokens[i].text.upper()
+        close = _closing(tokens, i + 1)
+        arguments = tokens[i + 2:close]
+        if name == "CAST":
+            out.extend(self.cast(arguments))
+        elif name == "SUBSTRING":
+            out.extend(self.substring(arguments))
+        elif name == "TRIM":
+            out.extend(self.trim(arguments))
+        elif name in _FUNCTIONS:
+            out.extend([_FUNCTIONS[name], "("])
+            for n, argument in enumerate(_split(arguments, ",")):
+                if not argument:
+                    raise SelectError(f"Syntax error in the SQL expression: empty argument of {name}")
+                out.extend(([","] if n else []) + self.expression(argument))
+            out.append(")")
+        elif name in _UNSUPPORTED or name == "SELECT":
+            raise SelectError(f"Unsupported SQL in Glacier Select: {name}")
+        else:
+            raise SelectError(f"Unsupported function: {tokens[i].text}")
+        return close
 
-    def cast(self) -> Expr:
-        self.expect_op("(")
-        inner = self.expression()
-        self.expect_word("AS")
-        target = self.take().text.upper()
-        self.expect_op(")")
-        converters = {"INT": _to_int, "INTEGER": _to_int, "FLOAT": _to_float, "DECIMAL": _to_float,
-                      "STRING": _to_string, "BOOL": _to_bool, "BOOLEAN": _to_bool}
-        if target not in converters:
-            raise SelectError(f"Unsupported CAST type: {target}")
-        convert = converters[target]
-        return lambda r: None if (v := inner(r)) is None else convert(v)
+    def cast(self, arguments: list[Token]) -> list[Piece]:
+        split = _find_last(arguments, lambda t: t.is_word("AS"))
+        if split is None or split == 0 or split != len(arguments) - 2:
+            raise SelectError("Syntax error in the SQL expression: CAST needs (expression AS type)")
+        target = arguments[-1].text.upper()
+        if target not in _CASTS:
+            raise SelectError(f"Unsupported CAST type: {arguments[-1].text}")
+        convert, sqlite_type = _CASTS[target]
+        value = self.expression(arguments[:split])
+        if convert:
+            value = [convert, "(", *value, ")"]
+        # SQLite's own CAST gives the result the type's affinity, so CAST(x AS INT) > '30' compares numbers.
+        return ["CAST", "(", *value, "AS", sqlite_type, ")"] if sqlite_type else value
 
-    def function(self, name: str) -> Expr:
-        self.expect_op("(")
-        args = [self.expression()]
-        while self.accept_op(","):
-            args.append(self.expression())
-        self.expect_op(")")
-        functions = {"UPPER": (1, lambda s: _to_string(s).upper()), "LOWER": (1, lambda s: _to_string(s).lower()),
-                     "TRIM": (1, lambda s: _to_string(s).strip()), "CHAR_LENGTH": (1, lambda s: len(_to_string(s))),
-                     "CHARACTER_LENGTH": (1, lambda s: len(_to_string(s))), "SUBSTRING": (3, _substring)}
-        if name not in functions:
-            raise SelectError(f"Unsupported function: {name}")
-        most, fn = functions[name]
-        if not 1 <= len(args) <= most or (name == "SUBSTRING" and len(args) < 2):
-            raise SelectError(f"Wrong number of arguments for {name}")
+    def substring(self, arguments: list[Token]) -> list[Piece]:
+        keyword = _find(arguments, 0, len(arguments), lambda t: t.is_word("FROM"))
+        if keyword is not None:            # SUBSTRING(s FROM start [FOR length])
+            length_at = _find(arguments, keyword + 1, len(arguments), lambda t: t.is_word("FOR"))
+            parts = [arguments[:keyword], arguments[keyword + 1:length_at]]
+            if length_at is not None:
+                parts.append(arguments[length_at + 1:])
+        else:                              # SUBSTRING(s, start[, length])
+            parts = _split(arguments, ",")
+        if not 2 <= len(parts) <= 3 or not all(parts):
+            raise SelectError("Syntax error in the SQL expression: SUBSTRING needs a string and a start")
+        out: list[Piece] = ["s3_substring", "("]
+        for n, part in enumerate(parts):
+            out.extend(([","] if n else []) + self.expression(part))
+        return out + [")"]
 
-        def call(record: Record):
-            values = [a(record) for a in args]
-            return None if any(v is None for v in values) else fn(*values)
-        return call
+    def trim(self, arguments: list[Token]) -> list[Piece]:
+        sqlite_function = "trim"
+        if arguments and arguments[0].is_word("LEADING", "TRAILING", "BOTH"):
+            sqlite_function = {"LEADING": "ltrim", "TRAILING": "rtrim", "BOTH": "trim"}[arguments[0].text.upper()]
+            arguments = arguments[1:]
+            if _find(arguments, 0, len(arguments), lambda t: t.is_word("FROM")) is None:
+                raise SelectError("Syntax error in the SQL expression: TRIM(LEADING|TRAILING|BOTH ... FROM string)")
+        keyword = _find(arguments, 0, len(arguments), lambda t: t.is_word("FROM"))
+        characters, string = ([], arguments) if keyword is None else (arguments[:keyword], arguments[keyword + 1:])
+        if not string:
+            raise SelectError("Syntax error in the SQL expression: TRIM needs a string")
+        out: list[Piece] = [sqlite_function, "(", *self.expression(string)]
+        if characters:      # without them SQLite, like S3 Select, trims spaces
+            out += [",", *self.expression(characters)]
+        return out + [")"]
+
+    def _is_alias(self, token: Token) -> bool:
+        return self.alias is not None and token.kind == "word" and token.text.lower() == self.alias
+
+    @staticmethod
+    def _refuse_unsupported(tokens: list[Token]) -> None:
+        for token in tokens:
+            if token.kind == "word" and token.text.upper() in _UNSUPPORTED:
+                raise SelectError(f"Unsupported SQL in Glacier Select: {token.text.upper()}")
 
 
-# -- values -------------------------------------------------------------------------------------------------
+def _column(word: str) -> Column:
+    positional = re.fullmatch(r"_(\d+)", word)
+    if positional is None:
+        return Column(name=word)
+    position = int(positional.group(1))
+    if position < 1:
+        raise SelectError(f"Invalid column: {word}. Columns are numbered from _1.")
+    return Column(position=position)
+
+
+def _column_name(position: int) -> str:
+    return f'"_{position}"'
+
+
+def _depths(tokens: list[Token], blocks: bool = False) -> Iterator[tuple[int, Token]]:
+    """Each token with its nesting depth in parentheses (and CASE ... END when ``blocks``)."""
+    depth = 0
+    for token in tokens:
+        if token.is_op(")") or blocks and token.is_word("END"):
+            depth -= 1
+        yield depth, token
+        if token.is_op("(") or blocks and token.is_word("CASE"):
+            depth += 1
+
+
+def _find(tokens: list[Token], start: int, stop: int, wanted: Callable[[Token], bool]) -> int | None:
+    """The first top-level token in ``tokens[start:stop]`` that is ``wanted``."""
+    for offset, (depth, token) in enumerate(_depths(tokens[start:stop])):
+        if depth == 0 and wanted(token):
+            return start + offset
+    return None
+
+
+def _find_last(tokens: list[Token], wanted: Callable[[Token], bool]) -> int | None:
+    found = None
+    for index, (depth, token) in enumerate(_depths(tokens)):
+        if depth == 0 and wanted(token):
+            found = index
+    return found
+
+
+def _split(tokens: list[Token], separator: str) -> list[list[Token]]:
+    parts, current = [], []
+    for depth, token in _depths(tokens):
+        if depth == 0 and token.is_op(separator):
+            parts.append(current)
+            current = []
+        else:
+            current.append(token)
+    return parts + [current]
+
+
+def _closing(tokens: list[Token], opening: int) -> int:
+    depth = 0
+    for index in range(opening, len(tokens)):
+        depth += tokens[index].is_op("(") - tokens[index].is_op(")")
+        if depth == 0:
+            return index
+    raise SelectError("Syntax error in the SQL expression: unbalanced parentheses")
+
+
+def _ends_operand(token: Token) -> bool:
+    if token.kind == "word":
+        return token.text.upper() not in _RESERVED or token.text.upper() in ("NULL", "TRUE", "FALSE", "END")
+    return token.kind in ("number", "string", "name") or token.is_op(")")
+
+
+def _without_output_name(item: list[Token]) -> list[Token]:
+    """A SELECT item without its ``AS name`` or bare ``name``: CSV results have no header to show it."""
+    if len(item) >= 2 and item[-2].is_word("AS") and item[-1].kind in ("word", "name"):
+        return item[:-2]
+    if len(item) >= 2 and _ends_operand(item[-2]) and (
+            item[-1].kind == "name" or item[-1].kind == "word" and item[-1].text.upper() not in _RESERVED):
+        return item[:-1]
+    return item
+
+
+def _is_condition(item: list[Token]) -> bool:
+    """Whether a SELECT item is a condition, whose SQLite 1/0 is written as true/false."""
+    while item and item[0].is_op("(") and _closing(item, 0) == len(item) - 1:
+        item = item[1:-1]
+    if len(item) == 1 and item[0].is_word("TRUE", "FALSE"):
+        return True
+    if item and item[0].is_word("CAST") and len(item) >= 4 and item[-2].is_word("BOOL", "BOOLEAN") \
+            and _closing(item, 1) == len(item) - 1:
+        return True
+    # Comparisons and logic bind more loosely than anything else: at the top level they make the result.
+    return any(depth == 0 and (token.kind == "op" and token.text in _COMPARISONS
+                               or token.kind == "word" and token.text.upper() in _CONDITION_WORDS)
+               for depth, token in _depths(item, blocks=True))
+
+
+# -- the engine -------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+# W3C date and time formats as S3 Select reads them: a year, month or day may end in T; a time needs an offset.
+_TIMESTAMP = re.compile(r"(?P<year>\d{4})(?:T|-(?P<month>\d{2})(?:T|-(?P<day>\d{2})(?:T(?:(?:[01]\d|2[0-3]):[0-5]\d"
+                        r"(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?)?)?)?")
+
 
 def _number(value):
-    if isinstance(value, bool):
-        return None
+    """A field or value as a number, or None when it is not one."""
     if isinstance(value, (int, float)):
         return value
-    try:
+    if isinstance(value, str):
         text = value.strip()
-        return int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
-    except (ValueError, AttributeError):
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if _NUMBER.fullmatch(text):
+            return float(text)
+    return None
+
+
+def _compare_as_numbers(a: str, b: str) -> int:
+    """The ``s3num`` collation: numbers when both strings are numbers, otherwise the strings."""
+    na, nb = _number(a), _number(b)
+    if na is None or nb is None:
+        na, nb = a, b
+    return (na > nb) - (na < nb)
+
+
+def _to_int(value):
+    if value is None:
         return None
-
-
-def _to_int(value) -> int:
     number = _number(value)
     if number is None:
         raise SelectError(f"Cannot cast {value!r} to INT")
-    return int(number)
+    result = int(number)
+    if not -2 ** 63 <= result < 2 ** 63:
+        raise SelectError(f"Cannot cast {value!r} to INT: out of range")
+    return result
 
 
-def _to_float(value) -> float:
+def _to_float(value):
+    if value is None:
+        return None
     number = _number(value)
     if number is None:
         raise SelectError(f"Cannot cast {value!r} to FLOAT")
     return float(number)
 
 
-def _to_bool(value) -> bool:
-    if isinstance(value, bool):
+def _to_bool(value):
+    if value is None:
+        return None
+    if isinstance(value, int) and value in (0, 1):      # SQLite's booleans
         return value
     text = str(value).strip().lower()
     if text in ("true", "false"):
-        return text == "true"
+        return int(text == "true")
     raise SelectError(f"Cannot cast {value!r} to BOOL")
 
 
-def _to_string(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _to_timestamp(value):
+    if value is None:
+        return None
+    text = _string(value).strip()
+    shape = _TIMESTAMP.fullmatch(text)
+    try:
+        if shape is None:
+            raise ValueError
+        date(int(shape["year"]), int(shape["month"] or 1), int(shape["day"] or 1))
+    except ValueError:
+        raise SelectError(f"Cannot cast {value!r} to TIMESTAMP") from None
+    return text
 
 
-def _substring(text, start, length=None):
-    text, start = _to_string(text), _to_int(start)
-    begin = max(start - 1, 0)
+def _string(value) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _substring(value, start, length=None):
+    """SQL's SUBSTRING: a start before 1 shortens the result rather than counting from the end."""
+    if value is None or start is None:
+        return None
+    text, first = _string(value), _to_int(start)
+    begin = max(first - 1, 0)
     if length is None:
         return text[begin:]
-    end = start - 1 + _to_int(length)
+    end = first - 1 + _to_int(length)
     return text[begin:max(end, begin)]
 
 
-def _truth(value):
-    if value is None or isinstance(value, bool):
-        return value
-    raise SelectError(f"A condition must be true or false, not {value!r}")
+class _Engine:
+    """An in-memory SQLite database holding the records, locked down before any query runs."""
+
+    def __init__(self, positions: list[int], rows: list[tuple] = ()):
+        self.failures: list[SelectError] = []
+        self.deadline = 0.0
+        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            self._define()
+            self._load(positions, rows)
+            self._lock()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def __enter__(self) -> "_Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+
+    def _define(self) -> None:
+        def strict(function):
+            def call(*args):
+                try:
+                    return function(*args)
+                except SelectError as error:
+                    self.failures.append(error)
+                    raise
+            return call
+        for name, function, arity in (("s3_int", _to_int, 1), ("s3_float", _to_float, 1),
+                                      ("s3_bool", _to_bool, 1), ("s3_timestamp", _to_timestamp, 1),
+                                      ("s3_substring", _substring, 2), ("s3_substring", _substring, 3),
+                                      ("s3_upper", lambda v: None if v is None else _string(v).upper(), 1),
+                                      ("s3_lower", lambda v: None if v is None else _string(v).lower(), 1)):
+            self.db.create_function(name, arity, strict(function))
+        self.db.create_collation(COLLATION, _compare_as_numbers)
+        self.db.execute("PRAGMA case_sensitive_like = ON")
+
+    def _load(self, positions: list[int], rows: list[tuple]) -> None:
+        """The table: rowid is the record's number, ``"_N"`` its field N, for the fields the query uses."""
+        names = [_column_name(p) for p in positions]
+        self.db.execute(f"CREATE TABLE {TABLE} ({', '.join(n + ' TEXT' for n in names or ['_'])})")
+        self.db.execute("BEGIN")
+        self.db.executemany(f"INSERT INTO {TABLE} ({', '.join(['rowid', *names])}) "
+                            f"VALUES ({', '.join('?' * (1 + len(names)))})", rows)
+        self.db.execute("COMMIT")
+
+    def _lock(self) -> None:
+        self.db.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        self.db.set_authorizer(_authorize)
+        self.db.set_progress_handler(lambda: time.monotonic() > self.deadline, 1000)
+
+    def rows(self, sql: str) -> Iterator[tuple]:
+        # One statement: the tokenizer refuses ';' and sqlite3 refuses to run more than one statement.
+        self.deadline = time.monotonic() + QUERY_SECONDS
+        try:
+            cursor = self.db.execute(sql)
+            yield from cursor
+        except sqlite3.Error as error:
+            if self.failures:
+                raise self.failures[0] from None
+            if time.monotonic() > self.deadline:
+                raise SelectError(f"The query ran longer than {QUERY_SECONDS:g} seconds") from None
+            raise SelectError(f"Invalid SQL expression: {error}") from None
 
 
-def _and(a, later: Callable[[], Any]):
-    """Three-valued AND; the right side is evaluated only when the left does not decide (so ``x <> '' AND
-    CAST(x AS INT) > 3`` skips the cast of empty fields)."""
-    a = _truth(a)
-    if a is False:
-        return False
-    b = _truth(later())
-    if b is False:
-        return False
-    return None if a is None or b is None else True
-
-
-def _or(a, later: Callable[[], Any]):
-    a = _truth(a)
-    if a is True:
-        return True
-    b = _truth(later())
-    if b is True:
-        return True
-    return None if a is None or b is None else False
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _comparable(a, b):
-    if _is_number(a) or _is_number(b):
-        na, nb = _number(a), _number(b)
-        if na is not None and nb is not None:
-            return na, nb
-    return _to_string(a), _to_string(b)
-
-
-def _compare(op: str, a, b):
-    if a is None or b is None:
-        return None
-    a, b = _comparable(a, b)
-    return {"=": a == b, "!=": a != b, "<>": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-
-def _in(value, options):
-    if value is None:
-        return None
-    return any(_compare("=", value, option) for option in options if option is not None)
-
-
-def _like(value, pattern, escape):
-    if value is None or pattern is None:
-        return None
-    regex, chars, i = [], _to_string(pattern), 0
-    while i < len(chars):
-        ch = chars[i]
-        if escape and ch == escape and i + 1 < len(chars):
-            regex.append(re.escape(chars[i + 1]))
-            i += 2
-            continue
-        regex.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
-    return re.fullmatch("".join(regex), _to_string(value), re.DOTALL) is not None
-
-
-def _arithmetic(op: str, a, b):
-    if a is None or b is None:
-        return None
-    if op == "||":
-        return _to_string(a) + _to_string(b)
-    na, nb = _number(a), _number(b)
-    if na is None or nb is None:
-        raise SelectError(f"Cannot compute {a!r} {op} {b!r}")
-    if op in ("/", "%") and nb == 0:
-        raise SelectError("Division by zero")
-    if op == "/":
-        return na // nb if isinstance(na, int) and isinstance(nb, int) else na / nb
-    return {"+": na + nb, "-": na - nb, "*": na * nb, "%": na % nb}[op]
-
-
-def _output(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _authorize(action: int, first, second, database, trigger) -> int:
+    """Reading the records and calling the known functions; nothing else (no ATTACH, PRAGMA, writes)."""
+    if action == sqlite3.SQLITE_SELECT:
+        return sqlite3.SQLITE_OK
+    # A table read without a column (rowid only) comes with no database name.
+    if action == sqlite3.SQLITE_READ and first == TABLE and database in ("main", None):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and second in _ENGINE_FUNCTIONS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
 
 
 # -- running it over CSV ----------------------------------------------------------------------------------
@@ -499,28 +660,49 @@ def run(query: Query, data: bytes, input_csv: dict, output_csv: dict) -> bytes:
     except UnicodeDecodeError:
         raise SelectError("The archive is not UTF-8 encoded CSV") from None
     header_info = (input_csv.get("FileHeaderInfo") or "NONE").upper()
-    if query.uses_names and header_info != "USE":
-        raise SelectError("Columns are named in the query but FileHeaderInfo is not USE")
-    comment = input_csv.get("Comments")
     records = _read_csv(text, input_csv)
-    header = None
-    if header_info in ("USE", "IGNORE") and records:
-        names = records.pop(0)
-        if header_info == "USE":
-            header = {}
-            for position, name in enumerate(names):
-                header.setdefault(name, position)
-                header.setdefault(("lower", name.lower()), position)
+    comment = input_csv.get("Comments")
+    if comment:
+        records = [fields for fields in records if not fields[0].startswith(comment)]
+    header = records.pop(0) if header_info in ("USE", "IGNORE") and records else None
+    positions = _bind(query.columns, header if header_info == "USE" else None)
+    wanted = sorted(set(positions.values()))
+    rows = [(number, *(fields[p - 1] if p <= len(fields) else None for p in wanted))
+            for number, fields in enumerate(records, start=1)]
     out = io.StringIO()
     writer = csv.writer(out, **_dialect(output_csv, writing=True))
-    for fields in records:
-        if comment and fields and fields[0].startswith(comment):
-            continue
-        record = Record(fields, header)
-        if query.where is not None and _truth(query.where(record)) is not True:
-            continue
-        writer.writerow(fields if query.columns is None else [_output(c(record)) for c in query.columns])
+    with _Engine(wanted, rows) as engine:
+        for row in engine.rows(query.sql(positions)):
+            if query.projections is None:
+                writer.writerow(records[row[0] - 1])
+            else:
+                writer.writerow([_output(value, boolean) for value, boolean in zip(row, query.booleans)])
     return out.getvalue().encode()
+
+
+def _bind(columns: list[Column], header: list[str] | None) -> dict[Column, int]:
+    """Each column reference's position; names are looked up in the header."""
+    positions = {}
+    for column in columns:
+        if column.position:
+            positions[column] = column.position
+            continue
+        if header is None:
+            raise SelectError(f"The column {column.name} is named in the query but FileHeaderInfo is not USE")
+        matches = [i for i, name in enumerate(header, start=1)
+                   if (name == column.name if column.quoted else name.lower() == column.name.lower())]
+        if not matches:
+            raise SelectError(f"The column {column.name} is not in the CSV header")
+        positions[column] = matches[0]
+    return positions
+
+
+def _output(value, boolean: bool) -> str:
+    if value is None:
+        return ""
+    if boolean:
+        return "true" if value else "false"
+    return str(value)
 
 
 def _read_csv(text: str, settings: dict) -> list[list[str]]:
