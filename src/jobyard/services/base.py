@@ -169,6 +169,15 @@ class Service:
         return items[start:end], (ctx.signer.encode(end, context) if end < len(items) else None)
 
 
+def partition(region: str) -> str:
+    """The AWS partition a region belongs to, as ARNs name it."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def operation(name: str):
     """Mark a method of a Service subclass as the handler of the AWS operation ``name``."""
 

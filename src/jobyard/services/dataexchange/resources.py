@@ -13,6 +13,7 @@ import uuid
 
 from ...clock import to_datetime
 from ...errors import ServiceError
+from ..base import partition
 from ...store import Resource
 
 DATA_SET = "dataexchange.data-set"
@@ -70,14 +71,6 @@ def invalid_token() -> ServiceError:
 
 
 # -- ARNs ------------------------------------------------------------------------------------------
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
 
 def arn(account: str, region: str, path: str) -> str:
     return f"arn:{partition(region)}:dataexchange:{region}:{account}:{path}"

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from ...clock import US, iso, to_datetime
 from ...errors import ServiceError
+from ..base import partition
 
 VAULT = "glacier.vault"
 ARCHIVE = "glacier.archive"
@@ -49,14 +50,6 @@ def alnum_id(length: int = 24) -> str:
 
 
 # -- names --------------------------------------------------------------------------------------------
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
 
 def vault_arn(region: str, account: str, name: str) -> str:
     return f"arn:{partition(region)}:glacier:{region}:{account}:vaults/{name}"
