@@ -121,6 +121,8 @@ REFUSED = {
     "retention mode without date": _with("Operation", {"S3PutObjectRetention": {"Retention": {"Mode": "GOVERNANCE"}}}),
     "restore for zero days": _with("Operation", {"S3InitiateRestoreObject": {"ExpirationInDays": 0}}),
     "checksum without algorithm": _with("Operation", {"S3ComputeObjectChecksum": {"ChecksumType": "COMPOSITE"}}),
+    "CRC64NVME composite checksum": _with("Operation", {"S3ComputeObjectChecksum": {
+        "ChecksumAlgorithm": "CRC64NVME", "ChecksumType": "COMPOSITE"}}),
     "encryption without SSE-KMS": _with("Operation", {"S3UpdateObjectEncryption": {"ObjectEncryption": {}}}),
     "generator output without location": _with("Manifest", None) | {"ManifestGenerator": {"S3JobManifestGenerator": {
         "SourceBucket": "arn:aws:s3:::src", "EnableManifestOutput": True}}},

@@ -5,9 +5,16 @@ read. Its document keeps the CreateJob members as given (timestamps frozen to mi
 fills in along the way: the task plan, the time spent Active, failure reasons, termination time.
 
 Progress is computed, not ticked: a running job records when its current Active span began, its task rate
-and warm-up, so the tasks run by any moment follow from the time spent Active. The lifecycle only wakes a
-job at its next state change (the last task, the failure threshold, the end of a pause), which keeps a
-million-task job as cheap as a ten-task one.
+and warm-up, so the tasks run by any moment follow from the time spent Active. A job without objects (its
+manifest is not in jobyard) is only woken at its next state change (the last task, the failure threshold),
+which keeps a million-task job as cheap as a ten-task one.
+
+A job whose tasks act on jobyard's objects does that work in steps: its manifest rows are kept in chunks of
+``MAX_TASKS_PER_STEP`` (``s3control.tasks`` children of the job), and while Active it wakes each time about
+``STEP_SECONDS`` more of its tasks are due, applies them through the object layer (at most
+``MAX_TASKS_PER_STEP``), counts what succeeded and failed, keeps the rows for the completion report
+(``s3control.results`` children) and checks the failure threshold after every task. Its ProgressSummary
+counts the tasks applied so far. When it ends (Completing, Failing, Cancelling) the report is written.
 
 Capacity: each account and region runs at most ``JOBYARD_S3CONTROL_CONCURRENT_JOBS`` jobs at once. Waiting
 jobs (Ready, Paused) start highest priority first, then oldest first; when a waiting job outranks a running
@@ -24,15 +31,19 @@ import hashlib
 import math
 
 from ...clock import US, to_datetime
-from ...objects import ObjectLayer
+from ...objects import ObjectLayer, ObjectStore
 from ...store import Resource, Tx
+from . import report
 from . import states as S
 from . import tasks
+from .operations import run_task
 from .stored import thaw
 
 JOB = "s3control.job"
 TOKEN = "s3control.token"
 QUEUE = "s3control.queue"
+TASKS = "s3control.tasks"        # a chunk of a job's manifest rows
+RESULTS = "s3control.results"    # one step's completion-report rows
 SLOT = "slot"
 MAX_PRIORITY = 2**31 - 1
 
@@ -47,6 +58,14 @@ FAILURE_SUSPENDED_TOO_LONG = {
 FAILURE_THRESHOLD = {
     "FailureCode": "TaskFailureThresholdExceeded",
     "FailureReason": "More than 50 percent of the tasks run failed after at least 1,000 tasks had run.",
+}
+# A replication job needs a replication configuration on its source bucket, or it fails (S3 knowledge
+# center, "Why does my S3 Batch Replication job fail?"); no bucket in jobyard has one. The code is S3's
+# error code for a bucket without one (the job failure's own code is UNCONFIRMED).
+FAILURE_NO_REPLICATION = {
+    "FailureCode": "ReplicationConfigurationNotFoundError",
+    "FailureReason": "S3ReplicateObject needs a replication configuration on the source bucket; jobyard's "
+                     "buckets have none, so the job cannot replicate objects.",
 }
 
 
@@ -88,34 +107,50 @@ def _active_us(job: Resource, now_us: int) -> int:
 
 
 def _ran_after(job: Resource, active_us: int) -> int:
+    """How many tasks the job's rate has run after ``active_us`` of Active time."""
     plan = job.doc["Tasks"]
-    if "StopAt" not in plan:
+    if "Rate" not in plan:
         return 0
     ran = int(max(0, active_us - plan["WarmupUs"]) * plan["Rate"] // US)
-    return min(plan["StopAt"], ran)
+    return min(plan.get("StopAt", plan["Total"]), ran)
 
 
-def _active_needed_us(job: Resource) -> int:
-    """Active time after which the job has run every task it will run."""
-    plan = job.doc["Tasks"]
-    return plan["WarmupUs"] + math.ceil(plan["StopAt"] * US / plan["Rate"])
+def _needed_us(plan: dict, tasks_run: int) -> int:
+    """Active time after which the job's rate has run ``tasks_run`` tasks (a microsecond to spare, so the
+    rounding of the rate never leaves the last of them out)."""
+    return plan["WarmupUs"] + math.ceil(tasks_run * US / plan["Rate"]) + 1
+
+
+def _next_target(plan: dict) -> int:
+    """The tasks run by the job's next wake while Active: all of them, or the end of its next step."""
+    if plan.get("Objects"):
+        return min(plan["Total"], plan["Done"] + plan["Step"])
+    return plan["StopAt"]
 
 
 def _leave_active(job: Resource, at_us: int, finished: bool) -> None:
     active = job.doc["Active"]
     active["Us"] = _active_us(job, at_us)
     active["Since"] = None
-    job.doc["Ran"] = job.doc["Tasks"]["StopAt"] if finished else _ran_after(job, active["Us"])
+    plan = job.doc["Tasks"]
+    if plan.get("Objects"):
+        job.doc["Ran"] = plan["Done"]   # tasks due but not yet applied run when the job is Active again
+    else:
+        job.doc["Ran"] = plan["StopAt"] if finished else _ran_after(job, active["Us"])
 
 
 def _start_tasks(job: Resource) -> None:
-    """Run the task outcomes once, when the job first becomes Active (its real work)."""
+    """Fix the job's task rate when it first becomes Active; a job without objects also runs its task
+    outcomes then, once."""
     plan = job.doc["Tasks"]
-    if "StopAt" in plan:
+    if "Rate" in plan:
         return
-    outcome = tasks.plan(job)
-    plan.update(Runs=outcome.runs, StopAt=outcome.stop_at, ThresholdFailed=outcome.threshold_failed,
-                Rate=S.task_rate(job.id), WarmupUs=int(S.warmup_seconds(job.id) * US))
+    plan.update(Rate=S.task_rate(job.id), WarmupUs=int(S.warmup_seconds(job.id) * US), ThresholdFailed=False)
+    if plan.get("Objects"):
+        plan.update(Step=S.tasks_per_step(plan["Rate"]), Done=0, Succeeded=0, Failed=0)
+    else:
+        outcome = tasks.plan(job)
+        plan.update(Runs=outcome.runs, StopAt=outcome.stop_at, ThresholdFailed=outcome.threshold_failed)
 
 
 def enter(tx: Tx, job: Resource, state: str, at_us: int, *, finished: bool = False) -> None:
@@ -130,8 +165,9 @@ def enter(tx: Tx, job: Resource, state: str, at_us: int, *, finished: bool = Fal
     if state == S.ACTIVE:
         _start_tasks(job)
         doc["Active"]["Since"] = at_us
-        job.next_due_us = at_us + max(0, _active_needed_us(job) - doc["Active"]["Us"])
+        job.next_due_us = at_us + max(0, _needed_us(doc["Tasks"], _next_target(doc["Tasks"])) - doc["Active"]["Us"])
     elif state in S.TERMINAL:
+        _drop_children(tx, job)   # its manifest rows and report rows are not needed any more
         doc["TerminationUs"] = at_us
         job.next_due_us = at_us + int(S.retention_seconds() * US)
     elif state == S.SUSPENDED:
@@ -147,27 +183,147 @@ def enter(tx: Tx, job: Resource, state: str, at_us: int, *, finished: bool = Fal
         job.next_due_us = at_us + int(S.stay_seconds(job.id, state, at_us) * US)
 
 
+def _store(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> ObjectStore | None:
+    return objects.bind(tx, job.account, at_us) if objects is not None else None
+
+
 def _finish_preparing(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> None:
     doc = job.doc
-    store = objects.bind(tx, job.account, at_us) if objects is not None else None
+    store = _store(tx, job, at_us, objects)
+    generator = (doc.get("ManifestGenerator") or {}).get("S3JobManifestGenerator")
+    writes_manifest = bool(generator and generator.get("EnableManifestOutput")
+                           and generator.get("ManifestOutputLocation"))
     try:
-        total = tasks.task_count(job, store)
-    except tasks.ManifestUnreadable as unreadable:
-        doc["FailureReasons"] = [unreadable.failure]
+        found = tasks.read_tasks(job, store)
+        if found is not None:
+            if tasks.operation_name(doc["Operation"]) == "S3ReplicateObject":
+                raise tasks.JobFailed(*FAILURE_NO_REPLICATION.values())
+            if report.enabled(doc["Report"]):
+                report.check_bucket(job, store)
+            if writes_manifest:
+                doc["GeneratedManifestDescriptor"] = tasks.write_generated_manifest(job, found, store, at_us)
+    except tasks.JobFailed as failed:
+        doc["FailureReasons"] = [failed.failure]
         enter(tx, job, S.FAILING, at_us)
         return
-    doc["Tasks"].update(Total=total, Known=True)
-    generator = (doc.get("ManifestGenerator") or {}).get("S3JobManifestGenerator")
-    if generator and generator.get("EnableManifestOutput") and generator.get("ManifestOutputLocation"):
-        location = generator["ManifestOutputLocation"]
-        prefix = location.get("ManifestPrefix", "").strip("/")
-        key = "/".join(p for p in (prefix, f"job-{job.id}", "manifest.json") if p)
-        doc["GeneratedManifestDescriptor"] = {
-            "Format": location["ManifestFormat"],
-            "Location": {"ObjectArn": f"{location['Bucket']}/{key}",
-                         "ETag": hashlib.md5(f"{job.id}/generated-manifest".encode()).hexdigest()},
-        }
+    if found is None:
+        doc["Tasks"].update(Known=True)
+        if writes_manifest:
+            doc["GeneratedManifestDescriptor"] = _unwritten_manifest(job, generator["ManifestOutputLocation"])
+    else:
+        doc["Tasks"].update(Total=len(found), Known=True, Objects=True)
+        _keep_tasks(tx, job, found)
     enter(tx, job, S.SUSPENDED if doc["ConfirmationRequired"] else S.READY, at_us)
+
+
+def _unwritten_manifest(job: Resource, location: dict) -> dict:
+    """Where a job without objects says its generated manifest is (nothing is written for it)."""
+    prefix = location.get("ManifestPrefix", "").strip("/")
+    key = "/".join(p for p in (prefix, f"job-{job.id}", "manifest.json") if p)
+    return {"Format": location["ManifestFormat"],
+            "Location": {"ObjectArn": f"{location['Bucket']}/{key}",
+                         "ETag": hashlib.md5(f"{job.id}/generated-manifest".encode()).hexdigest()}}
+
+
+# -- tasks that act on objects --------------------------------------------------------------------------
+
+def _chunk_id(job: Resource, chunk: int) -> str:
+    return f"{job.id}/{chunk:08d}"
+
+
+def _keep_tasks(tx: Tx, job: Resource, found: list[tasks.Task]) -> None:
+    size = S.MAX_TASKS_PER_STEP
+    tx.insert_many(Resource(TASKS, job.account, job.region, _chunk_id(job, n // size), parent=job.id,
+                            created_us=job.created_us, doc={"rows": found[n:n + size]})
+                   for n in range(0, len(found), size))
+
+
+def _tasks_between(tx: Tx, job: Resource, first: int, end: int):
+    """(chunk, task) for the tasks numbered ``first`` to ``end`` - 1 (at most two chunks: a step is no
+    larger than a chunk)."""
+    size = S.MAX_TASKS_PER_STEP
+    for chunk in range(first // size, (end - 1) // size + 1):
+        rows = tx.get(TASKS, job.account, job.region, _chunk_id(job, chunk)).doc["rows"]
+        low, high = max(first, chunk * size), min(end, (chunk + 1) * size)
+        for task in rows[low - chunk * size:high - chunk * size]:
+            yield chunk, task
+
+
+def _run_step(tx: Tx, job: Resource, at_us: int, objects: ObjectStore) -> None:
+    """Apply the tasks due by ``at_us`` (at most one step's worth) to their objects."""
+    doc, plan = job.doc, job.doc["Tasks"]
+    first = done = plan["Done"]
+    due = min(_ran_after(job, _active_us(job, at_us)), first + S.MAX_TASKS_PER_STEP)
+    rows = {report.SUCCEEDED: [], report.FAILED: []}
+    read_chunks = set()
+    for chunk, task in _tasks_between(tx, job, first, due) if due > first else ():
+        read_chunks.add(chunk)
+        result = run_task(doc["Operation"], task, objects)
+        done += 1
+        plan["Succeeded" if result.succeeded else "Failed"] += 1
+        if report.keeps(doc["Report"], result):
+            rows[report.SUCCEEDED if result.succeeded else report.FAILED].append(report.row(task, result))
+        if done >= S.FAILURE_THRESHOLD_MIN_TASKS and plan["Failed"] > done * S.FAILURE_THRESHOLD_RATE:
+            plan["ThresholdFailed"] = True
+            break
+    plan["Done"] = done
+    if rows[report.SUCCEEDED] or rows[report.FAILED]:
+        tx.insert(Resource(RESULTS, job.account, job.region, f"{job.id}/{first:012d}", parent=job.id,
+                           created_us=at_us, doc={k: "".join(v) for k, v in rows.items() if v}))
+    for chunk in read_chunks:   # chunks whose tasks have all run are not needed again
+        if (chunk + 1) * S.MAX_TASKS_PER_STEP <= done or done >= plan["Total"]:
+            tx.delete(tx.get(TASKS, job.account, job.region, _chunk_id(job, chunk)))
+
+
+def _next_step_due(job: Resource, at_us: int, progressed: bool) -> int:
+    plan, active = job.doc["Tasks"], job.doc["Active"]
+    due = active["Since"] + _needed_us(plan, _next_target(plan)) - active["Us"]
+    return max(due, at_us if progressed else at_us + 1)
+
+
+def _advance_active(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> bool:
+    """The job's next Active wake; True when it has stopped being Active."""
+    plan = job.doc["Tasks"]
+    if plan.get("Objects"):
+        before = plan["Done"]
+        _run_step(tx, job, at_us, _store(tx, job, at_us, objects))
+        if not plan["ThresholdFailed"] and plan["Done"] < plan["Total"]:
+            job.next_due_us = _next_step_due(job, at_us, plan["Done"] > before)
+            return False
+    if plan["ThresholdFailed"]:
+        job.doc["FailureReasons"] = [FAILURE_THRESHOLD]
+        enter(tx, job, S.FAILING, at_us, finished=True)
+    else:
+        enter(tx, job, S.COMPLETING, at_us, finished=True)
+    return True
+
+
+def _finish(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> str:
+    """The end of Completing, Failing or Cancelling: write the completion report of a job whose tasks acted
+    on objects (when at least one ran), and say the state the job ends in."""
+    final = {S.COMPLETING: S.COMPLETE, S.FAILING: S.FAILED, S.CANCELLING: S.CANCELLED}[job.state]
+    doc = job.doc
+    if not doc["Tasks"].get("Objects"):
+        return final
+    if report.enabled(doc["Report"]) and doc["Tasks"].get("Done", 0) > 0:
+        try:
+            report.write(job, tx.children(RESULTS, job.account, job.region, job.id),
+                         _store(tx, job, at_us, objects), at_us)
+        except tasks.JobFailed as failed:
+            doc["FailureReasons"] = [*doc.get("FailureReasons", []), failed.failure]
+            final = S.FAILED
+    return final
+
+
+def _drop_children(tx: Tx, job: Resource) -> None:
+    for kind in (TASKS, RESULTS):
+        for child in tx.children(kind, job.account, job.region, job.id):
+            tx.delete(child)
+
+
+def _report_pending(job: Resource) -> bool:
+    plan = job.doc["Tasks"]
+    return bool(plan.get("Objects") and plan.get("Done") and report.enabled(job.doc["Report"]))
 
 
 def advance(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None = None) -> list[Resource]:
@@ -192,19 +348,19 @@ def advance(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None = Non
         enter(tx, job, S.ACTIVE, at_us)        # the start time of its slot has come
         return []
     elif state == S.ACTIVE:
-        if job.doc["Tasks"]["ThresholdFailed"]:
-            job.doc["FailureReasons"] = [FAILURE_THRESHOLD]
-            enter(tx, job, S.FAILING, at_us, finished=True)
-        else:
-            enter(tx, job, S.COMPLETING, at_us, finished=True)
+        if not _advance_active(tx, job, at_us, objects):
+            return []
+    elif state == S.PAUSING:
+        enter(tx, job, S.PAUSED, at_us)
     else:
-        enter(tx, job, {S.PAUSING: S.PAUSED, S.COMPLETING: S.COMPLETE, S.FAILING: S.FAILED,
-                        S.CANCELLING: S.CANCELLED}[state], at_us)
+        enter(tx, job, _finish(tx, job, at_us, objects), at_us)
     return schedule(tx, job.account, job.region, at_us, job)
 
 
 def cancel(tx: Tx, job: Resource, at_us: int) -> None:
-    enter(tx, job, S.CANCELLED if job.state in S.CANCEL_AT_ONCE else S.CANCELLING, at_us)
+    # A paused job whose tasks ran still has its completion report to write: it goes through Cancelling.
+    at_once = job.state in S.CANCEL_AT_ONCE and not _report_pending(job)
+    enter(tx, job, S.CANCELLED if at_once else S.CANCELLING, at_us)
 
 
 def set_priority(tx: Tx, job: Resource, priority: int) -> None:
@@ -217,6 +373,7 @@ def set_priority(tx: Tx, job: Resource, priority: int) -> None:
 
 def delete(tx: Tx, job: Resource) -> None:
     _dequeue(tx, job)
+    _drop_children(tx, job)
     tx.delete(job)
     token = job.doc.get("TokenId")
     if token:
@@ -291,8 +448,11 @@ def progress_summary(job: Resource, now_us: int) -> dict:
     doc = job.doc
     plan = doc["Tasks"]
     active_us = _active_us(job, now_us)
-    ran = _ran_after(job, active_us) if job.state == S.ACTIVE else doc["Ran"]
-    succeeded, failed = tasks.counts(plan.get("Runs", []), ran)
+    if plan.get("Objects"):
+        succeeded, failed = plan.get("Succeeded", 0), plan.get("Failed", 0)
+    else:
+        ran = _ran_after(job, active_us) if job.state == S.ACTIVE else doc["Ran"]
+        succeeded, failed = tasks.counts(plan.get("Runs", []), ran)
     return {"TotalNumberOfTasks": plan["Total"] if plan["Known"] else 0,
             "NumberOfTasksSucceeded": succeeded, "NumberOfTasksFailed": failed,
             "Timers": {"ElapsedTimeInActiveSeconds": active_us // US}}

@@ -53,6 +53,10 @@ STAY: dict[str, tuple[float, float]] = {
 MANIFEST_TASKS_PER_SECOND = 50_000.0
 ACTIVE_WARMUP = (10.0, 40.0)             # Active before the first task finishes
 TASKS_PER_SECOND = (10.0, 50.0)          # a job's task rate once running
+# Tasks that act on objects run in steps: each step applies the tasks of about STEP_SECONDS of Active time,
+# never more than MAX_TASKS_PER_STEP, so no single transition does unbounded object work.
+STEP_SECONDS = 5.0
+MAX_TASKS_PER_STEP = 1000
 
 SUSPENDED_LIMIT = 30 * DAY               # "a job left suspended for more than 30 days fails"
 FAILURE_THRESHOLD_MIN_TASKS = 1000       # the failure rate is watched once this many tasks have run ...
@@ -114,6 +118,10 @@ def preparing_seconds(job_id: str, tasks: int) -> float:
 
 def task_rate(job_id: str) -> float:
     return draw_seconds(job_id, "task-rate", *TASKS_PER_SECOND)
+
+
+def tasks_per_step(rate: float) -> int:
+    return max(1, min(MAX_TASKS_PER_STEP, round(rate * STEP_SECONDS)))
 
 
 def warmup_seconds(job_id: str) -> float:

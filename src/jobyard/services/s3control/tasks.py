@@ -1,17 +1,19 @@
-"""A job's tasks: how many it has and how each one turns out.
+"""A job's tasks: which objects they act on, how many there are, and (without objects) how they turn out.
 
 A task is the job's operation applied to one object of its manifest. While the job is Preparing, S3 reads
 the manifest: when jobyard's own S3 objects hold the manifest's bucket (or, for a ManifestGenerator, the
 source bucket), the tasks are the manifest's rows (or the matching objects), and a manifest that cannot be
-read, or whose ETag is not the one given, fails the job as on AWS. Without such a bucket the job has a
-configured number of tasks (``JOBYARD_S3CONTROL_DEFAULT_TASKS``, 10), so jobs run with no S3 set-up at all.
+read, or whose ETag is not the one given, fails the job as on AWS. Those tasks really act on the objects
+(``operations.py``), a bounded step at a time (``jobs.py``).
 
-Outcomes: jobyard does not apply the operations to objects yet, so every task succeeds, except LambdaInvoke
-tasks: jobyard runs no Lambda functions, so those fail, as a function that cannot be invoked makes them fail
-on AWS. ``task_outcomes`` is the one place that will apply the operation to each object.
+Without such a bucket the job has a configured number of tasks (``JOBYARD_S3CONTROL_DEFAULT_TASKS``, 10)
+and no objects, so jobs run with no S3 set-up at all: those tasks succeed, except LambdaInvoke tasks
+(jobyard runs no Lambda functions). Their outcomes are kept run-length encoded (``[count, succeeded, error
+code, message]``), so a job of a million alike tasks costs a few bytes, and the counts after any number of
+tasks are a short walk.
 
-Outcomes are kept run-length encoded (``[count, succeeded, error code, message]``), so a job of a million
-alike tasks costs a few bytes, and the counts after any number of tasks are a short walk.
+Manifest keys are URL-encoded, as the S3 user guide requires of CSV manifests and as S3 Inventory writes
+them ("object%20key%20with%20spaces"); they are decoded as form data, so ``+`` is a space, as on AWS.
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ import gzip
 import io
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import quote_plus, unquote_plus
 
 from ...objects import ObjectError, ObjectStore
+from ...objects.checksums import md5_hex
 from ...store import Resource
 from . import states as S
 from .stored import microseconds
 
 Run = list  # [count, succeeded, error code, message]
+Task = list  # [bucket, key, version id]: None is the current version, "" an empty VersionId field
+
+LAMBDA_UNAVAILABLE = "no Lambda handler configured (jobyard runs no Lambda functions)"
 
 
 @dataclass(frozen=True)
@@ -55,25 +63,38 @@ _OBJECT_ARN = re.compile(r"arn:aws[a-z\-]*:s3:::([^/]+)/(.+)", re.DOTALL)
 _BUCKET_ARN = re.compile(r"arn:aws[a-z\-]*:s3:::([^/]+)")
 
 
-class ManifestUnreadable(Exception):
-    """The manifest cannot be used: the job fails with this code and reason."""
+def bucket_of(arn: str) -> str:
+    return _BUCKET_ARN.fullmatch(arn).group(1)
+
+
+class JobFailed(Exception):
+    """The job cannot go on: it fails with this code and reason."""
 
     def __init__(self, code: str, reason: str):
         super().__init__(reason)
         self.failure = {"FailureCode": code, "FailureReason": reason[:256]}
 
 
-def task_count(job: Resource, objects: ObjectStore | None) -> int:
-    """How many tasks the job has, as S3 learns it while the job is Preparing (see the module docstring);
-    raises ManifestUnreadable."""
+class ManifestUnreadable(JobFailed):
+    """The manifest cannot be used."""
+
+
+def write_failure(what: str, code_prefix: str, error: ObjectError, bucket: str, key: str = "") -> JobFailed:
+    where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+    return JobFailed(f"{code_prefix}{error.code}", f"Writing the {what} failed: {error.code}: {error.message} "
+                                                   f"({where})")
+
+
+def read_tasks(job: Resource, objects: ObjectStore | None) -> list[Task] | None:
+    """The job's tasks as S3 learns them while the job is Preparing, or None when jobyard does not hold the
+    manifest's bucket (the job then has the default number of tasks, with no objects); raises
+    ManifestUnreadable."""
+    if objects is None:
+        return None
     doc = job.doc
-    counted = None
-    if objects is not None:
-        if doc.get("Manifest"):
-            counted = _count_manifest(doc["Manifest"], objects)
-        else:
-            counted = _count_generated(doc["ManifestGenerator"]["S3JobManifestGenerator"], objects)
-    return doc["Tasks"]["Total"] if counted is None else counted
+    if doc.get("Manifest"):
+        return _manifest_tasks(doc["Manifest"], objects)
+    return _generated_tasks(doc["ManifestGenerator"]["S3JobManifestGenerator"], objects)
 
 
 def _read(objects: ObjectStore, bucket: str, key: str, version_id: str | None = None):
@@ -84,7 +105,7 @@ def _read(objects: ObjectStore, bucket: str, key: str, version_id: str | None = 
                                  f"{error.message} (s3://{bucket}/{key})") from None
 
 
-def _count_manifest(manifest: dict, objects: ObjectStore) -> int | None:
+def _manifest_tasks(manifest: dict, objects: ObjectStore) -> list[Task] | None:
     location, spec = manifest["Location"], manifest["Spec"]
     bucket, key = _OBJECT_ARN.fullmatch(location["ObjectArn"]).groups()
     if not objects.bucket_exists(bucket):
@@ -94,46 +115,55 @@ def _count_manifest(manifest: dict, objects: ObjectStore) -> int | None:
         raise ManifestUnreadable("ManifestETagMismatch", f"The manifest's ETag {body.info.etag} does not match the "
                                  f"ETag given for it ({location['ETag']}).")
     if spec["Format"] == "S3BatchOperations_CSV_20180820":
-        return _csv_rows(body.data, len(spec["Fields"]))
-    return _inventory_rows(body.data, objects)
+        return _csv_tasks(body.data, spec["Fields"])
+    return _inventory_tasks(body.data, objects)
 
 
-def _csv_rows(data: bytes, columns: int) -> int:
+def _csv_tasks(data: bytes, fields: list[str]) -> list[Task]:
+    """The rows of a CSV manifest whose columns ``fields`` names (Bucket, Key, VersionId, Ignore)."""
     try:
         rows = [row for row in csv.reader(io.StringIO(data.decode("utf-8"))) if any(cell.strip() for cell in row)]
     except (UnicodeDecodeError, csv.Error) as error:
         raise ManifestUnreadable("ManifestParseFailure", f"The manifest is not a CSV file: {error}") from None
+    columns = len(fields)
     short = next((n for n, row in enumerate(rows, 1) if len(row) < columns), None)
     if short is not None:
         raise ManifestUnreadable("ManifestParseFailure", f"Row {short} of the manifest has fewer than the "
                                  f"{columns} columns its Fields name.")
-    return len(rows)
+    bucket, key = fields.index("Bucket"), fields.index("Key")
+    version = fields.index("VersionId") if "VersionId" in fields else None
+    return [[row[bucket], unquote_plus(row[key]), row[version] if version is not None else None] for row in rows]
 
 
-def _inventory_rows(data: bytes, objects: ObjectStore) -> int:
-    """An S3 Inventory manifest.json: its CSV files (gzipped) in the inventory's destination bucket."""
+def _inventory_tasks(data: bytes, objects: ObjectStore) -> list[Task]:
+    """An S3 Inventory manifest.json: its CSV files (gzipped) in the inventory's destination bucket, whose
+    columns ``fileSchema`` names (Bucket and Key first when it is not given)."""
     try:
         manifest = json.loads(data)
         bucket = _BUCKET_ARN.fullmatch(manifest["destinationBucket"]).group(1)
         files = [f["key"] for f in manifest["files"]]
+        schema = [c.strip() for c in manifest.get("fileSchema", "Bucket, Key").split(",")]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ManifestUnreadable("ManifestParseFailure", "The manifest is not an S3 Inventory manifest.json "
                                  "(destinationBucket and files are needed).") from None
-    total = 0
+    if "Bucket" not in schema or "Key" not in schema:
+        raise ManifestUnreadable("ManifestParseFailure", "The inventory's fileSchema names no Bucket and Key.")
+    fields = [c if c in ("Bucket", "Key", "VersionId") else "Ignore" for c in schema]
+    found: list[Task] = []
     for key in files:
         raw = _read(objects, bucket, key).data
         try:
             text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
         except OSError as error:
             raise ManifestUnreadable("ManifestParseFailure", f"Inventory file {key} is not gzip: {error}") from None
-        total += _csv_rows(text, 2)
-    return total
+        found += _csv_tasks(text, fields)
+    return found
 
 
-def _count_generated(generator: dict, objects: ObjectStore) -> int | None:
-    """The source bucket's objects that the generator's filter keeps. Replication and encryption criteria
-    are not known to jobyard's objects and keep every object."""
-    bucket = _BUCKET_ARN.fullmatch(generator["SourceBucket"]).group(1)
+def _generated_tasks(generator: dict, objects: ObjectStore) -> list[Task] | None:
+    """The source bucket's objects that the generator's filter keeps (their current versions). Replication
+    and encryption criteria are not known to jobyard's objects and keep every object."""
+    bucket = bucket_of(generator["SourceBucket"])
     if not objects.bucket_exists(bucket):
         return None
     criteria = generator.get("Filter") or {}
@@ -142,7 +172,7 @@ def _count_generated(generator: dict, objects: ObjectStore) -> int | None:
     substrings, classes = names.get("MatchAnySubstring"), criteria.get("MatchAnyStorageClass")
     larger, smaller = criteria.get("ObjectSizeGreaterThanBytes"), criteria.get("ObjectSizeLessThanBytes")
     after, before = microseconds(criteria.get("CreatedAfter")), microseconds(criteria.get("CreatedBefore"))
-    count = 0
+    found: list[Task] = []
     for info in objects.walk(bucket):
         key = info.key
         if ((prefixes and not any(key.startswith(p) for p in prefixes))
@@ -154,18 +184,48 @@ def _count_generated(generator: dict, objects: ObjectStore) -> int | None:
                 or (after is not None and info.last_modified_us <= after)
                 or (before is not None and info.last_modified_us >= before)):
             continue
-        count += 1
-    return count
+        found.append([bucket, key, info.version_id])
+    return found
+
+
+def write_generated_manifest(job: Resource, found: list[Task], objects: ObjectStore, now_us: int) -> dict:
+    """Write a ManifestGenerator's manifest where EnableManifestOutput asks, in the S3 Inventory form its
+    ManifestFormat (S3InventoryReport_CSV_20211130) names: ``<prefix>/job-<id>/manifest.json`` and one
+    gzipped CSV data file beside it (the layout under the job's folder is jobyard's: UNCONFIRMED). Returns
+    the GeneratedManifestDescriptor; raises JobFailed when the output bucket cannot be written."""
+    generator = job.doc["ManifestGenerator"]["S3JobManifestGenerator"]
+    location = generator["ManifestOutputLocation"]
+    bucket = bucket_of(location["Bucket"])
+    folder = "/".join(p for p in (location.get("ManifestPrefix", "").strip("/"), f"job-{job.id}") if p)
+    versioned = any(t[2] is not None for t in found)
+    schema = "Bucket, Key, VersionId" if versioned else "Bucket, Key"
+    text = io.StringIO()
+    writer = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for task_bucket, key, version in found:
+        writer.writerow([task_bucket, quote_plus(key, safe="/"), *([version or ""] if versioned else [])])
+    data = gzip.compress(text.getvalue().encode(), mtime=0)
+    data_key = f"{folder}/data/{uuid.uuid5(uuid.NAMESPACE_URL, job.id)}.csv.gz"
+    manifest = {"sourceBucket": bucket_of(generator["SourceBucket"]), "destinationBucket": location["Bucket"],
+                "version": "2016-11-30", "creationTimestamp": str(now_us // 1000), "fileFormat": "CSV",
+                "fileSchema": schema, "files": [{"key": data_key, "size": len(data), "MD5checksum": md5_hex(data)}]}
+    body = json.dumps(manifest, indent=2).encode()
+    key = f"{folder}/manifest.json"
+    try:
+        objects.put(bucket, data_key, data, content_type="application/gzip")
+        info = objects.put(bucket, key, body, content_type="application/json")
+    except ObjectError as error:
+        raise write_failure("generated manifest", "ManifestOutput", error, bucket, key) from None
+    return {"Format": location["ManifestFormat"],
+            "Location": {"ObjectArn": f"arn:aws:s3:::{bucket}/{key}", "ETag": info.etag.strip('"')}}
 
 
 def task_outcomes(job: Resource) -> Iterator[TaskOutcome]:
-    """Each task's outcome, in the order the tasks run."""
+    """Each task's outcome, in the order the tasks run, for a job without objects."""
     operation = job.doc["Operation"]
     if operation_name(operation) == "LambdaInvoke":
         function = operation["LambdaInvoke"].get("FunctionArn", "")
         outcome = TaskOutcome(False, "PermanentFailure",
-                              f"Lambda function {function} could not be invoked: jobyard runs no Lambda "
-                              "functions (no handler is configured)")
+                              f"Lambda function {function} could not be invoked: {LAMBDA_UNAVAILABLE}")
     else:
         outcome = TaskOutcome(True)
     for _ in range(job.doc["Tasks"]["Total"]):

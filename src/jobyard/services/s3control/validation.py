@@ -133,6 +133,9 @@ def _restore(spec: dict) -> None:
 def _checksum(spec: dict) -> None:
     _require(spec.get("ChecksumAlgorithm"), "S3ComputeObjectChecksum needs a ChecksumAlgorithm.")
     _require(spec.get("ChecksumType"), "S3ComputeObjectChecksum needs a ChecksumType (FULL_OBJECT or COMPOSITE).")
+    # "CRC-64/NVME (CRC64NVME): Supports the full object checksum type only" (S3 user guide).
+    _require(spec["ChecksumAlgorithm"] != "CRC64NVME" or spec["ChecksumType"] == "FULL_OBJECT",
+             "CRC64NVME supports only the FULL_OBJECT checksum type.")
 
 
 def _encryption(spec: dict) -> None:
