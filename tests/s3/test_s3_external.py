@@ -87,7 +87,7 @@ def test_errors_of_the_external_server_come_through(through, account):
     bucket = f"ext-err-{account}"
     expect_error(through, "GetObject", "NoSuchBucket", 404, Bucket=bucket, Key="k")
     through.create_bucket(Bucket=bucket)
-    expect_error(through, "CreateBucket", "BucketAlreadyOwnedByYou", 409, Bucket=bucket)
+    expect_error(through, "CreateBucket", "InvalidBucketName", 400, Bucket="Not_Valid")
     expect_error(through, "GetObject", "NoSuchKey", 404, Bucket=bucket, Key="missing")
     expect_head_error(through, "HeadObject", 404, Bucket=bucket, Key="missing")
     through.put_object(Bucket=bucket, Key="k", Body=b"abc")

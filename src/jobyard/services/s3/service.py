@@ -258,9 +258,15 @@ class S3Service(Service):
             raise ServiceError("IllegalLocationConstraintException",
                                f"The {shown} location constraint is incompatible for the region specific endpoint "
                                "this request was sent to.", 400)
+        created = {"Location": f"/{params['Bucket']}", "BucketArn": f"arn:aws:s3:::{params['Bucket']}"}
+        if region == DEFAULT_REGION and ctx.objects.bucket_exists(params["Bucket"]) \
+                and ctx.objects.head_bucket(params["Bucket"]).region == DEFAULT_REGION:
+            # S3's legacy rule: re-creating a bucket you own in North Virginia answers 200 OK (409
+            # BucketAlreadyOwnedByYou everywhere else).
+            return created
         ctx.objects.create_bucket(params["Bucket"], region=region,
                                   object_lock=bool(params.get("ObjectLockEnabledForBucket")))
-        return {"Location": f"/{params['Bucket']}", "BucketArn": f"arn:aws:s3:::{params['Bucket']}"}
+        return created
 
     @operation("HeadBucket")
     def head_bucket(self, ctx: Context, params: dict) -> dict:
