@@ -57,3 +57,33 @@ def test_idle_store_catch_up_applies_nothing(tmp_path):
     lifecycle.register(jobs.JOB, jobs.advance)
     with store.transaction() as tx:
         assert lifecycle.catch_up(tx, START) == 0
+
+
+def test_a_failing_transition_is_undone_and_the_rest_go_on(tmp_path, caplog):
+    from jobyard.store import Resource
+
+    store = Store(sqlite_url(str(tmp_path / "d.db")))
+    lifecycle = Lifecycle()
+
+    def move(tx, resource, at_us):
+        resource.state, resource.next_due_us = "moved", None
+
+    def explode(tx, resource, at_us):
+        tx.insert(Resource("test.side", "a", "r", "written-before-failing", created_us=at_us))
+        resource.state = "half-moved"
+        raise ValueError("a defect in a handler")
+
+    lifecycle.register("test.good", move)
+    lifecycle.register("test.bad", explode)
+    with store.transaction() as tx:
+        tx.insert(Resource("test.bad", "a", "r", "bad", state="waiting", created_us=START, next_due_us=START + 1))
+        tx.insert(Resource("test.good", "a", "r", "good", state="waiting", created_us=START, next_due_us=START + 2))
+    with store.transaction() as tx:
+        assert lifecycle.catch_up(tx, START + 10) == 1
+    with store.transaction() as tx:
+        bad, good = tx.get("test.bad", "a", "r", "bad"), tx.get("test.good", "a", "r", "good")
+        assert (bad.state, bad.next_due_us) == ("waiting", None)
+        assert tx.get("test.side", "a", "r", "written-before-failing") is None
+        assert good.state == "moved"
+        assert lifecycle.catch_up(tx, START + 20) == 0
+    assert "a defect in a handler" in caplog.text

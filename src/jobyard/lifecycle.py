@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import logging
 import random
 from typing import Callable, Iterable
 
@@ -23,6 +24,8 @@ from .store import Resource, Tx
 Handler = Callable[[Tx, Resource, int], "Iterable[Resource] | None"]
 
 _BATCH = 1000
+
+log = logging.getLogger("jobyard.lifecycle")
 
 
 class Lifecycle:
@@ -55,10 +58,20 @@ class Lifecycle:
                 touched = ()
                 if handler is None:
                     current.next_due_us = None
-                else:
-                    touched = handler(tx, current, due) or ()
-                    applied += 1
-                tx.save(current)
+                    tx.save(current)
+                    continue
+                try:
+                    with tx.savepoint():
+                        touched = handler(tx, current, due) or ()
+                        tx.save(current)
+                except Exception:
+                    # One broken transition must not stop every request that catches up after it: undo its
+                    # writes, take the resource off the schedule, and carry on with the others.
+                    log.exception("transition of %s %s due at %s failed; it is taken off the schedule",
+                                  kind, rid, due)
+                    tx.unschedule(current)
+                    continue
+                applied += 1
                 for r in (current, *touched):
                     if r.next_due_us is not None and r.next_due_us <= horizon:
                         heapq.heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))

@@ -114,6 +114,7 @@ _SAVE = (update(resources)
          .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                  next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
 _DELETE = delete(resources).where(_ONE)
+_UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
         .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
 _SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
@@ -189,6 +190,14 @@ class Tx:
                                   "parent": r.parent, "ref": r.ref, "state": r.state,
                                   "next_due_us": r.next_due_us, "doc": r.doc})
         return r
+
+    def unschedule(self, r: Resource) -> None:
+        """Clear the row's next transition, whatever else its in-memory copy says."""
+        self.conn.execute(_UNSCHEDULE, {"w_seq": r.seq})
+
+    def savepoint(self):
+        """A nested transaction: leaving it by an exception undoes only what was written inside it."""
+        return self.conn.begin_nested()
 
     def delete(self, r: Resource) -> None:
         self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})

@@ -33,6 +33,7 @@ import math
 from ...clock import US, to_datetime
 from ...objects import ObjectLayer, ObjectStore
 from ...store import Resource, Tx
+from ..base import partition
 from . import report
 from . import states as S
 from . import tasks
@@ -67,14 +68,6 @@ FAILURE_NO_REPLICATION = {
     "FailureReason": "S3ReplicateObject needs a replication configuration on the source bucket; jobyard's "
                      "buckets have none, so the job cannot replicate objects.",
 }
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def job_arn(job: Resource) -> str:
