@@ -33,7 +33,8 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _INTEGER_TYPES = ("integer", "long", "byte", "short")
 
 # Default timestamp formats outside the body, as botocore writes them.
-_TEXT_TIMESTAMP_FORMATS = {"uri": ISO8601, "querystring": ISO8601, "header": RFC822, "headers": RFC822}
+_TEXT_TIMESTAMP_FORMATS = {"uri": ISO8601, "querystring": ISO8601, "header": RFC822, "headers": RFC822,
+                           "body": ISO8601}  # "body": element text of an XML document
 
 # SigV4 presigning travels in the query string: it is authentication, never input.
 _PRESIGN_PARAMETERS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
@@ -191,7 +192,7 @@ def text_boolean(text: str) -> bool:
 
 def text_blob(text: str) -> bytes:
     try:
-        return base64.b64decode(text, validate=True)
+        return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise SerializationError("Base64 encoded value expected for a blob") from None
 
@@ -233,7 +234,7 @@ def split_header_list(text: str) -> list[str]:
 
 
 def text_converter(shape: Shape, location: str) -> TextFn:
-    """Text from a label, query value or header -> the typed value the shape's reader expects."""
+    """Text from a label, query value, header or XML element -> the typed value the shape's reader expects."""
     kind = shape.type_name
     if kind == "string":
         if location in ("header", "headers") and shape.serialization.get("jsonvalue"):
@@ -247,7 +248,7 @@ def text_converter(shape: Shape, location: str) -> TextFn:
         return text_boolean
     if kind == "timestamp":
         fmt = shape.serialization.get("timestampFormat") or _TEXT_TIMESTAMP_FORMATS[location]
-        return lambda text: parse_timestamp(text, fmt)
+        return lambda text: parse_timestamp(text.strip(), fmt)
     if kind == "blob":
         return text_blob
     if kind == "list":

@@ -11,7 +11,6 @@ Errors are S3's ``<Error><Code/><Message/><RequestId/><HostId/></Error>``.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import re
 from typing import Any, Callable
@@ -20,8 +19,8 @@ from xml.etree import ElementTree
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import register
-from .base import ISO8601, format_timestamp, parse_timestamp
-from .rest import ResponsePlan, RestCodec, TypedReader, format_float, text_boolean, text_float, text_integer
+from .base import ISO8601, format_timestamp
+from .rest import ResponsePlan, RestCodec, TypedReader, format_float, text_converter
 from ..errors import SerializationError, ServiceError
 from ..wire import Response
 
@@ -180,24 +179,7 @@ class XmlDecoder:
 
     @staticmethod
     def _text(shape: Shape) -> Callable[[str], Any]:
-        kind = shape.type_name
-        if kind in ("integer", "long", "byte", "short"):
-            return text_integer("Long" if kind == "long" else "Integer")
-        if kind in ("float", "double"):
-            return text_float
-        if kind == "boolean":
-            return text_boolean
-        if kind == "timestamp":
-            fmt = shape.serialization.get("timestampFormat") or ISO8601
-            return lambda text: parse_timestamp(text.strip(), fmt)
-        if kind == "blob":
-            def blob(text):
-                try:
-                    return base64.b64decode(text.strip(), validate=True)
-                except (binascii.Error, ValueError):
-                    raise SerializationError("Base64 encoded value expected for a blob") from None
-            return blob
-        return str
+        return text_converter(shape, "body")
 
 
 # --------------------------------------------------------------------------------------------------------
