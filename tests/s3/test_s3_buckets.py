@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from conformance import attach
+from xml.etree import ElementTree
+
+from conformance import attach, check_output, check_wire
 from s3_helpers import bucket_name, expect_error, expect_head_error
 from support import make_client
+
+S3_NAMESPACE = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 def test_create_head_list_delete(s3, account):
@@ -61,6 +65,32 @@ def test_regions_and_bucket_names_across_regions(server, s3, account):
     assert regions == {name: "eu-west-1", bucket_name(account, "old-eu"): "eu-west-1"}
     only_eu = s3.list_buckets(BucketRegion="eu-west-1", Prefix="eu-")["Buckets"]
     assert [b["Name"] for b in only_eu] == [name]
+
+
+def test_bucket_location(server, s3, account):
+    """GetBucketLocation's body is one element whose text is the region, which botocore reads in a handler
+    (``parse_get_bucket_location``): North Virginia's empty element gives None, which the conformance
+    checker would take for a string of the wrong type, so these answers are checked here instead."""
+    eu = make_client("s3", server.url, account, region="eu-west-1")
+    failures = attach(eu)
+    unchecked = make_client("s3", server.url, account)
+    bodies = []
+    unchecked.meta.events.register("after-call.s3.GetBucketLocation",
+                                   lambda http_response, **_: bodies.append(http_response.content))
+    model = unchecked.meta.service_model.operation_model("GetBucketLocation")
+    in_europe, in_virginia = bucket_name(account, "eu"), bucket_name(account, "us")
+    eu.create_bucket(Bucket=in_europe, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.create_bucket(Bucket=in_virginia)
+
+    assert eu.get_bucket_location(Bucket=in_europe)["LocationConstraint"] == "eu-west-1" and not failures
+    for name, region in ((in_europe, "eu-west-1"), (in_virginia, None)):
+        answer = unchecked.get_bucket_location(Bucket=name)
+        assert answer["LocationConstraint"] == region
+        root = ElementTree.fromstring(bodies[-1])
+        assert (root.tag, root.text, len(root)) == (f"{S3_NAMESPACE}LocationConstraint", region, 0)
+        present = {member: value for member, value in answer.items() if value is not None}
+        assert check_output(model, present) + check_wire(model, bodies[-1]) == []
+    expect_error(s3, "GetBucketLocation", "NoSuchBucket", 404, Bucket=bucket_name(account, "missing"))
 
 
 def test_buckets_are_per_account(server, s3, account):

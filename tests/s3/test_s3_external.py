@@ -3,6 +3,7 @@ server plays the external S3; a second jobyard server is pointed at it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -18,6 +19,7 @@ from jobyard.testing import running_server
 
 # The identity the proxying server uses on the external one (credentials come from the environment).
 EXTERNAL_ACCOUNT = str(700000000000 + os.getpid() % 100000)
+PART = 5 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +123,38 @@ def test_the_object_layer_over_the_external_server(proxying, external, account):
     assert marker.delete_marker
     assert external.get_object(Bucket=bucket, Key="manifest.csv", VersionId=first.version_id)["Body"].read() == (
         b"b,k1\nb,k2\n")
+
+
+def test_multipart_uploads_through_jobyard_land_on_the_external_server(through, external, account):
+    bucket = f"ext-mpu-{account}"
+    through.create_bucket(Bucket=bucket)
+    external.put_object(Bucket=bucket, Key="source", Body=b"0123456789")
+    created = through.create_multipart_upload(Bucket=bucket, Key="big", ContentType="text/plain", Tagging="a=1",
+                                              ChecksumAlgorithm="CRC32")
+    ids = {"Bucket": bucket, "Key": "big", "UploadId": created["UploadId"]}
+    assert created["ChecksumType"] == "COMPOSITE"
+    first = through.upload_part(PartNumber=1, Body=b"A" * PART, ChecksumAlgorithm="CRC32", **ids)
+    copied = through.upload_part_copy(PartNumber=2, CopySource=f"{bucket}/source", CopySourceRange="bytes=2-5",
+                                      **ids)
+    assert copied["CopyPartResult"]["ETag"] == '"' + hashlib.md5(b"2345").hexdigest() + '"'
+    parts = through.list_parts(MaxParts=1, **ids)
+    assert [p["PartNumber"] for p in parts["Parts"]] == [1] and parts["IsTruncated"]
+    assert through.list_parts(PartNumberMarker=1, **ids)["Parts"][0]["Size"] == 4
+    assert [u["UploadId"] for u in through.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [ids["UploadId"]]
+    listed = [{"PartNumber": 1, "ETag": first["ETag"], "ChecksumCRC32": first["ChecksumCRC32"]},
+              {"PartNumber": 2, "ETag": copied["CopyPartResult"]["ETag"],
+               "ChecksumCRC32": copied["CopyPartResult"]["ChecksumCRC32"]}]
+    expect_error(through, "CompleteMultipartUpload", "InvalidPartOrder", 400,
+                 MultipartUpload={"Parts": listed[::-1]}, **ids)
+    done = through.complete_multipart_upload(MultipartUpload={"Parts": listed}, **ids)
+    assert done["ETag"].endswith('-2"') and done["ChecksumType"] == "COMPOSITE"
+    stored = external.get_object(Bucket=bucket, Key="big")
+    assert stored["Body"].read() == b"A" * PART + b"2345" and stored["ETag"] == done["ETag"]
+    assert (stored["ContentType"], stored["TagCount"]) == ("text/plain", 1)
+    part = through.get_object(Bucket=bucket, Key="big", PartNumber=2)
+    assert (part["Body"].read(), part["PartsCount"]) == (b"2345", 2)
+    expect_error(through, "GetObject", "InvalidPartNumber", 416, Bucket=bucket, Key="big", PartNumber=3)
+    gone = through.create_multipart_upload(Bucket=bucket, Key="gone")["UploadId"]
+    through.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=gone)
+    expect_error(through, "ListParts", "NoSuchUpload", 404, Bucket=bucket, Key="gone", UploadId=gone)
+    assert "Uploads" not in external.list_multipart_uploads(Bucket=bucket)

@@ -1,5 +1,5 @@
 """The built-in object layer, called as the job services call it (no HTTP): versions, listing, locks,
-restores, and that a failed transaction leaves objects as they were."""
+restores, multipart uploads, and that a failed transaction leaves objects and uploads as they were."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy import event
 
 from jobyard.clock import US, from_datetime
 from jobyard.lifecycle import Lifecycle
-from jobyard.objects import ObjectError, Retention, layer_for
+from jobyard.objects import CompletedPart, ObjectError, Retention, layer_for
+from jobyard.objects.api import MIN_PART_SIZE
 from jobyard.objects.builtin import OBJECT, next_midnight
 from jobyard.store import FileStore, Store, TokenSigner, sqlite_url
 
@@ -151,6 +152,7 @@ def test_a_failed_transaction_keeps_the_object_and_its_bytes(h):
             raise RuntimeError("the request failed after writing")
     with h.open() as s3:
         assert s3.read("box", "k") == b"original"
+    assert h.file_count() == 1   # the bytes of the replacement went with the transaction
 
 
 # -- versioning ---------------------------------------------------------------------------------------
@@ -270,6 +272,95 @@ def test_a_delimiter_page_does_not_read_the_keys_under_a_prefix(h):
     assert page.common_prefixes == ["a/", "b/", "c/"] and [o.key for o in page.objects] == ["d"]
     # One seek per common prefix, in small batches: far fewer rows than the 900 keys under them.
     assert len(limits) <= 6 and sum(limits) <= 60, limits
+
+
+# -- multipart uploads ---------------------------------------------------------------------------------
+
+BIG = b"m" * MIN_PART_SIZE
+
+
+def test_part_files_go_when_an_upload_completes_or_is_aborted(h):
+    with h.open() as s3:
+        s3.create_bucket("box")
+        upload = s3.create_upload("box", "joined", content_type="text/plain", tags={"a": "1"})
+        first = s3.upload_part("box", "joined", upload.upload_id, 1, BIG)
+        s3.upload_part("box", "joined", upload.upload_id, 2, b"replaced")
+        second = s3.upload_part("box", "joined", upload.upload_id, 2, b"tail")
+        dropped = s3.create_upload("box", "dropped")
+        s3.upload_part("box", "dropped", dropped.upload_id, 1, b"never used")
+    assert h.file_count() == 3   # the replaced part's file went when its transaction committed
+    with h.open() as s3:
+        info = s3.complete_upload("box", "joined", upload.upload_id,
+                                  [CompletedPart(1, first.etag), CompletedPart(2, second.etag)])
+        s3.abort_upload("box", "dropped", dropped.upload_id)
+    assert h.file_count() == 1   # the object's file alone
+    with h.open() as s3:
+        assert s3.read("box", "joined") == BIG + b"tail" and info.etag.endswith('-2"')
+        assert (info.content_type, info.tag_count, info.last_modified_us) == ("text/plain", 1, NOW)
+        assert s3.part_range("box", "joined", 2) == (MIN_PART_SIZE, MIN_PART_SIZE + 3, 2)
+        assert code_of(lambda: s3.list_parts("box", "joined", upload.upload_id)) == ("NoSuchUpload", 404)
+        assert s3.list_uploads("box").uploads == []
+
+
+def test_a_failed_completion_leaves_the_upload_and_its_files(h):
+    with h.open() as s3:
+        s3.create_bucket("box")
+        upload = s3.create_upload("box", "k")
+        part = s3.upload_part("box", "k", upload.upload_id, 1, b"only part")
+    with pytest.raises(RuntimeError):
+        with h.open() as s3:
+            s3.complete_upload("box", "k", upload.upload_id, [CompletedPart(1, part.etag)])
+            s3.upload_part("box", "k", s3.create_upload("box", "k").upload_id, 1, b"more")
+            raise RuntimeError("the request failed after writing")
+    assert h.file_count() == 1
+    with h.open() as s3:
+        assert code_of(lambda: s3.head("box", "k")) == ("NoSuchKey", 404)
+        assert [p.number for p in s3.list_parts("box", "k", upload.upload_id).parts] == [1]
+        s3.complete_upload("box", "k", upload.upload_id, [CompletedPart(1, part.etag)])
+        assert s3.read("box", "k") == b"only part"
+
+
+def test_deleting_a_bucket_takes_its_uploads_and_part_files(h):
+    with h.open() as s3:
+        s3.create_bucket("box")
+        for key in ("a", "b"):
+            upload = s3.create_upload("box", key)
+            s3.upload_part("box", key, upload.upload_id, 1, key.encode())
+        s3.delete_bucket("box")
+    assert h.file_count() == 0
+    with h.open() as s3:
+        s3.create_bucket("box")
+        assert s3.list_uploads("box").uploads == []
+
+
+def test_parts_and_uploads_are_listed_by_keyset(h):
+    with h.open() as s3:
+        s3.create_bucket("box")
+        upload = s3.create_upload("box", "k")
+        for number in (9, 1, 10000, 42):
+            s3.upload_part("box", "k", upload.upload_id, number, b"x")
+        for prefix in ("a/", "b/"):
+            for i in range(100):
+                s3.create_upload("box", f"{prefix}{i:03d}")
+    limits = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM resources" in statement and "LIMIT" in statement:
+            limits.append(context.compiled_parameters[0]["limit"])
+
+    with h.open() as s3:
+        first = s3.list_parts("box", "k", upload.upload_id, max_parts=2)
+        rest = s3.list_parts("box", "k", upload.upload_id, max_parts=2, marker=9)
+        assert ([p.number for p in first.parts], first.is_truncated) == ([1, 9], True)
+        assert ([p.number for p in rest.parts], rest.is_truncated) == ([42, 10000], False)
+        event.listen(s3.tx.conn.engine, "after_cursor_execute", record)
+        try:
+            page = s3.list_uploads("box", delimiter="/")
+        finally:
+            event.remove(s3.tx.conn.engine, "after_cursor_execute", record)
+    assert page.common_prefixes == ["a/", "b/"] and [u.key for u in page.uploads] == ["k"]
+    # One seek per common prefix: far fewer rows than the 200 uploads under them.
+    assert len(limits) <= 5 and sum(limits) <= 40, limits
 
 
 # -- copy, ACLs, locks, restores -----------------------------------------------------------------------

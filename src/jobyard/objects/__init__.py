@@ -12,14 +12,17 @@ as ``ctx.objects``; a lifecycle handler binds one itself with ``self.objects.bin
     body = store.get("manifests", "m.csv", version_id=vid, byte_range=(0, 1023)).data
     for obj in store.walk("source", prefix="images/"):
         store.put_tags(obj.bucket, obj.key, {"done": "yes"})
+    upload = store.create_upload("reports", "big.bin")                      # multipart uploads
+    part = store.upload_part("reports", "big.bin", upload.upload_id, 1, chunk)
+    store.complete_upload("reports", "big.bin", upload.upload_id, [CompletedPart(1, part.etag)])
 
 Failures raise ``ObjectError`` (a ``ServiceError``) with S3's code, message and status.
 """
 
 from __future__ import annotations
 
-from .api import (Acl, BucketInfo, BucketPage, Deleted, ListPage, ObjectBody, ObjectError, ObjectInfo, ObjectLayer,
-                  ObjectStore, RestoreStatus, Retention)
+from .api import (Acl, BucketInfo, BucketPage, CompletedPart, Deleted, ListPage, ObjectBody, ObjectError, ObjectInfo,
+                  ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus, Retention, Upload, UploadPage)
 
 
 def layer_for(s3_endpoint: str | None, store, files, signer) -> ObjectLayer:
@@ -33,5 +36,6 @@ def layer_for(s3_endpoint: str | None, store, files, signer) -> ObjectLayer:
     return BuiltinObjectLayer(store, files, signer)
 
 
-__all__ = ["Acl", "BucketInfo", "BucketPage", "Deleted", "ListPage", "ObjectBody", "ObjectError", "ObjectInfo",
-           "ObjectLayer", "ObjectStore", "RestoreStatus", "Retention", "layer_for"]
+__all__ = ["Acl", "BucketInfo", "BucketPage", "CompletedPart", "Deleted", "ListPage", "ObjectBody", "ObjectError",
+           "ObjectInfo", "ObjectLayer", "ObjectStore", "Part", "PartPage", "RestoreStatus", "Retention", "Upload",
+           "UploadPage", "layer_for"]

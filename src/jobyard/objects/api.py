@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import ServiceError
 
@@ -19,6 +19,10 @@ DEFAULT_CONTENT_TYPE = "binary/octet-stream"   # what S3 answers for an object s
 STANDARD = "STANDARD"
 # Storage classes whose objects must be restored before they can be read.
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
+# Multipart upload limits (S3 user guide, "Amazon S3 multipart upload limits").
+MIN_PART_SIZE = 5 * 1024 * 1024          # every part but the last
+MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
+MAX_PARTS = 10000
 
 
 class ObjectError(ServiceError):
@@ -63,6 +67,9 @@ class ObjectInfo:
     # "CRC32" / "CRC32C" / "CRC64NVME" / "SHA1" / "SHA256" -> base64 value ("" when only the algorithm is
     # known: an external server's listings name the algorithm without the value)
     checksums: dict[str, str] = field(default_factory=dict)
+    # How ``checksums`` were computed: "FULL_OBJECT", or "COMPOSITE" (a multipart object's checksum of its
+    # parts' checksums, with a ``-N`` suffix)
+    checksum_type: str = "FULL_OBJECT"
     legal_hold: str | None = None           # "ON" / "OFF" / None (never set)
     retention: Retention | None = None
     restore: RestoreStatus | None = None
@@ -111,6 +118,56 @@ class BucketInfo:
 class BucketPage:
     buckets: list[BucketInfo]
     next_token: str | None
+
+
+@dataclass
+class Upload:
+    """A multipart upload in progress."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    initiated_us: int = 0
+    storage_class: str = STANDARD
+    owner: str = ""
+    checksum_algorithm: str | None = None   # the parts' and the object's algorithm, if one was chosen
+    checksum_type: str | None = None        # "COMPOSITE" or "FULL_OBJECT" when there is an algorithm
+
+
+@dataclass
+class Part:
+    """One uploaded part of a multipart upload."""
+
+    number: int
+    size: int
+    etag: str                                # quoted MD5 of the part's bytes
+    last_modified_us: int = 0
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CompletedPart:
+    """A part as CompleteMultipartUpload names it: number, ETag (quotes optional) and any checksums."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PartPage:
+    upload: Upload
+    parts: list[Part]
+    is_truncated: bool
+
+
+@dataclass
+class UploadPage:
+    uploads: list[Upload]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str = ""        # the last upload's key (or the last common prefix) of the page
+    next_upload_id_marker: str = ""  # the last upload's id ("" when the page ended with a common prefix)
 
 
 @dataclass
@@ -242,6 +299,67 @@ class ObjectStore(ABC):
         """Start restoring an archived (GLACIER / DEEP_ARCHIVE) object for ``days``: True when a restore
         started (it completes on the simulated clock after the tier's time), False when the object was
         already restored and only its expiry moved."""
+
+    # multipart uploads
+
+    @abstractmethod
+    def create_upload(self, bucket: str, key: str, *, content_type: str | None = None,
+                      metadata: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+                      storage_class: str | None = None, cache_control: str | None = None,
+                      content_disposition: str | None = None, content_encoding: str | None = None,
+                      content_language: str | None = None, expires_us: int | None = None, acl: str | None = None,
+                      grants: list[dict] | None = None, legal_hold: str | None = None,
+                      retention: Retention | None = None, checksum_algorithm: str | None = None,
+                      checksum_type: str | None = None) -> Upload:
+        """Start a multipart upload; what is given here describes the object that completing it makes."""
+
+    @abstractmethod
+    def upload_part(self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes, *,
+                    checksums: dict[str, str] | None = None) -> Part:
+        """Store (or replace) part ``part_number`` (1-10,000) of an upload (NoSuchUpload when it is not in
+        progress). ``checksums`` are checked against the bytes; an upload with a checksum algorithm keeps
+        that algorithm's checksum of each part."""
+
+    @abstractmethod
+    def copy_part(self, bucket: str, key: str, upload_id: str, part_number: int, source_bucket: str,
+                  source_key: str, *, source_version_id: str | None = None,
+                  byte_range: tuple[int, int] | None = None,
+                  check_source: Callable[[ObjectInfo], None] | None = None) -> tuple[Part, ObjectInfo]:
+        """Make part ``part_number`` from an object's bytes (``byte_range`` = first and last byte, both
+        within the object); ``check_source`` may refuse the source (copy conditions). Returns the part and
+        the source version copied."""
+
+    @abstractmethod
+    def list_parts(self, bucket: str, key: str, upload_id: str, *, max_parts: int = 1000,
+                   marker: int = 0) -> PartPage:
+        """The upload and its parts numbered above ``marker``, in part number order."""
+
+    @abstractmethod
+    def complete_upload(self, bucket: str, key: str, upload_id: str, parts: list[CompletedPart], *,
+                        checksums: dict[str, str] | None = None, checksum_type: str | None = None,
+                        object_size: int | None = None, if_match: str | None = None,
+                        if_none_match: str | None = None) -> ObjectInfo:
+        """Join the listed parts (ascending part numbers, every one but the last at least 5 MiB) into the
+        new current version of ``key``; the upload and all its parts are gone afterwards. ``checksums``
+        (the object's, algorithm -> base64) and ``object_size`` are checked against the result."""
+
+    @abstractmethod
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard an upload and its parts (NoSuchUpload when it is not in progress)."""
+
+    @abstractmethod
+    def list_uploads(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
+                     max_uploads: int = 1000, key_marker: str | None = None,
+                     upload_id_marker: str | None = None) -> UploadPage:
+        """Uploads in progress by key (UTF-8 byte order), then by initiation, after the markers: the
+        uploads of ``key_marker`` itself are included only after ``upload_id_marker``."""
+
+    @abstractmethod
+    def part_range(self, bucket: str, key: str, part_number: int, *,
+                   version_id: str | None = None) -> tuple[int, int, int | None]:
+        """(first byte, last byte, part count) of a part of an object (InvalidPartNumber when there is
+        no such part). An object written in one piece is its own part 1 and has no part count; an empty
+        part has ``last < first``."""
 
     # conveniences built on the operations above
 

@@ -11,16 +11,25 @@ bucket keeps its own region in its document):
   key puts a key's newest version first. A version id is that sort key (12 hex digits counting down,
   then 20 random characters), so a version is found by id with one lookup.
 
+* ``s3.upload`` a multipart upload in progress: parent = bucket, id = ``bucket/key NUL upload id``. The
+  upload id starts with its initiation time (14 hex digits), so ListMultipartUploads is a keyset scan in
+  key, then initiation order, and an upload is found by (bucket, key, id) with one lookup.
+* ``s3.part``    one uploaded part: parent = upload id, id = ``upload id/part number`` (5 digits), so
+  ListParts is a keyset scan in part number order. Part bytes stay in their own file until the upload
+  completes: then they are joined into the object's file and the part files go.
+
 A key whose newest version is a delete marker has no ``s3.object`` row. The version counter lives in the
 bucket's document and only moves in buckets that have had versioning turned on; objects written before
 that are S3's ``null`` versions and sort as the oldest.
 
-Bytes live in the file store under a fresh name per version; files of removed versions are deleted when
-the request's transaction commits, so a failed request leaves every object as it was.
+Bytes live in the file store under a fresh name per version (and per part); files of removed versions
+and parts are deleted when the request's transaction commits, and files a request wrote are deleted if it
+rolls back, so a failed request leaves every object and upload as it was.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 import uuid
@@ -31,14 +40,18 @@ from ..clock import US
 from ..lifecycle import draw_seconds
 from ..store import FileStore, InvalidToken, Resource, Store, TokenSigner, Tx
 from . import checksums, rules
-from .checksums import verify_checksum
-from .api import (ARCHIVE_CLASSES, DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage,
-                  Deleted, ListPage, ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, RestoreStatus,
-                  Retention)
+# By name too, for the methods whose ``checksums`` argument shadows the module.
+from .checksums import (COMPOSITE, composite, compute as compute_checksum, multipart_etag, type_mismatch,
+                        upload_checksum_type, verify_checksum)
+from .api import (ARCHIVE_CLASSES, DEFAULT_CONTENT_TYPE, DEFAULT_REGION, MAX_PART_SIZE, MIN_PART_SIZE, STANDARD, Acl,
+                  BucketInfo, BucketPage, CompletedPart, Deleted, ListPage, ObjectBody, ObjectError, ObjectInfo,
+                  ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus, Retention, Upload, UploadPage)
 
 BUCKET = "s3.bucket"
 OBJECT = "s3.object"
 VERSION = "s3.version"
+UPLOAD = "s3.upload"
+PART = "s3.part"
 GLOBAL = ""
 
 ENABLED, SUSPENDED = "Enabled", "Suspended"
@@ -48,6 +61,7 @@ _VERSION_CHARS = string.ascii_letters + string.digits
 # Beyond any character a key can hold in UTF-8 order: seeking past ``prefix + _PAST`` skips the prefix.
 _PAST = "\U0010ffff"
 _NUL = "\x00"
+_UPLOAD_ID = re.compile(r"[0-9a-f]{14}[A-Za-z0-9]{34}")
 
 # How long a restore takes, by storage class and tier, in seconds (S3 user guide, "Archive retrieval
 # options"): Flexible Retrieval expedited 1-5 minutes, standard 3-5 hours, bulk 5-12 hours; Deep Archive
@@ -67,6 +81,18 @@ def _object_id(bucket: str, key: str) -> str:
 
 def _version_row_id(bucket: str, key: str, sort_key: str) -> str:
     return f"{bucket}/{key}{_NUL}{sort_key}"
+
+
+def _upload_row_id(bucket: str, key: str, upload_id: str) -> str:
+    return f"{bucket}/{key}{_NUL}{upload_id}"
+
+
+def _part_row_id(upload_id: str, number: int) -> str:
+    return f"{upload_id}/{number:05d}"
+
+
+def new_upload_id(now_us: int) -> str:
+    return f"{now_us:014x}" + "".join(secrets.choice(_VERSION_CHARS) for _ in range(34))
 
 
 def _counter_text(counter: int) -> str:
@@ -129,6 +155,7 @@ class BuiltinObjectStore(ObjectStore):
         self.tx, self.account, self.now_us, self.files, self.signer = tx, account, now_us, files, signer
         self.owner = rules.canonical_id(account)
         self._doomed_files: list[str] | None = None
+        self._new_files: list[str] | None = None
 
     # -- buckets ------------------------------------------------------------------------------------
 
@@ -167,6 +194,14 @@ class BuiltinObjectStore(ObjectStore):
             if self.tx.page(kind, self.account, GLOBAL, limit=1, parent=bucket, by="id")[0]:
                 raise ObjectError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
                                   BucketName=bucket)
+        # Uploads in progress do not keep a general purpose bucket from going (only directory buckets
+        # refuse, per AbortMultipartUpload's documentation): they go with it.
+        while True:
+            uploads = self.tx.page(UPLOAD, self.account, GLOBAL, limit=100, parent=bucket, by="id")[0]
+            if not uploads:
+                break
+            for upload in uploads:
+                self._discard_upload(upload)
         self.tx.delete(row)
 
     def list_buckets(self, *, prefix: str = "", region: str | None = None, max_buckets: int = 10000,
@@ -277,7 +312,7 @@ class BuiltinObjectStore(ObjectStore):
             content_encoding=doc.get("content_encoding"), content_language=doc.get("content_language"),
             expires_us=doc.get("expires"), storage_class=doc.get("class", STANDARD),
             tag_count=len(doc.get("tags") or {}), checksums=dict(doc.get("checksums") or {}),
-            legal_hold=doc.get("legal_hold"),
+            checksum_type=doc.get("checksum_type") or "FULL_OBJECT", legal_hold=doc.get("legal_hold"),
             retention=Retention(retention["mode"], retention["until"]) if retention else None,
             restore=RestoreStatus(restore["ongoing"], restore.get("expiry"), restore["tier"]) if restore else None,
             owner=self.owner, delete_marker=bool(doc.get("marker")),
@@ -303,6 +338,17 @@ class BuiltinObjectStore(ObjectStore):
             doomed = self._doomed_files
             event.listen(self.tx.conn, "commit", lambda _conn: [self.files.delete(f) for f in doomed])
         self._doomed_files.append(name)
+
+    def _new_file(self, data: bytes) -> str:
+        """Write ``data`` under a fresh name, removed again if the request's transaction rolls back."""
+        name = f"s3/{self.account}/{uuid.uuid4().hex}"
+        if self._new_files is None:
+            self._new_files = []
+            written = self._new_files
+            event.listen(self.tx.conn, "rollback", lambda _conn: [self.files.delete(f) for f in written])
+        self.files.put(name, data)
+        self._new_files.append(name)
+        return name
 
     def _retire_current(self, bucket: Resource, key: str, current: Resource | None, new_vid: str | None) -> None:
         """Before a new version (or delete marker) of ``key`` becomes the latest: keep the current one as a
@@ -360,16 +406,29 @@ class BuiltinObjectStore(ObjectStore):
             return rules.check_grants(grants)
         return None
 
-    def _write(self, bucket_row: Resource, key: str, data: bytes, doc: dict) -> ObjectInfo:
+    def _write(self, bucket_row: Resource, key: str, data: bytes, doc: dict, *, etag: str | None = None,
+               mtime_us: int | None = None) -> ObjectInfo:
         """Store ``data`` as the new latest version of ``key`` described by ``doc``."""
         current = self._current(bucket_row.id, key)
         vid, counter = self._next_version(bucket_row)
         self._retire_current(bucket_row, key, current, vid)
-        name = f"s3/{self.account}/{uuid.uuid4().hex}"
-        self.files.put(name, data)
-        doc.update(key=key, vid=vid, counter=counter, size=len(data), etag=checksums.etag(data), mtime=self.now_us,
-                   file=name)
+        name = self._new_file(data)
+        doc.update(key=key, vid=vid, counter=counter, size=len(data), etag=etag or checksums.etag(data),
+                   mtime=self.now_us if mtime_us is None else mtime_us, file=name)
         return self._info(self._make_current(bucket_row.id, doc))
+
+    def _check_write_conditions(self, bucket: str, key: str, if_match: str | None, if_none_match: str | None) -> None:
+        """PutObject's and CompleteMultipartUpload's conditional writes, against the current version."""
+        if if_match is None and if_none_match is None:
+            return
+        current = self._current(bucket, key)
+        if if_none_match is not None and current is not None:
+            raise rules.precondition_failed("If-None-Match")
+        if if_match is not None:
+            if current is None:
+                raise rules.no_such_key(key)
+            if not rules.etag_matches(if_match, current.doc["etag"]):
+                raise rules.precondition_failed("If-Match")
 
     # -- objects ------------------------------------------------------------------------------------
 
@@ -384,15 +443,7 @@ class BuiltinObjectStore(ObjectStore):
         self._check_lock_options(bucket_row, legal_hold, retention)
         for algorithm, value in (checksums or {}).items():
             verify_checksum(algorithm, value, data)
-        if if_match is not None or if_none_match is not None:
-            current = self._current(bucket, key)
-            if if_none_match is not None and current is not None:
-                raise rules.precondition_failed("If-None-Match")
-            if if_match is not None:
-                if current is None:
-                    raise rules.no_such_key(key)
-                if not rules.etag_matches(if_match, current.doc["etag"]):
-                    raise rules.precondition_failed("If-Match")
+        self._check_write_conditions(bucket, key, if_match, if_none_match)
         doc = {"type": content_type, "meta": metadata or {}, "tags": tags or {}, "class": storage_class or STANDARD,
                "cache_control": cache_control, "content_disposition": content_disposition,
                "content_encoding": content_encoding, "content_language": content_language,
@@ -560,7 +611,9 @@ class BuiltinObjectStore(ObjectStore):
         kept_checksums = {}
         algorithm = checksum_algorithm or next(iter(doc.get("checksums") or {}), None)
         if algorithm is not None:
-            value = checksums.compute(algorithm, data) or (doc.get("checksums") or {}).get(algorithm)
+            value = checksums.compute(algorithm, data)
+            if value is None and doc.get("checksum_type", "FULL_OBJECT") == "FULL_OBJECT":
+                value = (doc.get("checksums") or {}).get(algorithm)
             if value is not None:
                 kept_checksums[algorithm] = value
         new.update(tags=dict(doc.get("tags") or {}) if tags is None else tags, checksums=kept_checksums,
@@ -682,9 +735,305 @@ class BuiltinObjectStore(ObjectStore):
         return True
 
 
+    # -- multipart uploads --------------------------------------------------------------------------------
+
+    def _upload(self, bucket: str, key: str, upload_id: str) -> Resource:
+        """An upload in progress: NoSuchBucket, or NoSuchUpload (also for an id of another key)."""
+        self._bucket(bucket)
+        row = None
+        if _UPLOAD_ID.fullmatch(upload_id):
+            row = self.tx.get(UPLOAD, self.account, GLOBAL, _upload_row_id(bucket, key, upload_id))
+        if row is None:
+            raise rules.no_such_upload(upload_id)
+        return row
+
+    def _upload_info(self, row: Resource) -> Upload:
+        doc = row.doc
+        return Upload(row.parent, doc["key"], doc["id"], row.created_us, doc.get("class", STANDARD), self.owner,
+                      doc.get("algorithm"), doc.get("checksum_type"))
+
+    @staticmethod
+    def _part_info(row: Resource, algorithm: str | None) -> Part:
+        doc = row.doc
+        value = doc.get("checksum")
+        return Part(doc["number"], doc["size"], doc["etag"], doc["mtime"], {algorithm: value} if value else {})
+
+    def _discard_upload(self, upload: Resource) -> None:
+        """Remove an upload and every part of it (their files once the transaction commits)."""
+        while True:
+            parts = self.tx.page(PART, self.account, GLOBAL, limit=500, parent=upload.doc["id"], by="id")[0]
+            for part in parts:
+                self._drop_file(part.doc.get("file"))
+                self.tx.delete(part)
+            if not parts:
+                break
+        self.tx.delete(upload)
+
+    def _save_part(self, upload: Resource, number: int, data: bytes, checksum: str | None) -> Part:
+        """Store part ``number``; a part sent again replaces the earlier one."""
+        upload_id = upload.doc["id"]
+        doc = {"number": number, "size": len(data), "etag": checksums.etag(data), "mtime": self.now_us,
+               "file": self._new_file(data), "checksum": checksum}
+        row = self.tx.get(PART, self.account, GLOBAL, _part_row_id(upload_id, number))
+        if row is None:
+            row = self.tx.insert(Resource(PART, self.account, GLOBAL, _part_row_id(upload_id, number),
+                                          parent=upload_id, created_us=self.now_us, doc=doc))
+        else:
+            self._drop_file(row.doc.get("file"))
+            row.doc = doc
+            self.tx.save(row)
+        return self._part_info(row, upload.doc.get("algorithm"))
+
+    def create_upload(self, bucket, key, *, content_type=None, metadata=None, tags=None, storage_class=None,
+                      cache_control=None, content_disposition=None, content_encoding=None, content_language=None,
+                      expires_us=None, acl=None, grants=None, legal_hold=None, retention=None,
+                      checksum_algorithm=None, checksum_type=None) -> Upload:
+        bucket_row = self._bucket(bucket)
+        rules.check_key(key)
+        rules.check_metadata(metadata or {})
+        rules.check_tags(tags or {})
+        self._check_lock_options(bucket_row, legal_hold, retention)
+        checksum_type = upload_checksum_type(checksum_algorithm, checksum_type)
+        upload_id = new_upload_id(self.now_us)
+        # What the object gets when the upload completes, as PutObject would store it.
+        doc = {"id": upload_id, "key": key, "type": content_type, "meta": metadata or {}, "tags": tags or {},
+               "class": storage_class or STANDARD, "cache_control": cache_control,
+               "content_disposition": content_disposition, "content_encoding": content_encoding,
+               "content_language": content_language, "expires": expires_us, "acl": self._acl(acl, grants),
+               "legal_hold": legal_hold,
+               "retention": {"mode": retention.mode, "until": retention.until_us} if retention else None,
+               "algorithm": checksum_algorithm, "checksum_type": checksum_type}
+        row = self.tx.insert(Resource(UPLOAD, self.account, GLOBAL, _upload_row_id(bucket, key, upload_id),
+                                      parent=bucket, created_us=self.now_us, doc=doc))
+        return self._upload_info(row)
+
+    def upload_part(self, bucket, key, upload_id, part_number, data, *, checksums=None) -> Part:
+        rules.check_part_number(part_number)
+        upload = self._upload(bucket, key, upload_id)
+        if len(data) > MAX_PART_SIZE:
+            raise ObjectError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                              ProposedSize=len(data), MaxSizeAllowed=MAX_PART_SIZE)
+        given = checksums or {}
+        for algorithm, value in given.items():
+            verify_checksum(algorithm, value, data)
+        algorithm = upload.doc.get("algorithm")
+        value = None
+        if algorithm is not None:
+            other = next((name for name in given if name != algorithm), None)
+            if other is not None:
+                raise type_mismatch(algorithm, other)
+            # A part sent without its checksum gets one computed here; one that cannot be computed here
+            # (CRC32C/CRC64NVME without awscrt) is refused as S3 refuses a part without the checksum.
+            value = given.get(algorithm) or compute_checksum(algorithm, data)
+            if value is None:
+                raise type_mismatch(algorithm, None)
+        return self._save_part(upload, part_number, data, value)
+
+    def copy_part(self, bucket, key, upload_id, part_number, source_bucket, source_key, *, source_version_id=None,
+                  byte_range=None, check_source=None) -> tuple[Part, ObjectInfo]:
+        rules.check_part_number(part_number)
+        upload = self._upload(bucket, key, upload_id)
+        source = self._object(source_bucket, source_key, source_version_id)
+        info = self._info(source)
+        if check_source is not None:
+            check_source(info)
+        doc = source.doc
+        if doc.get("class") in ARCHIVE_CLASSES and not (info.restore and not info.restore.ongoing):
+            raise ObjectError("InvalidObjectState", "The operation is not valid for the object's storage class", 403,
+                              StorageClass=doc["class"])
+        size = doc.get("size", 0)
+        if byte_range is not None:
+            first, last = byte_range
+            if first > last or last >= size:
+                raise rules.invalid_copy_range(size, first, last)
+        else:
+            if size > MAX_PART_SIZE:
+                raise rules.invalid_request("The specified copy source is larger than the maximum allowable size "
+                                            f"for a copy source: {MAX_PART_SIZE}")
+            first, last = 0, size - 1
+        data = self.files.get(doc["file"], first, last) if last >= first else b""
+        algorithm = upload.doc.get("algorithm")
+        value = compute_checksum(algorithm, data) if algorithm is not None else None
+        return self._save_part(upload, part_number, data, value), info
+
+    def list_parts(self, bucket, key, upload_id, *, max_parts=1000, marker=0) -> PartPage:
+        upload = self._upload(bucket, key, upload_id)
+        info = self._upload_info(upload)
+        if max_parts <= 0:
+            return PartPage(info, [], False)
+        rows, more = self.tx.page(PART, self.account, GLOBAL, limit=max_parts, parent=upload_id, by="id",
+                                  after=[_part_row_id(upload_id, max(marker, 0))])
+        return PartPage(info, [self._part_info(row, info.checksum_algorithm) for row in rows], more)
+
+    def complete_upload(self, bucket, key, upload_id, parts, *, checksums=None, checksum_type=None, object_size=None,
+                        if_match=None, if_none_match=None) -> ObjectInfo:
+        upload = self._upload(bucket, key, upload_id)
+        doc = upload.doc
+        algorithm, kind = doc.get("algorithm"), doc.get("checksum_type")
+        if not parts:
+            raise _malformed_xml()
+        if checksum_type is not None and checksum_type != kind:
+            if kind is None:
+                raise rules.invalid_request("The x-amz-checksum-type header can only be used with the "
+                                            "x-amz-checksum-algorithm header.")
+            raise ObjectError("BadDigest", f"The upload was created using the {kind} checksum mode. The complete "
+                                           "request must use the same checksum mode.", 400)
+        for name in checksums or {}:
+            if name != algorithm:
+                raise type_mismatch(algorithm, name)
+        rows, values = self._listed_parts(upload, parts)
+        for row, part in zip(rows[:-1], parts):
+            if row.doc["size"] < MIN_PART_SIZE:
+                raise rules.entity_too_small(row.doc["size"], part.number, part.etag)
+        size = sum(row.doc["size"] for row in rows)
+        if object_size is not None and object_size != size:
+            raise rules.invalid_request("The provided 'x-amz-mp-object-size' header does not match what was "
+                                        "computed")
+        data = b"".join(self.files.get(row.doc["file"]) if row.doc["size"] else b"" for row in rows)
+        kept = {}
+        if algorithm is not None:
+            value = None
+            if kind == COMPOSITE:
+                if all(values):
+                    value = composite(algorithm, values)
+            else:
+                value = compute_checksum(algorithm, data)
+            given = (checksums or {}).get(algorithm)
+            if given is not None and value is not None and given != value:
+                raise ObjectError("BadDigest", f"The {algorithm} you specified did not match the calculated "
+                                               "checksum.", 400)
+            value = value or given   # one that cannot be computed here is kept as sent, as PutObject does
+            if value:
+                kept[algorithm] = value
+        bucket_row = self._bucket(bucket)
+        self._check_write_conditions(bucket, key, if_match, if_none_match)
+        new = {name: doc.get(name) for name in ("type", "meta", "tags", "class", "cache_control",
+                                                "content_disposition", "content_encoding", "content_language",
+                                                "expires", "acl", "legal_hold", "retention")}
+        new.update(checksums=kept, checksum_type=kind if kept else None, parts=[row.doc["size"] for row in rows])
+        etag = multipart_etag([row.doc["etag"] for row in rows])
+        # S3 dates a multipart object by when its upload was initiated, not completed.
+        info = self._write(bucket_row, key, data, new, etag=etag, mtime_us=upload.created_us)
+        self._discard_upload(upload)
+        return info
+
+    def _listed_parts(self, upload: Resource, parts: list[CompletedPart]) -> tuple[list[Resource], list]:
+        """The part rows CompleteMultipartUpload names, in order, and the checksum of each (None when the
+        upload has no checksum algorithm or the part's cannot be known)."""
+        upload_id, algorithm, kind = upload.doc["id"], upload.doc.get("algorithm"), upload.doc.get("checksum_type")
+        rows, values = [], []
+        previous = 0
+        for index, part in enumerate(parts, 1):
+            number = part.number
+            if number < 1:
+                raise rules.invalid_argument("PartNumber must be >= 1", "PartNumber", str(number))
+            # Parts with checksums must also be numbered 1, 2, 3... (CompletedPart.PartNumber in the S3 API
+            # reference).
+            if number <= previous or (algorithm is not None and number != index):
+                raise rules.invalid_part_order(upload_id)
+            previous = number
+            row = self.tx.get(PART, self.account, GLOBAL, _part_row_id(upload_id, number))
+            if row is None or row.doc["etag"].strip('"') != part.etag.strip().strip('"'):
+                raise rules.invalid_part(upload_id, number, part.etag)
+            stored = row.doc.get("checksum")
+            value = None
+            # Without an algorithm, checksums a client lists anyway (SDKs send one with every part by
+            # default) are not the upload's: S3's answer to them is UNCONFIRMED, so they are let be.
+            if algorithm is not None:
+                if any(name != algorithm for name in part.checksums):
+                    raise rules.invalid_part(upload_id, number, part.etag)
+                value = part.checksums.get(algorithm)
+                if value is None and kind == COMPOSITE:
+                    raise rules.invalid_request(
+                        f"The upload was created using a {algorithm.lower()} checksum. The complete request must "
+                        f"include the checksum for each part. It was missing for part {number} in the request.")
+                if value is not None and stored is not None and value != stored:
+                    raise rules.invalid_part(upload_id, number, part.etag)
+                value = stored or value
+            rows.append(row)
+            values.append(value)
+        return rows, values
+
+    def abort_upload(self, bucket, key, upload_id) -> None:
+        self._discard_upload(self._upload(bucket, key, upload_id))
+
+    def list_uploads(self, bucket, *, prefix="", delimiter=None, max_uploads=1000, key_marker=None,
+                     upload_id_marker=None) -> UploadPage:
+        self._bucket(bucket)
+        delimiter = delimiter or None
+        base = _object_id(bucket, "")
+        full_prefix = base + prefix
+        start = _before(full_prefix)
+        after = start
+        if key_marker is not None:
+            if upload_id_marker:
+                after = _upload_row_id(bucket, key_marker, upload_id_marker)
+            elif delimiter and self._rolled_up(key_marker, prefix, delimiter) == key_marker:
+                after = base + key_marker + _PAST   # a common prefix: none of its keys come again
+            else:
+                after = _upload_row_id(bucket, key_marker, _PAST)
+            after = max(after, start)
+        uploads: list[Upload] = []
+        prefixes: list[str] = []
+        last = ("", "")
+        if max_uploads <= 0:
+            return UploadPage(uploads, prefixes, False)
+        ended = False
+        while not ended and len(uploads) + len(prefixes) < max_uploads:
+            want = max_uploads - len(uploads) - len(prefixes)
+            rows, more = self.tx.page(UPLOAD, self.account, GLOBAL, limit=min(want, 8) if delimiter else want,
+                                      after=[after], parent=bucket, by="id")
+            ended = not more
+            for row in rows:
+                if not row.id.startswith(full_prefix):
+                    ended = True
+                    break
+                key = row.doc["key"]
+                common = self._rolled_up(key, prefix, delimiter) if delimiter else None
+                if common is not None:
+                    prefixes.append(common)
+                    last = (common, "")
+                    after, ended = base + common + _PAST, False
+                    break
+                uploads.append(self._upload_info(row))
+                last, after = (key, row.doc["id"]), row.id
+                if len(uploads) + len(prefixes) >= max_uploads:
+                    break
+        truncated = False
+        if not ended:
+            probe = self.tx.page(UPLOAD, self.account, GLOBAL, limit=1, after=[after], parent=bucket, by="id")[0]
+            truncated = bool(probe) and probe[0].id.startswith(full_prefix)
+        return UploadPage(uploads, prefixes, truncated, *last)
+
+    @staticmethod
+    def _rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
+        """The common prefix ``key`` rolls up into under ``prefix`` and ``delimiter``, if any."""
+        if not key.startswith(prefix):
+            return None
+        cut = key.find(delimiter, len(prefix))
+        return key[:cut + len(delimiter)] if cut >= 0 else None
+
+    def part_range(self, bucket, key, part_number, *, version_id=None) -> tuple[int, int, int | None]:
+        row = self._object(bucket, key, version_id)
+        sizes = row.doc.get("parts")
+        if sizes is None:   # written in one piece: part 1 is the whole object
+            if part_number != 1:
+                raise rules.invalid_part_number(part_number, 1)
+            return 0, row.doc.get("size", 0) - 1, None
+        if not 1 <= part_number <= len(sizes):
+            raise rules.invalid_part_number(part_number, len(sizes))
+        first = sum(sizes[:part_number - 1])
+        return first, first + sizes[part_number - 1] - 1, len(sizes)
+
+
 def _no_lock_configuration_on_object() -> ObjectError:
     return ObjectError("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration",
                        404)
+
+
+def _malformed_xml() -> ObjectError:
+    return ObjectError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                       "published schema", 400)
 
 
 def _bad_token(name: str = "continuation-token") -> ObjectError:

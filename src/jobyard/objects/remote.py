@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from ..clock import from_datetime, to_datetime
 from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
-                  ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, RestoreStatus, Retention)
+                  ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus,
+                  Retention, Upload, UploadPage)
 from .checksums import ALGORITHMS
 
 _STATUS_CODES = {400: "BadRequest", 403: "AccessDenied", 404: "NotFound", 405: "MethodNotAllowed",
@@ -34,6 +35,33 @@ def _error(exc) -> ObjectError:
 
 def _us(value) -> int | None:
     return from_datetime(value) if isinstance(value, datetime) else None
+
+
+def _checksums(answer: dict) -> dict[str, str]:
+    return {a: answer[f"Checksum{a}"] for a in ALGORITHMS if answer.get(f"Checksum{a}")}
+
+
+def _checksum_members(values: dict[str, str] | None) -> dict[str, str]:
+    return {f"Checksum{name}": value for name, value in (values or {}).items()}
+
+
+def _grant_headers(grants: list[dict] | None) -> dict[str, str]:
+    """Explicit grants as the ``x-amz-grant-*`` members of a request that has no ACL body."""
+    members = {"FULL_CONTROL": "GrantFullControl", "READ": "GrantRead", "READ_ACP": "GrantReadACP",
+               "WRITE_ACP": "GrantWriteACP"}
+    out: dict[str, list[str]] = {}
+    for grant in grants or ():
+        grantee, member = grant.get("Grantee") or {}, members.get(grant.get("Permission"))
+        if member is None:
+            raise ObjectError("InvalidArgument", f"A multipart upload cannot grant {grant.get('Permission')}", 400)
+        if grantee.get("ID"):
+            item = f'id="{grantee["ID"]}"'
+        elif grantee.get("URI"):
+            item = f'uri="{grantee["URI"]}"'
+        else:
+            item = f'emailAddress="{grantee.get("EmailAddress", "")}"'
+        out.setdefault(member, []).append(item)
+    return {member: ", ".join(items) for member, items in out.items()}
 
 
 def _restore_status(header: str | None) -> RestoreStatus | None:
@@ -163,8 +191,8 @@ class RemoteObjectStore(ObjectStore):
             cache_control=answer.get("CacheControl"), content_disposition=answer.get("ContentDisposition"),
             content_encoding=answer.get("ContentEncoding"), content_language=answer.get("ContentLanguage"),
             expires_us=_us(answer.get("Expires")), storage_class=answer.get("StorageClass") or STANDARD,
-            tag_count=answer.get("TagCount", 0),
-            checksums={a: answer[f"Checksum{a}"] for a in ALGORITHMS if answer.get(f"Checksum{a}")},
+            tag_count=answer.get("TagCount", 0), checksums=_checksums(answer),
+            checksum_type=answer.get("ChecksumType") or "FULL_OBJECT",
             legal_hold=answer.get("ObjectLockLegalHoldStatus"),
             retention=Retention(answer["ObjectLockMode"], from_datetime(retain)) if retain else None,
             restore=_restore_status(answer.get("Restore")), delete_marker=bool(answer.get("DeleteMarker")))
@@ -258,6 +286,98 @@ class RemoteObjectStore(ObjectStore):
         if grants is not None:
             self.set_acl(bucket, key, grants=grants, version_id=answer.get("VersionId"))
         return self.head(bucket, key, version_id=answer.get("VersionId"))
+
+    # -- multipart uploads --------------------------------------------------------------------------------
+
+    def create_upload(self, bucket, key, *, content_type=None, metadata=None, tags=None, storage_class=None,
+                      cache_control=None, content_disposition=None, content_encoding=None, content_language=None,
+                      expires_us=None, acl=None, grants=None, legal_hold=None, retention=None,
+                      checksum_algorithm=None, checksum_type=None) -> Upload:
+        answer = self._call(
+            "create_multipart_upload", Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata,
+            Tagging=urlencode(tags) if tags else None, StorageClass=storage_class, CacheControl=cache_control,
+            ContentDisposition=content_disposition, ContentEncoding=content_encoding,
+            ContentLanguage=content_language, Expires=to_datetime(expires_us) if expires_us is not None else None,
+            ACL=acl, ObjectLockLegalHoldStatus=legal_hold, ObjectLockMode=retention.mode if retention else None,
+            ObjectLockRetainUntilDate=to_datetime(retention.until_us) if retention else None,
+            ChecksumAlgorithm=checksum_algorithm, ChecksumType=checksum_type, **_grant_headers(grants))
+        return Upload(bucket, key, answer["UploadId"], storage_class=storage_class or STANDARD,
+                      checksum_algorithm=answer.get("ChecksumAlgorithm"), checksum_type=answer.get("ChecksumType"))
+
+    def upload_part(self, bucket, key, upload_id, part_number, data, *, checksums=None) -> Part:
+        answer = self._call("upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
+                            Body=data, **_checksum_members(checksums))
+        return Part(part_number, len(data), answer.get("ETag", ""), checksums=_checksums(answer))
+
+    def copy_part(self, bucket, key, upload_id, part_number, source_bucket, source_key, *, source_version_id=None,
+                  byte_range=None, check_source=None) -> tuple[Part, ObjectInfo]:
+        source_info = self.head(source_bucket, source_key, version_id=source_version_id)
+        if check_source is not None:
+            check_source(source_info)
+        source = {"Bucket": source_bucket, "Key": source_key}
+        if source_version_id is not None:
+            source["VersionId"] = source_version_id
+        answer = self._call("upload_part_copy", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
+                            CopySource=source,
+                            CopySourceRange=f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None)
+        result = answer.get("CopyPartResult") or {}
+        first, last = byte_range if byte_range else (0, source_info.size - 1)
+        part = Part(part_number, last - first + 1, result.get("ETag", ""), _us(result.get("LastModified")) or 0,
+                    _checksums(result))
+        return part, source_info
+
+    @staticmethod
+    def _upload(bucket: str, item: dict) -> Upload:
+        return Upload(bucket, item["Key"], item["UploadId"], _us(item.get("Initiated")) or 0,
+                      item.get("StorageClass") or STANDARD, (item.get("Owner") or {}).get("ID", ""),
+                      item.get("ChecksumAlgorithm"), item.get("ChecksumType"))
+
+    def list_parts(self, bucket, key, upload_id, *, max_parts=1000, marker=0) -> PartPage:
+        answer = self._call("list_parts", Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=max_parts,
+                            PartNumberMarker=marker or None)
+        upload = self._upload(bucket, {**answer, "Key": key, "UploadId": upload_id})
+        parts = [Part(item["PartNumber"], item.get("Size", 0), item.get("ETag", ""),
+                      _us(item.get("LastModified")) or 0, _checksums(item)) for item in answer.get("Parts", [])]
+        return PartPage(upload, parts, bool(answer.get("IsTruncated")))
+
+    def complete_upload(self, bucket, key, upload_id, parts, *, checksums=None, checksum_type=None, object_size=None,
+                        if_match=None, if_none_match=None) -> ObjectInfo:
+        listed = [{"PartNumber": part.number, "ETag": part.etag, **_checksum_members(part.checksums)}
+                  for part in parts]
+        answer = self._call("complete_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id,
+                            MultipartUpload={"Parts": listed}, ChecksumType=checksum_type, MpuObjectSize=object_size,
+                            IfMatch=if_match, IfNoneMatch=if_none_match, **_checksum_members(checksums))
+        version_id = answer.get("VersionId")
+        return ObjectInfo(bucket=bucket, key=key, etag=answer.get("ETag", ""),
+                          version_id=None if version_id in (None, "null") else version_id,
+                          checksums=_checksums(answer), checksum_type=answer.get("ChecksumType") or "FULL_OBJECT")
+
+    def abort_upload(self, bucket, key, upload_id) -> None:
+        self._call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+
+    def list_uploads(self, bucket, *, prefix="", delimiter=None, max_uploads=1000, key_marker=None,
+                     upload_id_marker=None) -> UploadPage:
+        answer = self._call("list_multipart_uploads", Bucket=bucket, Prefix=prefix or None,
+                            Delimiter=delimiter or None, MaxUploads=max_uploads, KeyMarker=key_marker,
+                            UploadIdMarker=upload_id_marker)
+        return UploadPage([self._upload(bucket, item) for item in answer.get("Uploads", [])],
+                          [item["Prefix"] for item in answer.get("CommonPrefixes", [])],
+                          bool(answer.get("IsTruncated")), answer.get("NextKeyMarker") or "",
+                          answer.get("NextUploadIdMarker") or "")
+
+    def part_range(self, bucket, key, part_number, *, version_id=None) -> tuple[int, int, int | None]:
+        try:
+            answer = self._call("head_object", Bucket=bucket, Key=key, VersionId=version_id, PartNumber=part_number)
+        except ObjectError as error:
+            if error.status == 416:   # a HEAD error has no body to name it
+                raise ObjectError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                                  PartNumberRequested=part_number) from None
+            raise self._head_failed(error, bucket, key, version_id) from None
+        span = (answer.get("ContentRange") or "").partition(" ")[2].partition("/")[0]
+        if not span:   # an empty object
+            return 0, -1, answer.get("PartsCount")
+        first, _, last = span.partition("-")
+        return int(first), int(last), answer.get("PartsCount")
 
     # -- sub-resources ------------------------------------------------------------------------------------
 

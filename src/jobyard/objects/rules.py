@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import re
 
-from .api import ObjectError
+from .api import MAX_PARTS, MIN_PART_SIZE, ObjectError
 
 MAX_KEY_BYTES = 1024
 MAX_METADATA_BYTES = 2048
@@ -76,6 +76,43 @@ def precondition_failed(condition: str) -> ObjectError:
 def delete_marker_not_allowed(method: str) -> ObjectError:
     return ObjectError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                        Method=method, ResourceType="DeleteMarker")
+
+
+def check_part_number(number: int) -> None:
+    if not 1 <= number <= MAX_PARTS:
+        raise invalid_argument(f"Part number must be an integer between 1 and {MAX_PARTS}, inclusive", "partNumber",
+                               str(number))
+
+
+def no_such_upload(upload_id: str) -> ObjectError:
+    return ObjectError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                                       "upload may have been aborted or completed.", 404, UploadId=upload_id)
+
+
+def invalid_part(upload_id: str, number: int, etag: str) -> ObjectError:
+    return ObjectError("InvalidPart", "One or more of the specified parts could not be found.  The part may not have "
+                                      "been uploaded, or the specified entity tag may not match the part's entity "
+                                      "tag.", 400, UploadId=upload_id, PartNumber=number, ETag=etag.strip('"'))
+
+
+def invalid_part_order(upload_id: str) -> ObjectError:
+    return ObjectError("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by "
+                                           "part number.", 400, UploadId=upload_id)
+
+
+def entity_too_small(size: int, number: int, etag: str) -> ObjectError:
+    return ObjectError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
+                       ProposedSize=size, MinSizeAllowed=MIN_PART_SIZE, PartNumber=number, ETag=etag.strip('"'))
+
+
+def invalid_part_number(number: int, count: int) -> ObjectError:
+    return ObjectError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                       PartNumberRequested=number, ActualPartCount=count)
+
+
+def invalid_copy_range(size: int, first: int, last: int) -> ObjectError:
+    return invalid_argument(f"Range specified is not valid for source object of size: {size}",
+                            "x-amz-copy-source-range", f"bytes={first}-{last}")
 
 
 def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:

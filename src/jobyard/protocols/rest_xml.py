@@ -368,6 +368,10 @@ RESPONSE_ROOTS = {
     ("s3", "ListPartsOutput"): "ListPartsResult",
 }
 
+# Outputs whose whole body is one element holding their only member's value as its text, which the models
+# cannot express (botocore reads it in a handler: ``parse_get_bucket_location``): output -> member.
+TEXT_ROOTS = {("s3", "GetBucketLocationOutput"): "LocationConstraint"}
+
 
 # --------------------------------------------------------------------------------------------------------
 # The codec
@@ -422,6 +426,9 @@ class RestXmlCodec(RestCodec):
             root = shape.serialization.get("name") or shape.name
         elif plan.shape is not None:
             shape = plan.shape
+            text_member = TEXT_ROOTS.get((self.service_model.service_name, shape.name))
+            if text_member is not None:
+                return self._text_root(shape.members[text_member], text_member)
             known = RESPONSE_ROOTS.get((self.service_model.service_name, shape.name))
             root = shape.serialization.get("name") or known or shape.name
         else:
@@ -431,6 +438,17 @@ class RestXmlCodec(RestCodec):
         if not xmlns and self.namespace:
             xmlns = f' xmlns="{escape_attribute(self.namespace)}"'
         return root, xmlns, attributes, members
+
+    def _text_root(self, member: Shape, name: str):
+        """The encoder parts of a TEXT_ROOTS output: ``<Member xmlns="...">value</Member>``."""
+        text = self.encoder.text(member)
+        xmlns = f' xmlns="{escape_attribute(self.namespace)}"' if self.namespace else ""
+
+        def members(value, out):
+            if value.get(name) is not None:
+                out.append(text(value[name]))
+
+        return member.serialization.get("name", name), xmlns, lambda value: "", members
 
     def _document(self, plan: ResponsePlan, value: dict) -> bytes:
         root, xmlns, attributes, members = plan.encoder

@@ -19,7 +19,9 @@ Bodies. SDKs upload with ``Content-Encoding: aws-chunked`` (botocore over TLS: u
 chunks are joined, the trailer's checksum becomes a header like the one a non-streaming client sends,
 and ``x-amz-decoded-content-length`` is checked. Then any ``Content-MD5``, ``x-amz-checksum-*`` and hex
 ``x-amz-content-sha256`` header is checked against the body (``BadDigest``,
-``XAmzContentSHA256Mismatch``). Chunk signatures are not checked: jobyard does not check signatures.
+``XAmzContentSHA256Mismatch``); CompleteMultipartUpload's ``x-amz-checksum-*`` headers are the checksums
+of the object it makes, not of its body, and are left to the operation. Chunk signatures are not
+checked: jobyard does not check signatures.
 """
 
 from __future__ import annotations
@@ -149,13 +151,14 @@ def decode_body(request: Request) -> Request:
     return replace(request, body=data, headers=headers)
 
 
-def verify_digests(request: Request) -> None:
-    """Check the body against every digest header the client sent."""
+def verify_digests(request: Request, checksum_headers: bool = True) -> None:
+    """Check the body against every digest header the client sent (``checksum_headers=False``: all but the
+    ``x-amz-checksum-*`` ones)."""
     headers, body = request.headers, request.body
     if "content-md5" in headers:
         checksums.verify_md5(headers["content-md5"], body)
     for algorithm, header in checksums.HEADERS.items():
-        if header in headers:
+        if checksum_headers and header in headers:
             checksums.verify_checksum(algorithm, headers[header], body)
     declared = headers.get("x-amz-content-sha256", "")
     if _HEX_SHA256.fullmatch(declared) and hashlib.sha256(body).hexdigest() != declared:

@@ -1,4 +1,5 @@
-"""Amazon S3 (REST-XML, 2006-03-01): the object API that jobs of the other services read and write.
+"""Amazon S3 (REST-XML, 2006-03-01): the object API that jobs of the other services read and write,
+multipart uploads included.
 
 Every operation works through the object layer (``ctx.objects``), so it serves the built-in store or an
 external S3 (``--s3-endpoint``) alike. Errors are S3's own codes in S3's ``<Error>`` layout (S3 API
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from ...clock import from_datetime, to_datetime
 from ...errors import SerializationError, ServiceError, ValidationFailed
-from ...objects import ObjectError, ObjectInfo, Retention, checksums, rules
+from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
 from ...objects.api import DEFAULT_REGION, STANDARD
 from ...wire import HTTP_STATUS, Request
 from ..base import Context, Service, operation
@@ -23,7 +24,9 @@ from . import incoming
 
 MAX_KEYS = 1000
 MAX_DELETE_OBJECTS = 1000
+MAX_LISTED_PARTS = MAX_LISTED_UPLOADS = 1000
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 _GRANT_ITEM = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*', re.IGNORECASE)
 _GRANT_HEADERS = {"GrantFullControl": "FULL_CONTROL", "GrantRead": "READ", "GrantReadACP": "READ_ACP",
                   "GrantWrite": "WRITE", "GrantWriteACP": "WRITE_ACP"}
@@ -117,6 +120,28 @@ def parse_copy_source(text: str) -> tuple[str, str, str | None]:
     return bucket, key, version_id
 
 
+def parse_copy_range(text: str | None) -> tuple[int, int] | None:
+    """``x-amz-copy-source-range``: exactly ``bytes=first-last`` (InvalidArgument otherwise)."""
+    if text is None:
+        return None
+    match = _COPY_RANGE.fullmatch(text.strip())
+    if match is None:
+        raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first "
+                               "and last are the zero-based offsets of the first and last bytes to copy",
+                               "x-amz-copy-source-range", text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def list_limit(params: dict, member: str, argument: str, maximum: int) -> int:
+    """``max-parts`` / ``max-uploads``: at most ``maximum`` (S3 lowers larger values), never negative."""
+    value = params.get(member)
+    if value is None:
+        return maximum
+    if value < 0:
+        raise invalid_argument(f"Argument {argument} must be an integer between 0 and 2147483647", argument, value)
+    return min(value, maximum)
+
+
 def lock_retention(params: dict) -> Retention | None:
     mode, until = params.get("ObjectLockMode"), params.get("ObjectLockRetainUntilDate")
     if (mode is None) != (until is None):
@@ -128,6 +153,22 @@ def lock_retention(params: dict) -> Retention | None:
 
 def given_checksums(params: dict) -> dict[str, str]:
     return {name: params[f"Checksum{name}"] for name in checksums.ALGORITHMS if params.get(f"Checksum{name}")}
+
+
+def body_checksums(params: dict, data: bytes) -> dict[str, str]:
+    """The checksums a PutObject/UploadPart sent, plus the one of ``x-amz-sdk-checksum-algorithm`` when the
+    header itself is missing (computed here, when it can be)."""
+    given = given_checksums(params)
+    algorithm = params.get("ChecksumAlgorithm")
+    if algorithm and algorithm not in given:
+        computed = checksums.compute(algorithm, data)
+        if computed is not None:
+            given[algorithm] = computed
+    return given
+
+
+def checksum_members(values: dict[str, str]) -> dict[str, str]:
+    return {f"Checksum{name}": value for name, value in values.items() if value}
 
 
 def restore_header(info: ObjectInfo) -> str | None:
@@ -176,8 +217,10 @@ class S3Service(Service):
         if bucket is not None:
             request = incoming.with_bucket_in_path(request, bucket)
         request = incoming.decode_body(request)
-        incoming.verify_digests(request)
-        if request.method == "POST" and "delete" in dict(request.query):
+        query = dict(request.query)
+        completing = request.method == "POST" and "uploadId" in query   # CompleteMultipartUpload
+        incoming.verify_digests(request, checksum_headers=not completing)
+        if request.method == "POST" and "delete" in query:
             incoming.require_digest(request)   # DeleteObjects
         return request
 
@@ -219,11 +262,18 @@ class S3Service(Service):
         if violation.path.endswith("locationConstraint"):
             return ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
                                 LocationConstraint=violation.value)
+        if violation.path == "checksumAlgorithm":
+            return checksums.unsupported_algorithm()
+        if violation.path == "checksumType":
+            return ServiceError("InvalidRequest", "Value for x-amz-checksum-type header is invalid.", 400)
         return invalid_argument(violation.describe(), violation.path, violation.value)
 
     def serialization_error(self, failed: SerializationError) -> ServiceError:
+        if failed.operation in ("UploadPart", "UploadPartCopy"):
+            # The part number is the only value of these requests that can fail to read as a number.
+            return invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber")
         if failed.operation in ("GetObject", "HeadObject", "ListObjectsV2", "ListBuckets", "PutObject",
-                                "CopyObject", "DeleteObject"):
+                                "CopyObject", "DeleteObject", "ListParts", "ListMultipartUploads"):
             return invalid_argument(str(failed) or "Invalid argument")
         return malformed_xml()
 
@@ -313,6 +363,12 @@ class S3Service(Service):
                                BucketName=params["Bucket"])
         return {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}
 
+    @operation("GetBucketLocation")
+    def get_bucket_location(self, ctx: Context, params: dict) -> dict:
+        region = ctx.objects.head_bucket(params["Bucket"]).region
+        # S3 names no region for North Virginia: an empty <LocationConstraint/>.
+        return {"LocationConstraint": None if region == DEFAULT_REGION else region}
+
     # -- objects -------------------------------------------------------------------------------------
 
     def _versioned(self, ctx: Context, bucket: str) -> bool:
@@ -328,12 +384,7 @@ class S3Service(Service):
     def put_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
         data = params.get("Body") or b""
-        given = given_checksums(params)
-        algorithm = params.get("ChecksumAlgorithm")
-        if algorithm and algorithm not in given:
-            computed = checksums.compute(algorithm, data)
-            if computed is not None:
-                given[algorithm] = computed
+        given = body_checksums(params, data)
         tags = parse_tagging(params["Tagging"]) if params.get("Tagging") else None
         info = ctx.objects.put(
             bucket, key, data, content_type=params.get("ContentType"), metadata=params.get("Metadata"),
@@ -350,9 +401,9 @@ class S3Service(Service):
 
     @staticmethod
     def _checksum_members(info: ObjectInfo) -> dict:
-        out = {f"Checksum{name}": value for name, value in info.checksums.items() if value}
+        out = checksum_members(info.checksums)
         if out:
-            out["ChecksumType"] = "FULL_OBJECT"
+            out["ChecksumType"] = info.checksum_type
         return out
 
     def _describe(self, info: ObjectInfo, versioned: bool) -> dict:
@@ -374,29 +425,30 @@ class S3Service(Service):
             out["ObjectLockRetainUntilDate"] = to_datetime(info.retention.until_us)
         return out
 
-    def _read_checks(self, params: dict, info: ObjectInfo) -> tuple[int | None, int | None] | None:
-        """Conditions and part number of a GetObject/HeadObject; returns the byte range to serve."""
+    def _read_checks(self, ctx: Context, params: dict,
+                     info: ObjectInfo) -> tuple[tuple[int | None, int | None] | None, int | None]:
+        """Conditions and part number of a GetObject/HeadObject: the byte range to serve, and the object's
+        part count when a part of a multipart object was asked for."""
         check_preconditions(info, params.get("IfMatch"), params.get("IfNoneMatch"), params.get("IfModifiedSince"),
                             params.get("IfUnmodifiedSince"))
         part = params.get("PartNumber")
         if part is not None:
-            # Objects here are single-part: part 1 is the whole object.
-            if part != 1:
-                raise ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                                   PartNumberRequested=part, ActualPartCount=1)
-            return (0, None) if info.size else None
-        return parse_range(params.get("Range"))
+            first, last, count = ctx.objects.part_range(params["Bucket"], params["Key"], part,
+                                                        version_id=params.get("VersionId"))
+            return ((first, last) if last >= first else None), count
+        return parse_range(params.get("Range")), None
 
     @operation("GetObject")
     def get_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
         store = ctx.objects
         info = store.head(bucket, key, version_id=params.get("VersionId"))
-        byte_range = self._read_checks(params, info)
+        byte_range, parts_count = self._read_checks(ctx, params, info)
         body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
         out = self._describe(body.info, self._versioned(ctx, bucket))
         out["Body"] = body.data
         out["ContentLength"] = len(body.data)
+        out["PartsCount"] = parts_count
         if body.content_range is not None:
             first, last = body.content_range
             out["ContentRange"] = f"bytes {first}-{last}/{body.info.size}"
@@ -414,8 +466,9 @@ class S3Service(Service):
     def head_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
         info = ctx.objects.head(bucket, key, version_id=params.get("VersionId"))
-        byte_range = self._read_checks(params, info)
+        byte_range, parts_count = self._read_checks(ctx, params, info)
         out = self._describe(info, self._versioned(ctx, bucket))
+        out["PartsCount"] = parts_count
         if byte_range is not None and info.size:
             first, last = rules.resolve_range(byte_range, info.size)
             out["ContentLength"] = last - first + 1
@@ -486,7 +539,7 @@ class S3Service(Service):
                      "Size": info.size, "StorageClass": info.storage_class}
             if info.checksums:
                 entry["ChecksumAlgorithm"] = sorted(info.checksums)
-                entry["ChecksumType"] = "FULL_OBJECT"
+                entry["ChecksumType"] = info.checksum_type
             if params.get("FetchOwner"):
                 entry["Owner"] = {"ID": info.owner or _owner(ctx)}
             if "RestoreStatus" in optional and info.restore is not None:
@@ -542,6 +595,124 @@ class S3Service(Service):
         return {"CopyObjectResult": result, "ServerSideEncryption": "AES256",
                 "VersionId": self._version_header(self._versioned(ctx, params["Bucket"]), info.version_id),
                 "CopySourceVersionId": self._version_header(self._versioned(ctx, source_bucket), source.version_id)}
+
+    # -- multipart uploads -----------------------------------------------------------------------------
+
+    @operation("CreateMultipartUpload")
+    def create_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        upload = ctx.objects.create_upload(
+            bucket, key, content_type=params.get("ContentType"), metadata=params.get("Metadata"),
+            tags=parse_tagging(params["Tagging"]) if params.get("Tagging") else None,
+            storage_class=params.get("StorageClass"), cache_control=params.get("CacheControl"),
+            content_disposition=params.get("ContentDisposition"), content_encoding=params.get("ContentEncoding"),
+            content_language=params.get("ContentLanguage"), expires_us=_us(params.get("Expires")),
+            acl=params.get("ACL"), grants=header_grants(params), legal_hold=params.get("ObjectLockLegalHoldStatus"),
+            retention=lock_retention(params), checksum_algorithm=params.get("ChecksumAlgorithm"),
+            checksum_type=params.get("ChecksumType"))
+        return {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, "ServerSideEncryption": "AES256",
+                "ChecksumAlgorithm": upload.checksum_algorithm, "ChecksumType": upload.checksum_type}
+
+    @operation("UploadPart")
+    def upload_part(self, ctx: Context, params: dict) -> dict:
+        data = params.get("Body") or b""
+        given = body_checksums(params, data)
+        part = ctx.objects.upload_part(params["Bucket"], params["Key"], params["UploadId"], params["PartNumber"],
+                                       data, checksums=given)
+        # The part's checksums: the upload's algorithm's, and any other the client sent (checked above).
+        return {"ETag": part.etag, "ServerSideEncryption": "AES256", **checksum_members({**given, **part.checksums})}
+
+    @operation("UploadPartCopy")
+    def upload_part_copy(self, ctx: Context, params: dict) -> dict:
+        source_bucket, source_key, source_version = parse_copy_source(params["CopySource"])
+        byte_range = parse_copy_range(params.get("CopySourceRange"))
+
+        def check_source(source: ObjectInfo) -> None:
+            check_preconditions(source, params.get("CopySourceIfMatch"), params.get("CopySourceIfNoneMatch"),
+                                params.get("CopySourceIfModifiedSince"), params.get("CopySourceIfUnmodifiedSince"),
+                                names=("x-amz-copy-source-If-Match", "x-amz-copy-source-If-None-Match",
+                                       "x-amz-copy-source-If-Modified-Since",
+                                       "x-amz-copy-source-If-Unmodified-Since"),
+                                not_modified_status=412)
+
+        part, source = ctx.objects.copy_part(
+            params["Bucket"], params["Key"], params["UploadId"], params["PartNumber"], source_bucket, source_key,
+            source_version_id=source_version, byte_range=byte_range, check_source=check_source)
+        result = {"ETag": part.etag, "LastModified": to_datetime(part.last_modified_us or ctx.now_us),
+                  **checksum_members(part.checksums)}
+        return {"CopyPartResult": result, "ServerSideEncryption": "AES256",
+                "CopySourceVersionId": self._version_header(self._versioned(ctx, source_bucket), source.version_id)}
+
+    @operation("CompleteMultipartUpload")
+    def complete_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        bucket, key = params["Bucket"], params["Key"]
+        parts = []
+        for item in (params.get("MultipartUpload") or {}).get("Parts") or []:
+            if item.get("PartNumber") is None or item.get("ETag") is None:
+                raise malformed_xml()
+            parts.append(CompletedPart(item["PartNumber"], item["ETag"], given_checksums(item)))
+        if not parts:
+            raise malformed_xml()
+        info = ctx.objects.complete_upload(
+            bucket, key, params["UploadId"], parts, checksums=given_checksums(params),
+            checksum_type=params.get("ChecksumType"), object_size=params.get("MpuObjectSize"),
+            if_match=params.get("IfMatch"), if_none_match=params.get("IfNoneMatch"))
+        out = {"Location": f"{ctx.base_url}/{bucket}/{quote(key, safe='')}", "Bucket": bucket, "Key": key,
+               "ETag": info.etag, "ServerSideEncryption": "AES256",
+               "VersionId": self._version_header(self._versioned(ctx, bucket), info.version_id)}
+        out.update(self._checksum_members(info))
+        return out
+
+    @operation("AbortMultipartUpload")
+    def abort_multipart_upload(self, ctx: Context, params: dict) -> dict:
+        ctx.objects.abort_upload(params["Bucket"], params["Key"], params["UploadId"])
+        return {}
+
+    @operation("ListParts")
+    def list_parts(self, ctx: Context, params: dict) -> dict:
+        max_parts = list_limit(params, "MaxParts", "max-parts", MAX_LISTED_PARTS)
+        marker = params.get("PartNumberMarker") or 0
+        if marker < 0:
+            raise invalid_argument("Argument part-number-marker must be an integer between 0 and 2147483647",
+                                   "part-number-marker", marker)
+        page = ctx.objects.list_parts(params["Bucket"], params["Key"], params["UploadId"], max_parts=max_parts,
+                                      marker=marker)
+        upload = page.upload
+        parts = [{"PartNumber": part.number, "LastModified": to_datetime(part.last_modified_us), "ETag": part.etag,
+                  "Size": part.size, **checksum_members(part.checksums)} for part in page.parts]
+        owner = {"ID": upload.owner or _owner(ctx)}
+        return {"Bucket": params["Bucket"], "Key": params["Key"], "UploadId": params["UploadId"],
+                "PartNumberMarker": marker, "NextPartNumberMarker": page.parts[-1].number if page.parts else marker,
+                "MaxParts": max_parts, "IsTruncated": page.is_truncated, "Parts": parts or None,
+                "Initiator": owner, "Owner": owner, "StorageClass": upload.storage_class,
+                "ChecksumAlgorithm": upload.checksum_algorithm, "ChecksumType": upload.checksum_type}
+
+    @operation("ListMultipartUploads")
+    def list_multipart_uploads(self, ctx: Context, params: dict) -> dict:
+        max_uploads = list_limit(params, "MaxUploads", "max-uploads", MAX_LISTED_UPLOADS)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or None
+        key_marker = params.get("KeyMarker") or None
+        # S3 ignores an upload id marker without a key marker.
+        upload_id_marker = (params.get("UploadIdMarker") or None) if key_marker is not None else None
+        page = ctx.objects.list_uploads(params["Bucket"], prefix=prefix, delimiter=delimiter, max_uploads=max_uploads,
+                                        key_marker=key_marker, upload_id_marker=upload_id_marker)
+        encode = params.get("EncodingType") == "url"
+        text = (lambda value: quote(value, safe="/") if value is not None else None) if encode else (lambda v: v)
+        uploads = []
+        for upload in page.uploads:
+            owner = {"ID": upload.owner or _owner(ctx)}
+            uploads.append({"UploadId": upload.upload_id, "Key": text(upload.key),
+                            "Initiated": to_datetime(upload.initiated_us), "StorageClass": upload.storage_class,
+                            "Owner": owner, "Initiator": owner, "ChecksumAlgorithm": upload.checksum_algorithm,
+                            "ChecksumType": upload.checksum_type})
+        # S3 names the markers of every page, empty ones included, and the last entry of the page as the next.
+        return {"Bucket": params["Bucket"], "KeyMarker": text(key_marker or ""),
+                "UploadIdMarker": upload_id_marker or "", "NextKeyMarker": text(page.next_key_marker),
+                "NextUploadIdMarker": page.next_upload_id_marker, "Prefix": text(prefix),
+                "Delimiter": text(delimiter), "MaxUploads": max_uploads, "IsTruncated": page.is_truncated,
+                "Uploads": uploads or None,
+                "CommonPrefixes": [{"Prefix": text(p)} for p in page.common_prefixes] or None,
+                "EncodingType": params.get("EncodingType")}
 
     # -- sub-resources -------------------------------------------------------------------------------------
 
