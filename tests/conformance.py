@@ -16,6 +16,7 @@ Public API:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
@@ -397,6 +398,15 @@ class _ProtocolForcingLoader(Loader):
         # Copy rather than mutate: the parent's cache hands out this dict.
         metadata = {**model["metadata"], "protocol": protocol, "protocols": [protocol]}
         return {**model, "metadata": metadata}
+
+
+@contextlib.contextmanager
+def checked(client):
+    """``attach`` for a fixture's lifetime: any response that broke its model fails the test at teardown,
+    even one whose AssertionError the test itself swallowed."""
+    failures = attach(client)
+    yield client
+    assert not failures, "\n".join(failures)
 
 
 def cbor_client(session=None, service_name: str = "snowball", **client_kwargs):

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from conformance import attach  # noqa: E402
+from conformance import checked  # noqa: E402
 from support import make_client  # noqa: E402
 
 from jobyard.config import Config  # noqa: E402
@@ -44,6 +44,5 @@ def protocol(request) -> str:
 def snowball(server, account, protocol):
     """A Snowball client of the test's own account, in JSON 1.1 and again in RPC v2 CBOR."""
     client = make_client("snowball", server.url, account, protocol)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client

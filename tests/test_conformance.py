@@ -26,6 +26,7 @@ from conformance import (
     check_error,
     check_output,
     check_wire,
+    checked,
 )
 
 JOB_ID = "JID123e4567-e89b-12d3-a456-426655440000"
@@ -390,6 +391,17 @@ def test_attach_fails_the_call_on_bad_enum():
     with pytest.raises(AssertionError, match=r"JobMetadata\.JobState: 'Bogus' not in enum"):
         client.describe_job(JobId=JOB_ID)
     assert len(failures) == 1  # recorded too, for a teardown check
+
+
+def test_checked_fails_at_exit_even_when_the_call_failure_was_swallowed():
+    client = json_client()
+    stub(client, 200, json.dumps(_wire_job("Bogus")).encode())
+    with pytest.raises(AssertionError, match=r"JobMetadata\.JobState: 'Bogus' not in enum"):
+        with checked(client):
+            try:
+                client.describe_job(JobId=JOB_ID)
+            except AssertionError:
+                pass  # a test that swallows the failure still fails when its fixture ends
 
 
 def test_attach_fails_the_call_on_unknown_wire_member():

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conformance import assert_error_conforms, attach
+from conformance import assert_error_conforms, checked
 from support import make_client
 
 REGION = "us-east-1"
@@ -91,9 +91,8 @@ def dataexchange_client(server, account: str):
 @pytest.fixture
 def dx(server, account):
     client = dataexchange_client(server, account)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture
@@ -105,15 +104,13 @@ def other_account(account) -> str:
 @pytest.fixture
 def dx_other(server, other_account):
     client = dataexchange_client(server, other_account)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture
 def s3(server, account):
     """The test account's S3 client: the endpoint is an IP address, so botocore addresses path-style."""
     client = make_client("s3", server.url, account, config=Config(retries={"total_max_attempts": 1}))
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client

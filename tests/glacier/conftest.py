@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import attach
+from conformance import checked
 from glacier_helpers import glacier_client
 
 
 @pytest.fixture
 def glacier(server, account):
     client = glacier_client(server, account)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from botocore.config import Config as BotoConfig
 
-from conformance import attach
+from conformance import checked
 from s3_helpers import NO_RETRIES, s3_client
 from support import REGION, make_client
 
@@ -25,9 +25,8 @@ from jobyard.testing import free_port
 def s3(server, account):
     """Path-style (the endpoint is an IP address, so botocore puts the bucket in the path)."""
     client = make_client("s3", server.url, account, config=BotoConfig(retries=NO_RETRIES))
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture
@@ -35,9 +34,8 @@ def s3_virtual(server, account):
     """Virtual-hosted: ``http://<bucket>.s3.amazonaws.com/<key>``, reaching jobyard as its HTTP proxy."""
     client = s3_client("http://s3.amazonaws.com", account, s3={"addressing_style": "virtual"},
                        proxies={"http": server.url}, retries=NO_RETRIES)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +75,5 @@ def s3_tls(tls_url, account):
     client = boto3.session.Session().client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id=account,
                                             aws_secret_access_key="secret", verify=cert,
                                             config=BotoConfig(retries=NO_RETRIES))
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client

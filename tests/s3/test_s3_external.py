@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conformance import attach
+from conformance import attach, checked
 from s3_helpers import NO_RETRIES, expect_error, expect_head_error, s3_client
 
 from jobyard.cli import build_parser
@@ -53,9 +53,8 @@ def external(server):
 def through(proxying, account):
     """A client of the proxying server (any account: all of them share the external identity)."""
     client = s3_client(proxying.url, account, retries=NO_RETRIES)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 def test_the_flag_reaches_the_config():

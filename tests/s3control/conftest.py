@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import attach
+from conformance import checked
 from s3control_helpers import s3control_client
 
 
@@ -14,18 +14,16 @@ from s3control_helpers import s3control_client
 def s3c(server, account):
     """An S3 Control client of the test's own account (its access key is the account id)."""
     client = s3control_client(server.url, account)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture
 def raw_s3c(server, account):
     """The same, with botocore's client-side parameter checks off: for the server's own input checks."""
     client = s3control_client(server.url, account, validate=False)
-    failures = attach(client)
-    yield client
-    assert not failures, "\n".join(failures)
+    with checked(client):
+        yield client
 
 
 @pytest.fixture
