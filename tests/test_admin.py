@@ -58,3 +58,25 @@ def test_unknown_admin_route(server):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{server.url}/_jobyard/nothing")
     assert caught.value.code == 404
+
+
+@pytest.mark.parametrize("method, path, allowed", [("DELETE", "clock", "GET, POST"), ("GET", "reset", "POST"),
+                                                   ("POST", "health", "GET")])
+def test_unknown_method_on_a_known_route(server, method, path, allowed):
+    request = urllib.request.Request(f"{server.url}/_jobyard/{path}", method=method)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code == 405
+    assert caught.value.headers["allow"] == allowed
+    assert caught.value.headers["content-type"] == "application/json"
+    assert "error" in json.loads(caught.value.read())
+
+
+def test_forged_signed_url_reaches_the_objects_route(server):
+    # Any method goes to the signed-URL handler, which answers in S3's XML, not the admin API's JSON.
+    for method in ("GET", "PUT", "DELETE"):
+        request = urllib.request.Request(f"{server.url}/_jobyard/objects/not-a-token", method=method, data=b"")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request)
+        assert caught.value.code == 403
+        assert b"<Code>AccessDenied</Code>" in caught.value.read()

@@ -1,0 +1,20 @@
+"""``jobyard clock``: read, advance or rescale a running server's simulated clock."""
+
+from __future__ import annotations
+
+from . import URL, admin_call, arg, command, non_negative, print_json
+
+
+@command(
+    "clock", "show the simulated clock, or advance it / change its speed",
+    URL,
+    arg("--advance", type=non_negative, metavar="SECONDS",
+        help="move simulated time forward; due transitions are applied"),
+    arg("--scale", type=non_negative, metavar="X", help="simulated seconds per real second; 0 freezes it"),
+)
+def clock(args) -> int:
+    change = {key: value for key, value in (("advance", args.advance), ("scale", args.scale))
+              if value is not None}
+    if change:
+        return print_json(admin_call(args.url, "POST", "clock", change))
+    return print_json(admin_call(args.url, "GET", "clock"))
