@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
 import boto3
 import botocore.model
 import botocore.session
 import cbor2
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 
 from jobyard.errors import SerializationError, ServiceError, ValidationFailed
 from jobyard.protocols import build_codec
 from jobyard.protocols.cbor_rpc import CborRpcCodec
 from jobyard.wire import Request
+from support import answering, botocore_request, botocore_response, parse_with
 
 UTC = timezone.utc
 PROTOCOL = "smithy-rpc-v2-cbor"
@@ -36,33 +33,11 @@ def codec(model):
     return build_codec(model, PROTOCOL)
 
 
-def botocore_request(model, operation: str, params: dict) -> Request:
-    """What a botocore client puts on the wire for this call (no client-side validation)."""
-    op = model.operation_model(operation)
-    serialized = create_serializer(PROTOCOL, include_validation=False).serialize_to_request(params, op)
-    headers = {k.lower(): v for k, v in serialized["headers"].items()}
-    return Request("POST", serialized["url_path"], serialized["url_path"], "", headers, serialized["body"])
-
-
 def raw_request(body: bytes, operation="ListJobs", path=None, headers=None, method="POST") -> Request:
     path = path or f"/service/{SERVICE}/operation/{operation}"
     if headers is None:
         headers = {"smithy-protocol": "rpc-v2-cbor", "content-type": "application/cbor"}
     return Request(method, path, path, "", headers, body)
-
-
-def parse_with(codec, model, request: Request) -> dict:
-    name = codec.operation_for(request)
-    assert name is not None
-    return codec.parse(model.operation_model(name), request)
-
-
-def botocore_parse(model, operation: str, response, shape=None) -> dict:
-    shape = shape or model.operation_model(operation).output_shape
-    headers = {k.lower(): v for k, v in response.headers}
-    return create_parser(PROTOCOL).parse(
-        {"status_code": response.status, "headers": headers, "body": response.body}, shape
-    )
 
 
 CREATE_JOB = {
@@ -101,7 +76,7 @@ def test_registered_under_rpc_v2_cbor(model):
 
 
 def test_botocore_path_uses_target_prefix(model):
-    request = botocore_request(model, "ListJobs", {})
+    request = botocore_request(model, "ListJobs", {}, PROTOCOL)
     assert request.path == f"/service/{SERVICE}/operation/ListJobs"
     assert request.headers["smithy-protocol"] == "rpc-v2-cbor"
 
@@ -121,7 +96,7 @@ def test_operation_for(codec):
 
 
 def test_parse_create_job_from_botocore(codec, model):
-    parsed = parse_with(codec, model, botocore_request(model, "CreateJob", CREATE_JOB))
+    parsed = parse_with(codec, model, botocore_request(model, "CreateJob", CREATE_JOB, PROTOCOL))
     assert parsed == CREATE_JOB
     when = parsed["PickupDetails"]["IdentificationExpirationDate"]
     assert when.tzinfo is not None and when.utcoffset() == timedelta(0)
@@ -129,7 +104,7 @@ def test_parse_create_job_from_botocore(codec, model):
 
 def test_parse_list_jobs(codec, model):
     params = {"MaxResults": 50, "NextToken": "abc"}
-    assert parse_with(codec, model, botocore_request(model, "ListJobs", params)) == params
+    assert parse_with(codec, model, botocore_request(model, "ListJobs", params, PROTOCOL)) == params
 
 
 @pytest.mark.parametrize("body", [b"", b"\xa0", b"\xbf\xff"])
@@ -180,7 +155,7 @@ def test_half_and_single_floats(codec, model):
 def test_operations_compile_once(model):
     codec = build_codec(model, PROTOCOL)
     op = model.operation_model("CreateJob")
-    request = botocore_request(model, "CreateJob", CREATE_JOB)
+    request = botocore_request(model, "CreateJob", CREATE_JOB, PROTOCOL)
     codec.parse(op, request)
     compiled = len(codec.reader._cache)
     reader = codec._readers["CreateJob"]
@@ -193,7 +168,7 @@ def test_operations_compile_once(model):
 
 def violations(codec, model, operation, params) -> list:
     with pytest.raises(ValidationFailed) as info:
-        parse_with(codec, model, botocore_request(model, operation, params))
+        parse_with(codec, model, botocore_request(model, operation, params, PROTOCOL))
     return info.value.violations
 
 
@@ -307,7 +282,7 @@ def test_list_jobs_round_trip(codec, model):
     raw = cbor2.loads(response.body)
     assert "NotInModel" not in raw and "Description" not in raw["JobListEntries"][0]
 
-    parsed = botocore_parse(model, "ListJobs", response)
+    parsed = botocore_response(model, "ListJobs", response, PROTOCOL)
     entries = parsed["JobListEntries"]
     assert entries[0]["CreationDate"] == datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert entries[1]["CreationDate"] == entries[2]["CreationDate"] == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -335,7 +310,8 @@ def test_describe_job_round_trip(codec, model):
         "PickupDetails": CREATE_JOB["PickupDetails"],
     }
     output = {"JobMetadata": metadata, "SubJobMetadata": [{"JobId": "JIDsub", "JobType": "IMPORT"}]}
-    parsed = botocore_parse(model, "DescribeJob", codec.serialize(model.operation_model("DescribeJob"), output))
+    response = codec.serialize(model.operation_model("DescribeJob"), output)
+    parsed = botocore_response(model, "DescribeJob", response, PROTOCOL)
     parsed.pop("ResponseMetadata")
     assert parsed == output
 
@@ -344,17 +320,18 @@ def test_empty_output(codec, model):
     op = model.operation_model("CancelJob")
     assert codec.serialize(op, {}).body == b"\xa0"
     assert codec.serialize(op, None).body == b"\xa0"
-    assert botocore_parse(model, "CancelJob", codec.serialize(op, None))["ResponseMetadata"]["HTTPStatusCode"] == 200
+    parsed = botocore_response(model, "CancelJob", codec.serialize(op, None), PROTOCOL)
+    assert parsed["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_blobs_are_byte_strings():
     kms = botocore.session.get_session().get_service_model("kms")
     codec = build_codec(kms, PROTOCOL)
-    request = botocore_request(kms, "Encrypt", {"KeyId": "alias/k", "Plaintext": b"\x00\xffsecret"})
+    request = botocore_request(kms, "Encrypt", {"KeyId": "alias/k", "Plaintext": b"\x00\xffsecret"}, PROTOCOL)
     assert parse_with(codec, kms, request)["Plaintext"] == b"\x00\xffsecret"
     response = codec.serialize(kms.operation_model("Encrypt"), {"CiphertextBlob": b"\x01\x02", "KeyId": "k"})
     assert cbor2.loads(response.body)["CiphertextBlob"] == b"\x01\x02"
-    assert botocore_parse(kms, "Encrypt", response)["CiphertextBlob"] == b"\x01\x02"
+    assert botocore_response(kms, "Encrypt", response, PROTOCOL)["CiphertextBlob"] == b"\x01\x02"
     bad = raw_request(cbor2.dumps({"KeyId": "k", "Plaintext": "text"}), path="/service/TrentService/operation/Encrypt")
     with pytest.raises(SerializationError):
         codec.parse(kms.operation_model("Encrypt"), bad)
@@ -374,17 +351,19 @@ def test_modeled_error(codec, model):
         "__type": "com.amazonaws.snowball#InvalidResourceException",
         "message": "No such job", "Message": "No such job", "ResourceType": "JOB",
     }
-    parsed = botocore_parse(model, "DescribeJob", response)
+    parsed = botocore_response(model, "DescribeJob", response, PROTOCOL)
     assert parsed["Error"] == {"Code": "InvalidResourceException", "Message": "No such job"}
     assert parsed["ResponseMetadata"]["RequestId"] == response.header("x-amzn-RequestId")
-    modeled = botocore_parse(model, "DescribeJob", response, shape=model.shape_for_error_code("InvalidResourceException"))
+    modeled = botocore_response(model, "DescribeJob", response, PROTOCOL,
+                                shape=model.shape_for_error_code("InvalidResourceException"))
     assert modeled == {"Message": "No such job", "ResourceType": "JOB"}
 
 
 def test_unmodeled_error_has_bare_type(codec, model):
     response = codec.serialize_error(ServiceError("ValidationException", "bad input", 400))
     assert cbor2.loads(response.body) == {"__type": "ValidationException", "message": "bad input"}
-    assert botocore_parse(model, "ListJobs", response)["Error"] == {"Code": "ValidationException", "Message": "bad input"}
+    parsed = botocore_response(model, "ListJobs", response, PROTOCOL)
+    assert parsed["Error"] == {"Code": "ValidationException", "Message": "bad input"}
 
 
 def test_error_extras_outside_the_model_still_encode(codec, model):
@@ -394,14 +373,6 @@ def test_error_extras_outside_the_model_still_encode(codec, model):
 
 
 # --- through a real boto3 client -----------------------------------------------------------------------
-
-
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **kwargs):
-        yield self._body
 
 
 def test_boto3_client_end_to_end(codec, model, monkeypatch):
@@ -419,24 +390,12 @@ def test_boto3_client_end_to_end(codec, model, monkeypatch):
             return {"JobListEntries": [{"JobId": JOB_ID, "CreationDate": datetime(2024, 1, 1, tzinfo=UTC)}]}
         raise ServiceError("InvalidResourceException", "The job does not exist", 400, ResourceType="JOB")
 
-    def before_send(request, **kwargs):
-        url = urlsplit(request.url)
-        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        wire = Request(request.method, url.path, url.path, url.query, headers, request.body or b"")
-        name = codec.operation_for(wire)
-        op = model.operation_model(name)
-        try:
-            response = codec.serialize(op, handler(name, codec.parse(op, wire)))
-        except ServiceError as error:
-            response = codec.serialize_error(error, op)
-        return AWSResponse(request.url, response.status, dict(response.headers), _Raw(response.body))
-
     client = boto3.session.Session(botocore_session=botocore.session.get_session()).client(
         "snowball", region_name="us-east-1", endpoint_url="http://localhost:1",
         aws_access_key_id="x", aws_secret_access_key="y",
     )
     assert client.meta.service_model.resolved_protocol == PROTOCOL
-    client.meta.events.register("before-send", before_send)
+    client.meta.events.register("before-send", answering(codec, handler))
 
     assert client.create_job(**CREATE_JOB)["JobId"] == JOB_ID
     assert seen["CreateJob"] == CREATE_JOB

@@ -5,20 +5,17 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 
 from jobyard.errors import SerializationError, ServiceError, ValidationFailed
 from jobyard.protocols import build_codec
 from jobyard.protocols.base import compile_pattern, format_timestamp, parse_timestamp
 from jobyard.protocols.json_rpc import JsonRpcCodec
 from jobyard.wire import Request
+from support import answering, botocore_request, botocore_response, parse_with
 
 UTC = timezone.utc
 JOB_ID = "JID123e4567-e89b-12d3-a456-426655440000"
@@ -35,31 +32,9 @@ def codec(model):
     return build_codec(model, "json")
 
 
-def botocore_request(model, operation: str, params: dict) -> Request:
-    """What a botocore client puts on the wire for this call (no client-side validation)."""
-    op = model.operation_model(operation)
-    serialized = create_serializer("json", include_validation=False).serialize_to_request(params, op)
-    headers = {k.lower(): v for k, v in serialized["headers"].items()}
-    return Request("POST", serialized["url_path"], serialized["url_path"], "", headers, serialized["body"])
-
-
 def raw_request(body: bytes, target="AWSIESnowballJobManagementService.ListJobs", method="POST") -> Request:
     headers = {"x-amz-target": target, "content-type": "application/x-amz-json-1.1"}
     return Request(method, "/", "/", "", headers, body)
-
-
-def parse_with(codec, model, request: Request) -> dict:
-    name = codec.operation_for(request)
-    assert name is not None
-    return codec.parse(model.operation_model(name), request)
-
-
-def botocore_parse(model, operation: str, response) -> dict:
-    shape = model.operation_model(operation).output_shape
-    headers = {k.lower(): v for k, v in response.headers}
-    return create_parser("json").parse(
-        {"status_code": response.status, "headers": headers, "body": response.body}, shape
-    )
 
 
 CREATE_JOB = {
@@ -101,7 +76,7 @@ def test_registered_under_json(model):
 
 
 def test_operation_for(codec, model):
-    assert codec.operation_for(botocore_request(model, "CreateJob", {})) == "CreateJob"
+    assert codec.operation_for(botocore_request(model, "CreateJob", {}, "json")) == "CreateJob"
     assert codec.operation_for(raw_request(b"{}")) == "ListJobs"
     assert codec.operation_for(raw_request(b"{}", target="OtherService.ListJobs")) is None
     assert codec.operation_for(raw_request(b"{}", target="AWSIESnowballJobManagementService.Nope")) is None
@@ -113,7 +88,7 @@ def test_operation_for(codec, model):
 
 
 def test_parse_create_job_from_botocore(codec, model):
-    parsed = parse_with(codec, model, botocore_request(model, "CreateJob", CREATE_JOB))
+    parsed = parse_with(codec, model, botocore_request(model, "CreateJob", CREATE_JOB, "json"))
     assert parsed == CREATE_JOB
     when = parsed["PickupDetails"]["IdentificationExpirationDate"]
     assert when.tzinfo is not None and when.utcoffset() == timedelta(0)
@@ -121,7 +96,7 @@ def test_parse_create_job_from_botocore(codec, model):
 
 def test_parse_list_jobs(codec, model):
     params = {"MaxResults": 50, "NextToken": "abc"}
-    assert parse_with(codec, model, botocore_request(model, "ListJobs", params)) == params
+    assert parse_with(codec, model, botocore_request(model, "ListJobs", params, "json")) == params
 
 
 @pytest.mark.parametrize("body", [b"", b"{}", b"  \n"])
@@ -146,7 +121,7 @@ def test_timestamp_formats_accepted(codec, model):
 def test_operations_compile_once(model):
     codec = build_codec(model, "json")
     op = model.operation_model("CreateJob")
-    request = botocore_request(model, "CreateJob", CREATE_JOB)
+    request = botocore_request(model, "CreateJob", CREATE_JOB, "json")
     codec.parse(op, request)
     compiled = len(codec.reader._cache)
     reader = codec._readers["CreateJob"]
@@ -159,7 +134,7 @@ def test_operations_compile_once(model):
 
 def violations(codec, model, operation, params) -> list:
     with pytest.raises(ValidationFailed) as info:
-        parse_with(codec, model, botocore_request(model, operation, params))
+        parse_with(codec, model, botocore_request(model, operation, params, "json"))
     return info.value.violations
 
 
@@ -186,7 +161,8 @@ def test_pattern_is_full_match(codec, model):
     job_id = JOB_ID[:-1] + "!"
     kinds = [v.kind for v in violations(codec, model, "DescribeJob", {"JobId": job_id})]
     assert kinds == ["pattern"]
-    assert parse_with(codec, model, botocore_request(model, "DescribeJob", {"JobId": JOB_ID})) == {"JobId": JOB_ID}
+    request = botocore_request(model, "DescribeJob", {"JobId": JOB_ID}, "json")
+    assert parse_with(codec, model, request) == {"JobId": JOB_ID}
 
 
 def test_missing_required(codec, model):
@@ -217,7 +193,7 @@ def test_nested_violations_are_all_collected(codec, model):
 
 def test_validation_message_lists_every_violation(codec, model):
     with pytest.raises(ValidationFailed) as info:
-        parse_with(codec, model, botocore_request(model, "CreateJob", {"JobType": "FOO", "Description": ""}))
+        parse_with(codec, model, botocore_request(model, "CreateJob", {"JobType": "FOO", "Description": ""}, "json"))
     assert str(info.value).startswith("2 validation errors detected: ")
 
 
@@ -292,7 +268,7 @@ def test_list_jobs_round_trip(codec, model):
     assert body["JobListEntries"][2]["CreationDate"] == 1704164645
     assert "NotInModel" not in body and "Description" not in body["JobListEntries"][0]
 
-    parsed = botocore_parse(model, "ListJobs", response)
+    parsed = botocore_response(model, "ListJobs", response, "json")
     entries = parsed["JobListEntries"]
     assert entries[0]["CreationDate"] == datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert entries[1]["CreationDate"] == entries[2]["CreationDate"] == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -315,7 +291,8 @@ def test_describe_job_round_trip(codec, model):
         "PickupDetails": CREATE_JOB["PickupDetails"],
     }
     output = {"JobMetadata": metadata, "SubJobMetadata": [{"JobId": "JIDsub", "JobType": "IMPORT"}]}
-    parsed = botocore_parse(model, "DescribeJob", codec.serialize(model.operation_model("DescribeJob"), output))
+    response = codec.serialize(model.operation_model("DescribeJob"), output)
+    parsed = botocore_response(model, "DescribeJob", response, "json")
     parsed.pop("ResponseMetadata")
     assert parsed == output
 
@@ -329,11 +306,11 @@ def test_empty_output(codec, model):
 def test_blobs_base64_both_ways():
     kms = botocore.session.get_session().get_service_model("kms")
     codec = build_codec(kms, "json")
-    request = botocore_request(kms, "Encrypt", {"KeyId": "alias/k", "Plaintext": b"\x00\xffsecret"})
+    request = botocore_request(kms, "Encrypt", {"KeyId": "alias/k", "Plaintext": b"\x00\xffsecret"}, "json")
     assert parse_with(codec, kms, request)["Plaintext"] == b"\x00\xffsecret"
     response = codec.serialize(kms.operation_model("Encrypt"), {"CiphertextBlob": b"\x01\x02", "KeyId": "k"})
     assert json.loads(response.body)["CiphertextBlob"] == base64.b64encode(b"\x01\x02").decode()
-    assert botocore_parse(kms, "Encrypt", response)["CiphertextBlob"] == b"\x01\x02"
+    assert botocore_response(kms, "Encrypt", response, "json")["CiphertextBlob"] == b"\x01\x02"
     bad = raw_request(b'{"KeyId": "k", "Plaintext": "not base64!"}', target="TrentService.Encrypt")
     with pytest.raises(SerializationError):
         codec.parse(kms.operation_model("Encrypt"), bad)
@@ -351,58 +328,29 @@ def test_modeled_error(codec, model):
     body = json.loads(response.body)
     assert body == {"__type": "InvalidResourceException", "message": "No such job",
                     "Message": "No such job", "ResourceType": "JOB"}
-    parsed = botocore_parse(model, "DescribeJob", response)
+    parsed = botocore_response(model, "DescribeJob", response, "json")
     assert parsed["Error"] == {"Code": "InvalidResourceException", "Message": "No such job"}
     assert parsed["ResponseMetadata"]["RequestId"] == response.header("x-amzn-RequestId")
     # botocore's client merges the modeled members in from the error shape.
-    shape = model.shape_for_error_code("InvalidResourceException")
-    modeled = create_parser("json").parse(
-        {"status_code": 400, "headers": {}, "body": response.body}, shape
-    )
+    modeled = botocore_response(model, "DescribeJob", response, "json",
+                                shape=model.shape_for_error_code("InvalidResourceException"))
     assert modeled == {"Message": "No such job", "ResourceType": "JOB"}
 
 
 def test_unmodeled_error(codec, model):
     response = codec.serialize_error(ServiceError("ValidationException", "1 validation error detected", 400))
     assert json.loads(response.body) == {"__type": "ValidationException", "message": "1 validation error detected"}
-    parsed = botocore_parse(model, "ListJobs", response)
+    parsed = botocore_response(model, "ListJobs", response, "json")
     assert parsed["Error"] == {"Code": "ValidationException", "Message": "1 validation error detected"}
 
 
 def test_server_error_status(codec, model):
     response = codec.serialize_error(ServiceError("InternalFailure", "boom", 500, sender_fault=False))
     assert response.status == 500
-    assert botocore_parse(model, "ListJobs", response)["Error"]["Code"] == "InternalFailure"
+    assert botocore_response(model, "ListJobs", response, "json")["Error"]["Code"] == "InternalFailure"
 
 
 # --- through a real boto3 client -----------------------------------------------------------------------
-
-
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **kwargs):
-        yield self._body
-
-
-def dispatch(codec, model, handler):
-    """A before-send hook answering boto3 through the codec, with ``handler(op_name, input) -> output``."""
-    def before_send(request, **kwargs):
-        url = urlsplit(request.url)
-        body = request.body or b""
-        if not isinstance(body, bytes):
-            body = body.read() if hasattr(body, "read") else body.encode()
-        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        wire = Request(request.method, url.path, url.path, url.query, headers, body)
-        name = codec.operation_for(wire)
-        op = model.operation_model(name)
-        try:
-            response = codec.serialize(op, handler(name, codec.parse(op, wire)))
-        except ServiceError as error:
-            response = codec.serialize_error(error, op)
-        return AWSResponse(request.url, response.status, dict(response.headers), _Raw(response.body))
-    return before_send
 
 
 def test_boto3_client_end_to_end(codec, model):
@@ -421,7 +369,7 @@ def test_boto3_client_end_to_end(codec, model):
         aws_access_key_id="x", aws_secret_access_key="y",
     )
     assert client.meta.service_model.resolved_protocol == "json"
-    client.meta.events.register("before-send", dispatch(codec, model, handler))
+    client.meta.events.register("before-send", answering(codec, handler))
 
     assert client.create_job(**CREATE_JOB)["JobId"] == JOB_ID
     assert seen["CreateJob"] == CREATE_JOB

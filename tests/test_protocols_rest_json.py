@@ -7,20 +7,14 @@ send is answered in-process by the codec), and responses are read back by botoco
 from __future__ import annotations
 
 import base64
-import io
 import json
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-import boto3
 import botocore.session
 import pytest
-from botocore.awsrequest import AWSResponse, HeadersDict
 from botocore.exceptions import ClientError
 from botocore.model import ServiceModel
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
-from botocore.utils import percent_encode_sequence
 
 from conformance import assert_conforms, assert_error_conforms, check_wire
 from jobyard.errors import SerializationError, ServiceError, ValidationFailed
@@ -28,6 +22,7 @@ from jobyard.protocols import build_codec
 from jobyard.protocols.rest import split_header_list
 from jobyard.protocols.rest_json import RestJsonCodec
 from jobyard.wire import Request
+from support import botocore_request, botocore_response, local_client, parse_with
 
 UTC = timezone.utc
 PROTOCOL = "rest-json"
@@ -57,81 +52,12 @@ def dx_codec(dataexchange):
     return build_codec(dataexchange, PROTOCOL)
 
 
-# --- helpers: botocore on both ends ---------------------------------------------------------------------
-
-
-def botocore_request(model, operation: str, params: dict, protocol: str = PROTOCOL) -> Request:
-    """What botocore's serializer puts on the wire for this call (no client-side validation)."""
-    serialized = create_serializer(protocol, include_validation=False).serialize_to_request(
-        params, model.operation_model(operation))
-    path, _, template_query = serialized["url_path"].partition("?")
-    query = percent_encode_sequence(serialized["query_string"]) if serialized["query_string"] else ""
-    query = "&".join(part for part in (template_query, query) if part)
-    body = serialized["body"]
-    body = body.encode() if isinstance(body, str) else bytes(body or b"")
-    headers = {k.lower(): v for k, v in serialized["headers"].items()}
-    return Request(serialized["method"], unquote(path), path, query, headers, body)
-
-
-def parse(codec, model, request: Request) -> dict:
-    name = codec.operation_for(request)
-    assert name is not None, f"no operation for {request.method} {request.raw_path}?{request.query_string}"
-    return codec.parse(model.operation_model(name), request)
-
-
-def botocore_response(model, operation: str, response, protocol: str = PROTOCOL) -> dict:
-    """The response as botocore reads it, modeled error fields included (as its endpoint adds them)."""
-    # Case-insensitive headers, as botocore's HTTP layer hands them to the parser.
-    raw = {"status_code": response.status, "headers": HeadersDict(response.headers), "body": response.body}
-    parser = create_parser(protocol)
-    parsed = parser.parse(raw, model.operation_model(operation).output_shape)
-    code = parsed.get("Error", {}).get("Code")
-    if response.status >= 300 and code:
-        error_shape = model.shape_for_error_code(code)
-        if error_shape is not None:
-            parsed.update(parser.parse(raw, error_shape))
-    return parsed
-
-
-class _RawBody(io.BytesIO):
-    def stream(self, amt=1024, decode_content=None):
-        while chunk := self.read(amt):
-            yield chunk
-
-
-def local_client(service: str, codec, answer, endpoint="http://jobyard.test"):
-    """A real boto3 client whose requests the codec answers in-process: ``answer(operation, params)``
-    returns the output dict or raises ServiceError. Returns (client, calls made)."""
-    model = codec.service_model
-    calls = []
-
-    def send(request, **kwargs):
-        url = urlsplit(request.url)
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        body = body.encode() if isinstance(body, str) else bytes(body or b"")
-        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        wire = Request(request.method, unquote(url.path), url.path, url.query, headers, body, host=url.netloc)
-        name = codec.operation_for(wire)
-        operation = model.operation_model(name)
-        try:
-            params = codec.parse(operation, wire)
-            calls.append((name, params, wire))
-            response = codec.serialize(operation, answer(name, params))
-        except ServiceError as error:
-            response = codec.serialize_error(error, operation)
-        return AWSResponse(request.url, response.status, dict(response.headers), _RawBody(response.body))
-
-    client = boto3.client(service, region_name="us-east-1", endpoint_url=endpoint,
-                          aws_access_key_id="123456789012", aws_secret_access_key="secret")
-    client.meta.events.register("before-send", send)
-    return client, calls
+# --- helpers ---------------------------------------------------------------------------------------------
 
 
 def round_trip(model, operation: str, response):
     """Conformance-checks a successful response the way the service tests do."""
-    parsed = botocore_response(model, operation, response)
+    parsed = botocore_response(model, operation, response, PROTOCOL)
     op = model.operation_model(operation)
     assert_conforms(op, parsed, skip_streaming=op.has_streaming_output)
     if not op.has_streaming_output:
@@ -177,13 +103,14 @@ def test_operation_for_every_botocore_request(glacier, glacier_codec, dataexchan
         for name in model.operation_names:
             shape = model.operation_model(name).input_shape
             labels = {m: "x" * 32 for m, s in shape.members.items() if s.serialization.get("location") == "uri"}
-            assert codec.operation_for(botocore_request(model, name, labels)) == name
+            assert codec.operation_for(botocore_request(model, name, labels, PROTOCOL)) == name
 
 
 def test_labels_are_decoded_after_matching(glacier, glacier_codec):
-    request = botocore_request(glacier, "DescribeJob", {"accountId": "-", "vaultName": "my vault/ü", "jobId": "J/1"})
+    params = {"accountId": "-", "vaultName": "my vault/ü", "jobId": "J/1"}
+    request = botocore_request(glacier, "DescribeJob", params, PROTOCOL)
     assert "%2F" in request.raw_path
-    assert parse(glacier_codec, glacier, request) == {"accountId": "-", "vaultName": "my vault/ü", "jobId": "J/1"}
+    assert parse_with(glacier_codec, glacier, request) == {"accountId": "-", "vaultName": "my vault/ü", "jobId": "J/1"}
 
 
 # --- glacier ------------------------------------------------------------------------------------------------
@@ -192,7 +119,7 @@ def test_labels_are_decoded_after_matching(glacier, glacier_codec):
 def test_list_jobs_query(glacier, glacier_codec):
     params = {"accountId": "-", "vaultName": "v1", "limit": "10", "marker": "m+1 /x", "statuscode": "Succeeded",
               "completed": "true"}
-    assert parse(glacier_codec, glacier, botocore_request(glacier, "ListJobs", params)) == params
+    assert parse_with(glacier_codec, glacier, botocore_request(glacier, "ListJobs", params, PROTOCOL)) == params
 
 
 def test_initiate_job_payload_and_header_output(glacier, glacier_codec):
@@ -200,7 +127,7 @@ def test_initiate_job_payload_and_header_output(glacier, glacier_codec):
            "RetrievalByteRange": "0-1048575", "OutputLocation": {"S3": {"BucketName": "b", "Prefix": "p",
                                                                          "UserMetadata": {"k": "v"}}}}
     params = {"accountId": "-", "vaultName": "v1", "jobParameters": job}
-    assert parse(glacier_codec, glacier, botocore_request(glacier, "InitiateJob", params)) == params
+    assert parse_with(glacier_codec, glacier, botocore_request(glacier, "InitiateJob", params, PROTOCOL)) == params
 
     response = glacier_codec.serialize(glacier.operation_model("InitiateJob"), {
         "location": "/123456789012/vaults/v1/jobs/J1", "jobId": "J1", "jobOutputPath": "s3://b/p/J1"})
@@ -242,10 +169,10 @@ def test_upload_archive_with_a_real_client(glacier_codec):
 
 def test_streaming_blob_payload_is_raw_bytes(glacier, glacier_codec):
     data = b"\x00\xff{not json"
-    request = botocore_request(glacier, "UploadArchive", {"accountId": "-", "vaultName": "v", "body": data})
-    assert parse(glacier_codec, glacier, request)["body"] == data
-    empty = botocore_request(glacier, "UploadArchive", {"accountId": "-", "vaultName": "v"})
-    assert parse(glacier_codec, glacier, empty)["body"] == b""
+    request = botocore_request(glacier, "UploadArchive", {"accountId": "-", "vaultName": "v", "body": data}, PROTOCOL)
+    assert parse_with(glacier_codec, glacier, request)["body"] == data
+    empty = botocore_request(glacier, "UploadArchive", {"accountId": "-", "vaultName": "v"}, PROTOCOL)
+    assert parse_with(glacier_codec, glacier, empty)["body"] == b""
 
 
 def test_get_job_output_partial_content(glacier, glacier_codec):
@@ -277,9 +204,9 @@ def test_get_job_output_defaults(glacier, glacier_codec):
 
 def test_add_tags_static_query(glacier, glacier_codec):
     params = {"accountId": "-", "vaultName": "v1", "Tags": {"a": "1", "b": "2"}}
-    request = botocore_request(glacier, "AddTagsToVault", params)
+    request = botocore_request(glacier, "AddTagsToVault", params, PROTOCOL)
     assert request.query_string == "operation=add"
-    assert parse(glacier_codec, glacier, request) == params
+    assert parse_with(glacier_codec, glacier, request) == params
     response = glacier_codec.serialize(glacier.operation_model("AddTagsToVault"), None)
     assert (response.status, response.body, response.header("content-type")) == (204, b"", None)
 
@@ -330,7 +257,7 @@ def test_error_layout(glacier_codec):
 def test_unmodeled_error(glacier, glacier_codec):
     response = glacier_codec.serialize_error(ServiceError("AccessDeniedException", "no", 403, Reason="x"))
     assert json.loads(response.body) == {"message": "no", "Reason": "x"}
-    parsed = botocore_response(glacier, "ListVaults", response)
+    parsed = botocore_response(glacier, "ListVaults", response, PROTOCOL)
     assert parsed["Error"] == {"Code": "AccessDeniedException", "Message": "no"}
 
 
@@ -357,7 +284,7 @@ def test_body_ignored_where_the_input_has_none(glacier, glacier_codec):
 
 def test_plans_compile_once(glacier, glacier_codec):
     op = glacier.operation_model("ListJobs")
-    request = botocore_request(glacier, "ListJobs", {"accountId": "-", "vaultName": "v", "limit": "5"})
+    request = botocore_request(glacier, "ListJobs", {"accountId": "-", "vaultName": "v", "limit": "5"}, PROTOCOL)
     glacier_codec.parse(op, request)
     plan = glacier_codec._request_plans["ListJobs"]
     glacier_codec.parse(op, request)
@@ -381,7 +308,8 @@ CREATE_JOB = {
 
 
 def test_create_job(dataexchange, dx_codec):
-    assert parse(dx_codec, dataexchange, botocore_request(dataexchange, "CreateJob", CREATE_JOB)) == CREATE_JOB
+    request = botocore_request(dataexchange, "CreateJob", CREATE_JOB, PROTOCOL)
+    assert parse_with(dx_codec, dataexchange, request) == CREATE_JOB
 
     created = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
     out = {"Arn": f"arn:aws:dataexchange:us-east-1:123456789012:jobs/{JOB}", "Id": JOB, "State": "WAITING",
@@ -399,7 +327,7 @@ def test_create_job_validation(dataexchange, dx_codec):
     params = {"Type": "NOPE", "Details": {"ImportAssetsFromS3": {"AssetSources": [{"Bucket": "b"}],
                                                                   "DataSetId": "short", "RevisionId": REVISION}}}
     with pytest.raises(ValidationFailed) as info:
-        parse(dx_codec, dataexchange, botocore_request(dataexchange, "CreateJob", params))
+        parse_with(dx_codec, dataexchange, botocore_request(dataexchange, "CreateJob", params, PROTOCOL))
     found = {(v.path, v.kind) for v in info.value.violations}
     assert found == {("type", "enum"), ("details.importAssetsFromS3.dataSetId", "pattern"),
                      ("details.importAssetsFromS3.assetSources.1.member.key", "required")}
@@ -414,7 +342,7 @@ def test_missing_body_reports_required_members(dataexchange, dx_codec):
 
 def test_list_jobs_query(dataexchange, dx_codec):
     params = {"DataSetId": DATA_SET, "RevisionId": REVISION, "MaxResults": 25, "NextToken": "t/+=="}
-    assert parse(dx_codec, dataexchange, botocore_request(dataexchange, "ListJobs", params)) == params
+    assert parse_with(dx_codec, dataexchange, botocore_request(dataexchange, "ListJobs", params, PROTOCOL)) == params
 
 
 @pytest.mark.parametrize("query", ["maxResults=abc", "maxResults=1.5", "maxResults=", "maxResults=99999999999"])
@@ -426,48 +354,49 @@ def test_query_type_mismatch(dataexchange, dx_codec, query):
 
 def test_query_range_validated(dataexchange, dx_codec):
     with pytest.raises(ValidationFailed) as info:
-        parse(dx_codec, dataexchange, botocore_request(dataexchange, "ListJobs", {"MaxResults": 500}))
+        parse_with(dx_codec, dataexchange, botocore_request(dataexchange, "ListJobs", {"MaxResults": 500}, PROTOCOL))
     (v,) = info.value.violations
     assert (v.path, v.kind, v.value, v.limit) == ("maxResults", "max", 500, 200)
 
 
 def test_repeated_query_list(dataexchange, dx_codec):
     params = {"AcceptanceState": ["PENDING_RECEIVER_ACCEPTANCE", "ACCEPTED"], "MaxResults": 5}
-    request = botocore_request(dataexchange, "ListReceivedDataGrants", params)
+    request = botocore_request(dataexchange, "ListReceivedDataGrants", params, PROTOCOL)
     assert request.query_string.count("acceptanceState=") == 2
-    assert parse(dx_codec, dataexchange, request) == params
+    assert parse_with(dx_codec, dataexchange, request) == params
 
 
 def test_get_asset_labels(dataexchange, dx_codec):
     params = {"DataSetId": DATA_SET, "RevisionId": REVISION, "AssetId": ASSET}
-    request = botocore_request(dataexchange, "GetAsset", params)
+    request = botocore_request(dataexchange, "GetAsset", params, PROTOCOL)
     assert request.raw_path == f"/v1/data-sets/{DATA_SET}/revisions/{REVISION}/assets/{ASSET}"
-    assert parse(dx_codec, dataexchange, request) == params
+    assert parse_with(dx_codec, dataexchange, request) == params
     with pytest.raises(ValidationFailed) as info:
-        parse(dx_codec, dataexchange, botocore_request(dataexchange, "GetAsset", {**params, "AssetId": "x!"}))
+        parse_with(dx_codec, dataexchange,
+                   botocore_request(dataexchange, "GetAsset", {**params, "AssetId": "x!"}, PROTOCOL))
     assert [(v.path, v.kind) for v in info.value.violations] == [("assetId", "pattern")]
 
 
 def test_arn_label_and_located_body_member(dataexchange, dx_codec):
     arn = f"arn:aws:dataexchange:us-east-1:123456789012:data-sets/{DATA_SET}"
-    request = botocore_request(dataexchange, "TagResource", {"ResourceArn": arn, "Tags": {"k": "v"}})
+    request = botocore_request(dataexchange, "TagResource", {"ResourceArn": arn, "Tags": {"k": "v"}}, PROTOCOL)
     assert json.loads(request.body) == {"tags": {"k": "v"}}     # the body member goes by its locationName
-    assert parse(dx_codec, dataexchange, request) == {"ResourceArn": arn, "Tags": {"k": "v"}}
+    assert parse_with(dx_codec, dataexchange, request) == {"ResourceArn": arn, "Tags": {"k": "v"}}
 
 
 def test_query_map_header_map_and_string_payload(dataexchange, dx_codec):
     params = {"AssetId": ASSET, "DataSetId": DATA_SET, "RevisionId": REVISION, "Method": "POST",
               "Path": "/orders", "QueryStringParameters": {"page": "2", "q": "a b"},
               "RequestHeaders": {"trace": "t1"}, "Body": '{"order": 1}'}
-    request = botocore_request(dataexchange, "SendApiAsset", params)
-    parsed = parse(dx_codec, dataexchange, request)
+    request = botocore_request(dataexchange, "SendApiAsset", params, PROTOCOL)
+    parsed = parse_with(dx_codec, dataexchange, request)
     # Header names arrive lower-cased: so do the keys of a header map.
     assert parsed == {**params, "RequestHeaders": {"trace": "t1"}}
 
     op = dataexchange.operation_model("SendApiAsset")
     response = dx_codec.serialize(op, {"Body": "plain text ✓", "ResponseHeaders": {"X-Custom": "c"}})
     assert response.body == "plain text ✓".encode()
-    parsed = botocore_response(dataexchange, "SendApiAsset", response)
+    parsed = botocore_response(dataexchange, "SendApiAsset", response, PROTOCOL)
     assert parsed["Body"] == "plain text ✓" and parsed["ResponseHeaders"]["X-Custom"] == "c"
 
 
@@ -586,17 +515,17 @@ def test_every_text_binding(textual, text_codec):
               "Doc": {"a": [1, 2], "b": None}, "Names": ["plain", "with, comma", 'with "quote"'],
               "Verbose": True, "Ratio": 0.25, "Meta": {"color": "red"}, "Count": 3, "When": when,
               "Data": b"\x00\x01"}
-    request = botocore_request(textual, "Put", params)
+    request = botocore_request(textual, "Put", params, PROTOCOL)
     assert request.raw_path == "/things/dir/sub%20dir/file.txt" and "flag" in request.query_string
-    assert parse(text_codec, textual, request) == params
+    assert parse_with(text_codec, textual, request) == params
 
 
 def test_greedy_label_prefers_more_literal_route(textual, text_codec):
-    request = botocore_request(textual, "PutPolicy", {"Key": "a/b"})
+    request = botocore_request(textual, "PutPolicy", {"Key": "a/b"}, PROTOCOL)
     assert request.raw_path == "/things/a/b/policy"
     assert text_codec.operation_for(request) == "PutPolicy"
     assert text_codec.parse(textual.operation_model("PutPolicy"), request) == {"Key": "a/b"}
-    assert text_codec.operation_for(botocore_request(textual, "Put", {"Key": "a/b/policy/x"})) == "Put"
+    assert text_codec.operation_for(botocore_request(textual, "Put", {"Key": "a/b/policy/x"}, PROTOCOL)) == "Put"
     # The key-only static query ('?flag') has to be there.
     assert text_codec.operation_for(Request("PUT", "/things/a", "/things/a", "", {})) is None
 
@@ -631,7 +560,7 @@ def test_text_outputs(textual, text_codec):
     assert response.header("Last-Modified") == "Sat, 03 Feb 2024 04:05:06 GMT"
     assert response.header("x-verbose") == "false" and response.header("x-meta-color") == "red"
     assert json.loads(response.body) == {"When": 1706933106, "Data": "AP8="}
-    parsed = botocore_response(textual, "Put", response)
+    parsed = botocore_response(textual, "Put", response, PROTOCOL)
     assert parsed["Modified"] == when and parsed["Doc"] == {"x": [1, "y"]} and parsed["Verbose"] is False
     assert parsed["Meta"] == {"color": "red"} and parsed["When"] == when and parsed["Data"] == b"\x00\xff"
     assert parsed["Names"][0] == "a"

@@ -15,7 +15,7 @@ from jobyard.errors import SerializationError, ServiceError, ValidationFailed
 from jobyard.protocols import build_codec
 from jobyard.protocols.rest_xml import RestXmlCodec
 from jobyard.wire import Request
-from test_protocols_rest_json import botocore_request, botocore_response, local_client, parse
+from support import botocore_request, botocore_response, local_client, parse_with
 
 UTC = timezone.utc
 PROTOCOL = "rest-xml"
@@ -106,7 +106,7 @@ def test_operation_for(codec, method, path, expected):
 def test_create_job(s3control, codec):
     wire = request(s3control, "CreateJob", CREATE_JOB)
     assert wire.headers["x-amz-account-id"] == ACCOUNT and wire.body.startswith(b"<CreateJobRequest")
-    assert parse(codec, s3control, wire) == CREATE_JOB
+    assert parse_with(codec, s3control, wire) == CREATE_JOB
 
 
 def test_create_job_union_and_namespace_free_body(s3control, codec):
@@ -116,7 +116,7 @@ def test_create_job_union_and_namespace_free_body(s3control, codec):
                   "SourceBucket": "arn:aws:s3:::src", "EnableManifestOutput": False,
                   "Filter": {"CreatedAfter": datetime(2024, 1, 1, tzinfo=UTC), "ObjectSizeGreaterThanBytes": 10,
                              "MatchAnyStorageClass": ["STANDARD", "GLACIER"]}}}}
-    assert parse(codec, s3control, request(s3control, "CreateJob", params)) == params
+    assert parse_with(codec, s3control, request(s3control, "CreateJob", params)) == params
     # Clients that leave the namespace off are understood too.
     body = (b"<CreateJobRequest><ClientRequestToken>t</ClientRequestToken><Priority> 7 </Priority>"
             b"<Unknown><Deep/></Unknown></CreateJobRequest>")
@@ -130,21 +130,21 @@ def test_list_jobs_query(s3control, codec):
     params = {"AccountId": ACCOUNT, "JobStatuses": ["Active", "Complete"], "MaxResults": 50, "NextToken": "abc="}
     wire = request(s3control, "ListJobs", params)
     assert wire.query_string.count("jobStatuses=") == 2
-    assert parse(codec, s3control, wire) == params
+    assert parse_with(codec, s3control, wire) == params
 
 
 def test_update_job_priority(s3control, codec):
     params = {"AccountId": ACCOUNT, "JobId": JOB_ID, "Priority": 42}
-    assert parse(codec, s3control, request(s3control, "UpdateJobPriority", params)) == params
+    assert parse_with(codec, s3control, request(s3control, "UpdateJobPriority", params)) == params
     response = codec.serialize(s3control.operation_model("UpdateJobPriority"), {"JobId": JOB_ID, "Priority": 42})
     assert read_back(s3control, "UpdateJobPriority", response)["Priority"] == 42
 
 
 def test_put_job_tagging(s3control, codec):
     params = {"AccountId": ACCOUNT, "JobId": JOB_ID, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}]}
-    assert parse(codec, s3control, request(s3control, "PutJobTagging", params)) == params
+    assert parse_with(codec, s3control, request(s3control, "PutJobTagging", params)) == params
     empty = {"AccountId": ACCOUNT, "JobId": JOB_ID, "Tags": []}
-    assert parse(codec, s3control, request(s3control, "PutJobTagging", empty)) == empty
+    assert parse_with(codec, s3control, request(s3control, "PutJobTagging", empty)) == empty
     response = codec.serialize(s3control.operation_model("PutJobTagging"), {})
     assert (response.status, response.body) == (200, b"")
 
@@ -155,7 +155,7 @@ def test_payload_structure_input(s3control, codec):
     params = {"AccountId": ACCOUNT, "PublicAccessBlockConfiguration": config}
     wire = request(s3control, "PutPublicAccessBlock", params)
     assert wire.body.startswith(b"<PublicAccessBlockConfiguration")
-    assert parse(codec, s3control, wire) == params
+    assert parse_with(codec, s3control, wire) == params
 
 
 @pytest.mark.parametrize("body", [
@@ -174,7 +174,7 @@ def test_malformed_xml(s3control, codec, body):
 
 def test_query_validation(s3control, codec):
     with pytest.raises(ValidationFailed) as info:
-        parse(codec, s3control, request(s3control, "ListJobs", {"AccountId": ACCOUNT, "MaxResults": 5000}))
+        parse_with(codec, s3control, request(s3control, "ListJobs", {"AccountId": ACCOUNT, "MaxResults": 5000}))
     assert [(v.path, v.kind, v.limit) for v in info.value.violations] == [("maxResults", "max", 1000)]
     with pytest.raises(SerializationError):
         codec.parse(s3control.operation_model("ListJobs"),
@@ -184,7 +184,7 @@ def test_query_validation(s3control, codec):
 
 def test_header_and_label_validation(s3control, codec):
     with pytest.raises(ValidationFailed) as info:
-        parse(codec, s3control, request(s3control, "DescribeJob", {"AccountId": "12345", "JobId": "abc"}))
+        parse_with(codec, s3control, request(s3control, "DescribeJob", {"AccountId": "12345", "JobId": "abc"}))
     assert {(v.path, v.kind) for v in info.value.violations} == {("accountId", "pattern"), ("jobId", "min_length")}
     wire = Request("GET", f"/v20180820/jobs/{JOB_ID}", f"/v20180820/jobs/{JOB_ID}", "", {})
     with pytest.raises(ValidationFailed) as info:
@@ -365,7 +365,7 @@ def test_attributes_maps_and_flattened_lists(xmlish):
             "Data": b"\x00\xfe", "Ratio": 0.5,
             "Children": [{"Kind": "inner", "Notes": ["only"]}, {"Labels": {"c": "3"}}]}
     params = {"Id": "i-1", "Item": item}
-    assert parse(codec, xmlish, request(xmlish, "Put", params)) == params
+    assert parse_with(codec, xmlish, request(xmlish, "Put", params)) == params
 
     response = codec.serialize(xmlish.operation_model("Put"), {"Item": item, "Version": "v7"})
     root = ElementTree.fromstring(response.body)

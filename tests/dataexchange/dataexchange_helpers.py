@@ -7,15 +7,12 @@ import hashlib
 import urllib.error
 import urllib.request
 
-import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from conformance import assert_error_conforms, checked
+from conformance import checked
 from support import make_client
 
-REGION = "us-east-1"
 HOUR, DAY = 3600, 86400
 ROLE = "arn:aws:iam::123456789012:role/dx-lake-formation"
 DATASHARE = "arn:aws:redshift:us-east-1:123456789012:datashare:3b1e0c9a-7f6d-4f2e-9d1c-5a6b7c8d9e0f/sales_share"
@@ -63,29 +60,11 @@ def assets_of(client, data_set_id: str, revision_id: str) -> list[dict]:
     return [a for page in pages for a in page["Assets"]]
 
 
-def expect_error(client, operation: str, code: str, status: int, **params) -> ClientError:
-    """Call ``operation`` and check it fails with ``code`` and ``status`` and a conformant body."""
-    method = getattr(client, _snake(operation))
-    with pytest.raises(ClientError) as caught:
-        method(**params)
-    error = caught.value
-    assert error.response["Error"]["Code"] == code, error.response["Error"]
-    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status, error.response
-    assert_error_conforms(client.meta.service_model.operation_model(operation), error)
-    return error
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
 # -- fixtures: test modules import them (a conftest.py here would clash with the other services') --
 
 def dataexchange_client(server, account: str):
     # SendApiAsset carries the host prefix "api-fulfill.", which an IP-address endpoint cannot take.
-    return boto3.session.Session().client(
-        "dataexchange", endpoint_url=server.url, region_name=REGION, aws_access_key_id=account,
-        aws_secret_access_key="secret", config=Config(inject_host_prefix=False))
+    return make_client("dataexchange", server.url, account, config=Config(inject_host_prefix=False))
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from dataexchange_helpers import assets_of, create_data_set, create_revision, expect_error, import_file
+from dataexchange_helpers import assets_of, create_data_set, create_revision, import_file
 from dataexchange_helpers import dx  # noqa: F401  (fixture)
+from support import expect_error
 
 ID = re.compile(r"[0-9a-f]{32}")
 

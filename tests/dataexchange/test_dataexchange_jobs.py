@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from dataexchange_helpers import (DATASHARE, DAY, HOUR, ROLE, assets_of, create_data_set, create_revision,
-                                  expect_error, http_error, import_file, md5_b64, put)
+                                  http_error, import_file, md5_b64, put)
 from dataexchange_helpers import dx  # noqa: F401  (fixture)
+from support import expect_error
 
 CSV = b"ticker,price\nAMZN,181.05\nMSFT,415.50\n"
 

@@ -5,10 +5,9 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from conformance import attach
-from dataexchange_helpers import (DAY, assets_of, create_data_set, create_revision, expect_error, import_file,
-                                  md5_b64, put)
+from dataexchange_helpers import DAY, assets_of, create_data_set, create_revision, import_file, md5_b64, put
 from dataexchange_helpers import dx, dx_other, other_account, s3  # noqa: F401  (fixtures)
-from support import make_client
+from support import expect_error, make_client
 
 
 def published_data_set(server, dx, data=b"v1"):

@@ -6,12 +6,11 @@ import io
 import json
 import os
 
-import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.utils import calculate_tree_hash
 
-from conformance import assert_error_conforms
+import support
 from support import REGION, make_client
 
 MiB = 1024 * 1024
@@ -31,28 +30,18 @@ def random_bytes(size: int) -> bytes:
 
 
 def expect_error(client, operation: str, code: str, status: int, **params) -> ClientError:
-    """Call ``operation`` and check that it fails with ``code`` and ``status`` in a conformant error."""
-    method = getattr(client, _snake(operation))
+    """support.expect_error, and Glacier's error layout in the raw body, modelled code or not: code, message
+    and fault type."""
     bodies = []
     client.meta.events.register("before-parse.glacier.*", lambda response_dict, **_: bodies.append(
         response_dict["body"]), unique_id=f"raw-body-{id(bodies)}")
     try:
-        with pytest.raises(ClientError) as caught:
-            method(**params)
+        error = support.expect_error(client, operation, code, status, **params)
     finally:
         client.meta.events.unregister("before-parse.glacier.*", unique_id=f"raw-body-{id(bodies)}")
-    error = caught.value
-    assert error.response["Error"]["Code"] == code, error.response["Error"]
-    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status, error.response
-    assert_error_conforms(client.meta.service_model.operation_model(operation), error)
-    # Glacier's error layout, modelled code or not: code, message and fault type in the body.
     assert json.loads(bodies[-1]) == {"code": code, "message": error.response["Error"]["Message"],
                                       "type": "Client" if status < 500 else "Server"}
     return error
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def create_vault(client, name: str = "photos") -> str:

@@ -15,7 +15,7 @@ import uvicorn
 from botocore.config import Config as BotoConfig
 
 from conformance import checked
-from s3_helpers import NO_RETRIES, s3_client
+from s3_helpers import NO_RETRIES, bucket_name, s3_client
 from support import REGION, make_client
 
 from jobyard.testing import free_port
@@ -36,6 +36,14 @@ def s3_virtual(server, account):
                        proxies={"http": server.url}, retries=NO_RETRIES)
     with checked(client):
         yield client
+
+
+@pytest.fixture
+def bucket(s3, account):
+    """A bucket of the test's account, made with the path-style client."""
+    name = bucket_name(account)
+    s3.create_bucket(Bucket=name)
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import sys
 import zlib
 from datetime import datetime, timedelta
 
-import pytest
 from boto3.s3.transfer import TransferConfig
 
 from s3_helpers import bucket_name, expect_error, expect_head_error
@@ -19,13 +18,6 @@ from s3_helpers import bucket_name, expect_error, expect_head_error
 MiB = 1024 * 1024
 PART = 5 * MiB                    # the smallest size of a part that is not the last one
 FIRST, SECOND = b"A" * PART, b"B" * PART
-
-
-@pytest.fixture
-def bucket(s3, account):
-    name = bucket_name(account)
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 def md5(data: bytes) -> str:

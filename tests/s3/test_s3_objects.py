@@ -16,13 +16,6 @@ from botocore.exceptions import ClientError
 from s3_helpers import bucket_name, expect_error, expect_head_error
 
 
-@pytest.fixture
-def bucket(s3, account):
-    name = bucket_name(account)
-    s3.create_bucket(Bucket=name)
-    return name
-
-
 def crc32_b64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 

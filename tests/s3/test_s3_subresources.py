@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from s3_helpers import bucket_name, expect_error
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-
-
-@pytest.fixture
-def bucket(s3, account):
-    name = bucket_name(account)
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 def test_tagging(s3, bucket):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
-import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conformance import GENERIC_ERROR_CODES, assert_error_conforms
+import support
+from conformance import GENERIC_ERROR_CODES
+from support import REGION, make_client
 
-REGION = "us-east-1"
 MINUTE, HOUR, DAY = 60, 3600, 86400
 
 ROLE = "arn:aws:iam::123456789012:role/batch-operations"
@@ -39,9 +38,7 @@ def s3control_client(url: str, access_key: str, region: str = REGION, proxy: boo
     options = dict(retries={"max_attempts": 1}, parameter_validation=validate)
     if proxy:
         options["proxies"] = {"http": url}
-    return boto3.session.Session().client("s3control", endpoint_url=url, region_name=region,
-                                          aws_access_key_id=access_key, aws_secret_access_key="secret",
-                                          config=Config(**options))
+    return make_client("s3control", url, access_key, region=region, config=Config(**options))
 
 
 def create_job(client, account: str, *, operation: dict | None = None, **overrides) -> str:
@@ -74,18 +71,8 @@ def advance_until(server, client, account: str, job_id: str, wanted: str, step: 
     return seen
 
 
-def expect_error(client, operation: str, code: str, http_status: int, allowed=S3_COMMON_ERRORS,
+def expect_error(client, operation: str, code: str, status: int, *, allowed=S3_COMMON_ERRORS,
                  **params) -> ClientError:
-    """Call ``operation`` and check it fails with ``code`` and ``http_status`` in a conformant S3 error."""
-    method = getattr(client, _snake(operation))
-    with pytest.raises(ClientError) as caught:
-        method(**params)
-    error = caught.value
-    assert error.response["Error"]["Code"] == code, error.response["Error"]
-    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == http_status
-    assert_error_conforms(client.meta.service_model.operation_model(operation), error, allowed)
-    return error
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+    """support.expect_error for S3 Control: the codes S3 answers any operation with are conformant too
+    (``allowed=TAG_RESOURCE_ERRORS`` for the tagging operations that model none)."""
+    return support.expect_error(client, operation, code, status, allowed=allowed, **params)

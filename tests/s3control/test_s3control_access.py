@@ -15,7 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conformance import attach
-from s3control_helpers import REGION, create_job, describe, expect_error, s3control_client
+from s3control_helpers import create_job, describe, expect_error, s3control_client
+from support import REGION
 
 
 def raw_request(server, method: str, path: str, account: str, body: bytes = b"", host: str | None = None):

@@ -1,8 +1,6 @@
 """The job state machine over a real store: one clock jump lands every job where small steps would, even
 when jobs pause and resume one another for capacity."""
 
-import pytest
-
 from jobyard.lifecycle import Lifecycle
 from jobyard.services.s3control import jobs
 from jobyard.services.s3control import states as S
@@ -36,14 +34,6 @@ def snapshot(store):
         queue = tx.page(jobs.QUEUE, ACCOUNT, REGION, limit=100, by="id", parent="")[0]
     return ([(r.id, r.state, r.parent, r.next_due_us, sorted(r.doc["Entered"].items()), r.doc["Active"], r.doc["Ran"])
              for r in rows], [q.id for q in queue])
-
-
-@pytest.fixture
-def settings(monkeypatch):
-    def apply(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(f"JOBYARD_S3CONTROL_{name.upper()}", str(value))
-    return apply
 
 
 def test_jump_equals_small_steps(tmp_path, settings):

@@ -60,7 +60,7 @@ def test_tag_resource_on_a_job_arn(s3c, account):
 def test_tag_resource_keeps_the_limit(s3c, account):
     job_id = create_job(s3c, account, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(30)])
     arn = describe(s3c, account, job_id)["JobArn"]
-    expect_error(s3c, "TagResource", "TooManyTagsException", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(s3c, "TagResource", "TooManyTagsException", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=arn, Tags=[{"Key": f"n{i}", "Value": "v"} for i in range(21)])
     assert len(s3c.list_tags_for_resource(AccountId=account, ResourceArn=arn)["Tags"]) == 30
 
@@ -70,29 +70,29 @@ def test_tag_resource_errors(server, s3c, raw_s3c, account):
     missing = f"arn:aws:s3:us-east-1:{account}:job/{uuid.uuid4()}"
     for operation, extra in [("TagResource", {"Tags": [{"Key": "k", "Value": "v"}]}),
                              ("UntagResource", {"TagKeys": ["k"]}), ("ListTagsForResource", {})]:
-        expect_error(s3c, operation, "NotFoundException", 404, TAG_RESOURCE_ERRORS, AccountId=account,
+        expect_error(s3c, operation, "NotFoundException", 404, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                      ResourceArn=missing, **extra)
     # Another region's job is not here; another account's ARN is not the caller's to touch.
-    expect_error(s3c, "ListTagsForResource", "NotFoundException", 404, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(s3c, "ListTagsForResource", "NotFoundException", 404, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=f"arn:aws:s3:eu-west-1:{account}:job/{job_id}")
-    expect_error(s3c, "ListTagsForResource", "AccessDenied", 403, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(s3c, "ListTagsForResource", "AccessDenied", 403, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=f"arn:aws:s3:us-east-1:999999999999:job/{job_id}")
     # Other S3 resources exist on AWS but not in jobyard.
-    error = expect_error(s3c, "ListTagsForResource", "NotImplemented", 501, TAG_RESOURCE_ERRORS, AccountId=account,
-                         ResourceArn=f"arn:aws:s3:us-east-1:{account}:accesspoint/my-access-point")
+    error = expect_error(s3c, "ListTagsForResource", "NotImplemented", 501, allowed=TAG_RESOURCE_ERRORS,
+                         AccountId=account, ResourceArn=f"arn:aws:s3:us-east-1:{account}:accesspoint/my-access-point")
     assert "job" in error.response["Error"]["Message"]
     # A bucket ARN without a region does not match the model's ResourceArn pattern.
-    expect_error(raw_s3c, "TagResource", "InvalidRequest", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(raw_s3c, "TagResource", "InvalidRequest", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn="arn:aws:s3:::bucket", Tags=[{"Key": "k", "Value": "v"}])
-    expect_error(raw_s3c, "ListTagsForResource", "InvalidRequest", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(raw_s3c, "ListTagsForResource", "InvalidRequest", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn="arn:aws:s3:::bucket")
     # The model's own limits on the tags themselves are tag errors.
     arn = describe(s3c, account, job_id)["JobArn"]
-    expect_error(raw_s3c, "TagResource", "TooManyTagsException", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(raw_s3c, "TagResource", "TooManyTagsException", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(51)])
-    expect_error(raw_s3c, "TagResource", "InvalidTag", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(raw_s3c, "TagResource", "InvalidTag", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=arn, Tags=[{"Key": "k" * 129, "Value": "v"}])
-    expect_error(raw_s3c, "UntagResource", "InvalidTag", 400, TAG_RESOURCE_ERRORS, AccountId=account,
+    expect_error(raw_s3c, "UntagResource", "InvalidTag", 400, allowed=TAG_RESOURCE_ERRORS, AccountId=account,
                  ResourceArn=arn, TagKeys=["k" * 129])
 
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from botocore.exceptions import ClientError
-
-from conformance import assert_error_conforms
-
 ROLE = "arn:aws:iam::123456789012:role/snowball-import-S3-role"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef-123456123456"
 BUCKET = "arn:aws:s3:::my-bucket"
@@ -29,19 +24,3 @@ def create_job(client, address_id: str, job_type: str = "IMPORT", **extra) -> st
 
 def state(client, job_id: str) -> str:
     return client.describe_job(JobId=job_id)["JobMetadata"]["JobState"]
-
-
-def expect_error(client, operation: str, code: str, **params) -> ClientError:
-    """Call ``operation`` and check it fails with ``code`` (HTTP 400, conformant body)."""
-    method = getattr(client, _snake(operation))
-    with pytest.raises(ClientError) as caught:
-        method(**params)
-    error = caught.value
-    assert error.response["Error"]["Code"] == code, error.response["Error"]
-    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert_error_conforms(client.meta.service_model.operation_model(operation), error)
-    return error
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))

@@ -1,4 +1,5 @@
-from snowball_helpers import ADDRESS, create_address, expect_error
+from snowball_helpers import ADDRESS, create_address
+from support import expect_error
 
 
 def test_create_and_describe_address(snowball):
@@ -20,16 +21,16 @@ def test_country_written_as_usa_is_accepted(snowball):
 
 def test_incomplete_address_is_invalid(snowball):
     incomplete = {k: v for k, v in ADDRESS.items() if k != "City"}
-    error = expect_error(snowball, "CreateAddress", "InvalidAddressException", Address=incomplete)
+    error = expect_error(snowball, "CreateAddress", "InvalidAddressException", 400, Address=incomplete)
     assert "City" in error.response["Error"]["Message"]
 
 
 def test_address_outside_the_region_is_unsupported(snowball):
-    expect_error(snowball, "CreateAddress", "UnsupportedAddressException", Address={**ADDRESS, "Country": "FR"})
+    expect_error(snowball, "CreateAddress", "UnsupportedAddressException", 400, Address={**ADDRESS, "Country": "FR"})
 
 
 def test_unknown_address(snowball):
-    error = expect_error(snowball, "DescribeAddress", "InvalidResourceException",
+    error = expect_error(snowball, "DescribeAddress", "InvalidResourceException", 400,
                          AddressId="ADID00000000-0000-0000-0000-000000000000")
     assert error.response["ResourceType"] == "ADDRESS"
 

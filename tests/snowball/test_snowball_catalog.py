@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from snowball_helpers import create_address, create_job, expect_error
+from snowball_helpers import create_address, create_job
+from support import expect_error
 
 
 def test_long_term_pricing_lifecycle(snowball):
@@ -26,13 +27,13 @@ def test_long_term_pricing_lifecycle(snowball):
 
 def test_long_term_pricing_errors(snowball):
     missing = "LTPID00000000-0000-0000-0000-000000000000"
-    expect_error(snowball, "UpdateLongTermPricing", "InvalidResourceException", LongTermPricingId=missing)
-    expect_error(snowball, "CreateJob", "InvalidResourceException", JobType="IMPORT",
+    expect_error(snowball, "UpdateLongTermPricing", "InvalidResourceException", 400, LongTermPricingId=missing)
+    expect_error(snowball, "CreateJob", "InvalidResourceException", 400, JobType="IMPORT",
                  AddressId=create_address(snowball), RoleARN="arn:aws:iam::123456789012:role/r",
                  LongTermPricingId=missing)
     pricing_id = snowball.create_long_term_pricing(LongTermPricingType="OneMonth",
                                                    SnowballType="SNC1_SSD")["LongTermPricingId"]
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", JobType="IMPORT",
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="IMPORT",
                  AddressId=create_address(snowball), RoleARN="arn:aws:iam::123456789012:role/r",
                  SnowballType="EDGE", LongTermPricingId=pricing_id)
 
@@ -47,9 +48,9 @@ def test_service_versions(snowball):
     first = snowball.list_service_versions(ServiceName="KUBERNETES", MaxResults=3)
     rest = snowball.list_service_versions(ServiceName="KUBERNETES", NextToken=first["NextToken"])
     assert first["ServiceVersions"] + rest["ServiceVersions"] == kubernetes["ServiceVersions"]
-    expect_error(snowball, "ListServiceVersions", "InvalidNextTokenException", ServiceName="EKS_ANYWHERE",
+    expect_error(snowball, "ListServiceVersions", "InvalidNextTokenException", 400, ServiceName="EKS_ANYWHERE",
                  NextToken=first["NextToken"])
-    expect_error(snowball, "ListServiceVersions", "ValidationException", ServiceName="DOCKER")
+    expect_error(snowball, "ListServiceVersions", "ValidationException", 400, ServiceName="DOCKER")
 
 
 def test_compatible_images_paginate(snowball):
@@ -64,7 +65,7 @@ def test_pickup_locations(snowball):
     assert addresses and all(a["Type"] == "CUST_PICKUP" and a["Country"] == "US" for a in addresses)
     first = snowball.list_pickup_locations(MaxResults=1)
     assert first["Addresses"] == addresses[:1] and first["NextToken"]
-    expect_error(snowball, "ListPickupLocations", "InvalidResourceException", NextToken="forged")
+    expect_error(snowball, "ListPickupLocations", "InvalidResourceException", 400, NextToken="forged")
 
 
 @pytest.mark.parametrize("paginator", ["list_jobs", "describe_addresses", "list_cluster_jobs", "list_clusters",

@@ -1,6 +1,7 @@
 from datetime import datetime
 
-from snowball_helpers import DAY, HOUR, create_address, expect_error, state
+from snowball_helpers import DAY, HOUR, create_address, state
+from support import expect_error
 
 
 def create_cluster(client, address_id, **extra):
@@ -34,7 +35,7 @@ def test_cluster_waits_for_its_nodes_then_ships(server, snowball):
     assert all(state(snowball, n) == "New" for n in nodes)  # no quorum, nothing ships
     nodes.append(snowball.create_job(ClusterId=cluster_id)["JobId"])
     assert snowball.describe_cluster(ClusterId=cluster_id)["ClusterMetadata"]["ClusterState"] == "Pending"
-    expect_error(snowball, "CreateJob", "ClusterLimitExceededException", ClusterId=cluster_id)
+    expect_error(snowball, "CreateJob", "ClusterLimitExceededException", 400, ClusterId=cluster_id)
     node_meta = snowball.describe_job(JobId=nodes[0])["JobMetadata"]
     assert node_meta["ClusterId"] == cluster_id and node_meta["AddressId"] == address
     server.advance(10 * DAY)
@@ -63,7 +64,7 @@ def test_no_nodes_join_a_cancelled_cluster(snowball):
     cluster_id = create_cluster(snowball, create_address(snowball))["ClusterId"]
     snowball.cancel_cluster(ClusterId=cluster_id)
     assert snowball.describe_cluster(ClusterId=cluster_id)["ClusterMetadata"]["ClusterState"] == "Cancelled"
-    error = expect_error(snowball, "CreateJob", "InvalidResourceException", ClusterId=cluster_id)
+    error = expect_error(snowball, "CreateJob", "InvalidResourceException", 400, ClusterId=cluster_id)
     assert "Cancelled" in error.response["Error"]["Message"]
 
 
@@ -71,7 +72,7 @@ def test_cluster_limit_exceeded(snowball):
     cluster_id = create_cluster(snowball, create_address(snowball), InitialClusterSize=3)["ClusterId"]
     # The cluster has all its nodes at its initial size: it no longer awaits any.
     assert snowball.describe_cluster(ClusterId=cluster_id)["ClusterMetadata"]["ClusterState"] == "Pending"
-    expect_error(snowball, "CreateJob", "ClusterLimitExceededException", ClusterId=cluster_id)
+    expect_error(snowball, "CreateJob", "ClusterLimitExceededException", 400, ClusterId=cluster_id)
 
 
 def test_update_and_cancel_cluster_only_awaiting_quorum(server, snowball):
@@ -85,24 +86,24 @@ def test_update_and_cancel_cluster_only_awaiting_quorum(server, snowball):
     assert snowball.describe_job(JobId=node)["JobMetadata"]["AddressId"] == other
     snowball.cancel_cluster(ClusterId=cluster_id)
     assert state(snowball, node) == "Cancelled"
-    expect_error(snowball, "UpdateCluster", "InvalidJobStateException", ClusterId=cluster_id, Description="x")
-    expect_error(snowball, "CancelCluster", "InvalidJobStateException", ClusterId=cluster_id)
+    expect_error(snowball, "UpdateCluster", "InvalidJobStateException", 400, ClusterId=cluster_id, Description="x")
+    expect_error(snowball, "CancelCluster", "InvalidJobStateException", 400, ClusterId=cluster_id)
 
 
 def test_cluster_rules(snowball):
     address = create_address(snowball)
-    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", JobType="IMPORT",
+    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", 400, JobType="IMPORT",
                  AddressId=address, SnowballType="EDGE", ShippingOption="SECOND_DAY")
-    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", JobType="LOCAL_USE",
+    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", 400, JobType="LOCAL_USE",
                  AddressId=address, SnowballType="SNC1_HDD", ShippingOption="SECOND_DAY")
-    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", JobType="LOCAL_USE",
+    expect_error(snowball, "CreateCluster", "InvalidInputCombinationException", 400, JobType="LOCAL_USE",
                  AddressId=address, SnowballType="EDGE", ShippingOption="SECOND_DAY", InitialClusterSize=4,
                  OnDeviceServiceConfiguration={"S3OnDeviceService": {"ServiceSize": 3}})
     missing = "CID00000000-0000-0000-0000-000000000000"
     for operation in ("DescribeCluster", "CancelCluster", "ListClusterJobs"):
-        error = expect_error(snowball, operation, "InvalidResourceException", ClusterId=missing)
+        error = expect_error(snowball, operation, "InvalidResourceException", 400, ClusterId=missing)
         assert error.response["ResourceType"] == "CLUSTER"
-    expect_error(snowball, "CreateJob", "InvalidResourceException", ClusterId=missing)
+    expect_error(snowball, "CreateJob", "InvalidResourceException", 400, ClusterId=missing)
 
 
 def test_list_clusters(snowball):

@@ -4,7 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from snowball_helpers import BUCKET, DAY, HOUR, KMS, ROLE, create_address, create_job, expect_error, state
+from snowball_helpers import BUCKET, DAY, HOUR, KMS, ROLE, create_address, create_job, state
+from support import expect_error
 
 IMPORT_PATH = ["New", "PreparingAppliance", "PreparingShipment", "InTransitToCustomer", "WithCustomer",
                "InTransitToAWS", "WithAWSSortingFacility", "WithAWS", "InProgress", "Complete"]
@@ -100,8 +101,8 @@ def test_cancel_only_while_new(server, snowball):
     later = create_job(snowball, address)
     server.advance(2 * HOUR)
     assert state(snowball, later) != "New"
-    expect_error(snowball, "CancelJob", "InvalidJobStateException", JobId=later)
-    expect_error(snowball, "UpdateJob", "InvalidJobStateException", JobId=later, Description="too late")
+    expect_error(snowball, "CancelJob", "InvalidJobStateException", 400, JobId=later)
+    expect_error(snowball, "UpdateJob", "InvalidJobStateException", 400, JobId=later, Description="too late")
 
 
 def test_update_job_while_new(snowball):
@@ -112,14 +113,14 @@ def test_update_job_while_new(snowball):
     meta = snowball.describe_job(JobId=job_id)["JobMetadata"]
     assert meta["Description"] == "changed" and meta["AddressId"] == other
     assert meta["ShippingDetails"]["ShippingOption"] == "NEXT_DAY"
-    expect_error(snowball, "UpdateJob", "InvalidResourceException", JobId=job_id,
+    expect_error(snowball, "UpdateJob", "InvalidResourceException", 400, JobId=job_id,
                  AddressId="ADID00000000-0000-0000-0000-000000000000")
 
 
 def test_manifest_and_unlock_code_only_with_customer(server, snowball):
     job_id = create_job(snowball, create_address(snowball))
-    expect_error(snowball, "GetJobManifest", "InvalidJobStateException", JobId=job_id)
-    expect_error(snowball, "GetJobUnlockCode", "InvalidJobStateException", JobId=job_id)
+    expect_error(snowball, "GetJobManifest", "InvalidJobStateException", 400, JobId=job_id)
+    expect_error(snowball, "GetJobUnlockCode", "InvalidJobStateException", 400, JobId=job_id)
     advance_until(server, snowball, job_id, "WithCustomer")
     url = snowball.get_job_manifest(JobId=job_id)["ManifestURI"]
     manifest = urllib.request.urlopen(url).read()
@@ -145,7 +146,7 @@ def test_manifest_url_expires_after_an_hour(server, snowball):
 
 def test_shipment_state_updates(server, snowball):
     job_id = create_job(snowball, create_address(snowball))
-    expect_error(snowball, "UpdateJobShipmentState", "InvalidJobStateException", JobId=job_id,
+    expect_error(snowball, "UpdateJobShipmentState", "InvalidJobStateException", 400, JobId=job_id,
                  ShipmentState="RETURNED")
     advance_until(server, snowball, job_id, "InTransitToCustomer")
     snowball.update_job_shipment_state(JobId=job_id, ShipmentState="RECEIVED")
@@ -156,29 +157,29 @@ def test_shipment_state_updates(server, snowball):
 
 def test_return_shipping_label(server, snowball):
     job_id = create_job(snowball, create_address(snowball))
-    expect_error(snowball, "CreateReturnShippingLabel", "InvalidJobStateException", JobId=job_id)
-    expect_error(snowball, "DescribeReturnShippingLabel", "InvalidJobStateException", JobId=job_id)
+    expect_error(snowball, "CreateReturnShippingLabel", "InvalidJobStateException", 400, JobId=job_id)
+    expect_error(snowball, "DescribeReturnShippingLabel", "InvalidJobStateException", 400, JobId=job_id)
     advance_until(server, snowball, job_id, "WithCustomer")
     assert snowball.create_return_shipping_label(JobId=job_id)["Status"] == "InProgress"
     assert snowball.describe_return_shipping_label(JobId=job_id)["Status"] == "InProgress"
-    expect_error(snowball, "CreateReturnShippingLabel", "ConflictException", JobId=job_id)
+    expect_error(snowball, "CreateReturnShippingLabel", "ConflictException", 400, JobId=job_id)
     server.advance(15 * 60)
     label = snowball.describe_return_shipping_label(JobId=job_id)
     assert label["Status"] == "Succeeded" and isinstance(label["ExpirationDate"], datetime)
     assert urllib.request.urlopen(label["ReturnShippingLabelURI"]).read().startswith(b"%PDF")
-    expect_error(snowball, "CreateReturnShippingLabel", "ReturnShippingLabelAlreadyExistsException", JobId=job_id)
+    expect_error(snowball, "CreateReturnShippingLabel", "ReturnShippingLabelAlreadyExistsException", 400, JobId=job_id)
 
 
 def test_create_job_rules(snowball):
     address = create_address(snowball)
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", JobType="IMPORT", RoleARN=ROLE)
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", AddressId=address)
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", JobType="IMPORT", AddressId=address)
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", JobType="EXPORT", AddressId=address,
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="IMPORT", RoleARN=ROLE)
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, AddressId=address)
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="IMPORT", AddressId=address)
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="EXPORT", AddressId=address,
                  RoleARN=ROLE)
-    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", JobType="IMPORT", AddressId=address,
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="IMPORT", AddressId=address,
                  RoleARN=ROLE, SnowballType="SNC1_SSD", SnowballCapacityPreference="T98")
-    error = expect_error(snowball, "CreateJob", "InvalidResourceException", JobType="IMPORT", RoleARN=ROLE,
+    error = expect_error(snowball, "CreateJob", "InvalidResourceException", 400, JobType="IMPORT", RoleARN=ROLE,
                          AddressId="ADID00000000-0000-0000-0000-000000000000")
     assert error.response["ResourceType"] == "ADDRESS"
 
@@ -186,7 +187,7 @@ def test_create_job_rules(snowball):
 def test_unknown_job(snowball):
     missing = "JID00000000-0000-0000-0000-000000000000"
     for operation in ("DescribeJob", "CancelJob", "GetJobManifest", "GetJobUnlockCode", "UpdateJob"):
-        error = expect_error(snowball, operation, "InvalidResourceException", JobId=missing)
+        error = expect_error(snowball, operation, "InvalidResourceException", 400, JobId=missing)
         assert error.response["ResourceType"] == "JOB"
 
 
@@ -204,9 +205,9 @@ def test_a_failed_request_writes_nothing(snowball):
                                          ShippingOption="SECOND_DAY")["ClusterId"]
     jobs_before = snowball.list_jobs()["JobListEntries"]
     # Fails on its last check, after the address and capacity checks have passed.
-    expect_error(snowball, "CreateJob", "InvalidResourceException", JobType="IMPORT", AddressId=address,
+    expect_error(snowball, "CreateJob", "InvalidResourceException", 400, JobType="IMPORT", AddressId=address,
                  RoleARN=ROLE, LongTermPricingId="LTPID00000000-0000-0000-0000-000000000000")
-    expect_error(snowball, "CreateCluster", "InvalidResourceException", JobType="LOCAL_USE", AddressId=address,
+    expect_error(snowball, "CreateCluster", "InvalidResourceException", 400, JobType="LOCAL_USE", AddressId=address,
                  SnowballType="EDGE", ShippingOption="SECOND_DAY", InitialClusterSize=5,
                  LongTermPricingIds=["LTPID00000000-0000-0000-0000-000000000000"])
     assert snowball.list_jobs()["JobListEntries"] == jobs_before

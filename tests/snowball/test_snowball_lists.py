@@ -3,8 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from support import make_client
-from snowball_helpers import create_address, create_job, expect_error
+from snowball_helpers import create_address, create_job
+from support import expect_error, make_client
 
 
 @pytest.fixture
@@ -50,13 +50,13 @@ def test_paginator_resumes_from_starting_token(snowball, twelve_jobs):
 
 
 def test_max_results_over_100_is_rejected_by_the_server(snowball):
-    error = expect_error(snowball, "ListJobs", "ValidationException", MaxResults=101)
+    error = expect_error(snowball, "ListJobs", "ValidationException", 400, MaxResults=101)
     assert "less than or equal to 100" in error.response["Error"]["Message"]
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA", "a" * 1024])
 def test_forged_tokens_are_invalid(snowball, token):
-    expect_error(snowball, "ListJobs", "InvalidNextTokenException", NextToken=token)
+    expect_error(snowball, "ListJobs", "InvalidNextTokenException", 400, NextToken=token)
 
 
 def test_tokens_are_bound_to_account_and_operation(server, snowball, twelve_jobs, protocol):
@@ -65,7 +65,7 @@ def test_tokens_are_bound_to_account_and_operation(server, snowball, twelve_jobs
     with pytest.raises(ClientError) as caught:
         stranger.list_jobs(MaxResults=2, NextToken=token)
     assert caught.value.response["Error"]["Code"] == "InvalidNextTokenException"
-    expect_error(snowball, "ListClusters", "InvalidNextTokenException", NextToken=token)
+    expect_error(snowball, "ListClusters", "InvalidNextTokenException", 400, NextToken=token)
     other_region = make_client("snowball", server.url, snowball._request_signer._credentials.access_key,
                                protocol, region="us-west-2")
     with pytest.raises(ClientError):
@@ -97,4 +97,4 @@ def test_list_cluster_jobs_pages(snowball):
     token = snowball.list_cluster_jobs(ClusterId=cluster_id, MaxResults=2)["NextToken"]
     other = snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
                                     ShippingOption="SECOND_DAY")["ClusterId"]
-    expect_error(snowball, "ListClusterJobs", "InvalidNextTokenException", ClusterId=other, NextToken=token)
+    expect_error(snowball, "ListClusterJobs", "InvalidNextTokenException", 400, ClusterId=other, NextToken=token)
