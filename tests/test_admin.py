@@ -12,7 +12,7 @@ from jobyard.testing import admin_call
 
 
 def test_health(server):
-    assert admin_call(server.url, "GET", "health") == {"status": "ok"}
+    assert admin_call(server.url, "GET", "health") == {"status": "ok", "files": "settled"}
 
 
 def test_clock_is_frozen_and_advances(server):

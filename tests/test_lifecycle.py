@@ -1,16 +1,36 @@
 """The catch-up engine: one jump of the clock lands every job exactly where small steps would."""
 
-from jobyard.lifecycle import Lifecycle, draw_seconds
+from pathlib import Path
+
+import pytest
+
+from jobyard.config import Config
+from jobyard.lifecycle import draw_seconds
+from jobyard.server import Emulator
 from jobyard.services.snowball import jobs
-from jobyard.store import Store, sqlite_url
+from jobyard.store import Resource
 
 DAY_US = 86400 * 1_000_000
 START = 1_700_000_000 * 1_000_000
 
 
-def store_with_jobs(path, ids):
-    store = Store(sqlite_url(str(path)))
-    with store.transaction() as tx:
+@pytest.fixture
+def emulators(tmp_path):
+    """Emulators on their own data dirs (frozen clocks): ``emulators("a")`` makes or returns one."""
+    made = {}
+
+    def make(name):
+        if name not in made:
+            made[name] = Emulator(Config(data_dir=str(tmp_path / name), time_scale=0))
+        return made[name]
+
+    yield make
+    for emulator in made.values():
+        emulator.close()
+
+
+def with_jobs(emulator, ids):
+    with emulator.store.transaction() as tx:
         for index, job_id in enumerate(ids):
             job_type = ("IMPORT", "EXPORT", "LOCAL_USE")[index % 3]
             doc = {"JobType": job_type, "SnowballType": "EDGE", "ShippingOption": "STANDARD",
@@ -18,30 +38,28 @@ def store_with_jobs(path, ids):
             if job_type == "EXPORT":
                 doc["IsMaster"] = True
             tx.insert(jobs.new_job("111122223333", "us-east-1", START, doc, job_id=job_id))
-    return store
+    return emulator
 
 
-def snapshot(store):
-    with store.transaction() as tx:
+def snapshot(emulator):
+    with emulator.store.transaction() as tx:
         rows = tx.page(jobs.JOB, "111122223333", "us-east-1", limit=1000)[0]
     # Export parts get fresh ids; compare them by their place in the family.
     return sorted((r.parent != "", r.state, r.next_due_us, str(sorted(r.doc.get("Entered", {}).items())))
                   for r in rows)
 
 
-def test_jump_equals_small_steps(tmp_path):
+def test_jump_equals_small_steps(emulators):
     ids = [f"JID00000000-0000-0000-0000-{n:012d}" for n in range(9)]
-    lifecycle = Lifecycle()
-    lifecycle.register(jobs.JOB, jobs.advance)
-    stepped, jumped = store_with_jobs(tmp_path / "a.db", ids), store_with_jobs(tmp_path / "b.db", ids)
+    stepped, jumped = with_jobs(emulators("a"), ids), with_jobs(emulators("b"), ids)
     for hour in range(1, 24 * 20 + 1):
-        with stepped.transaction() as tx:
-            lifecycle.catch_up(tx, START + hour * 3600 * 1_000_000)
-    with jumped.transaction() as tx:
-        applied = lifecycle.catch_up(tx, START + 20 * DAY_US)
+        with stepped.store.transaction() as tx:
+            stepped.lifecycle.catch_up(tx, START + hour * 3600 * 1_000_000)
+    with jumped.store.transaction() as tx:
+        applied = jumped.lifecycle.catch_up(tx, START + 20 * DAY_US)
     assert applied > 9 * 5
     assert snapshot(stepped) == snapshot(jumped)
-    with jumped.transaction() as tx:
+    with jumped.store.transaction() as tx:
         assert tx.next_due() is None or tx.next_due() > START + 20 * DAY_US
 
 
@@ -51,25 +69,24 @@ def test_durations_repeat_for_the_same_job():
     assert 10 <= draw_seconds("JID3", "New", 10, 20) <= 20
 
 
-def test_idle_store_catch_up_applies_nothing(tmp_path):
-    store = store_with_jobs(tmp_path / "c.db", ["JID00000000-0000-0000-0000-000000000001"])
-    lifecycle = Lifecycle()
-    lifecycle.register(jobs.JOB, jobs.advance)
-    with store.transaction() as tx:
-        assert lifecycle.catch_up(tx, START) == 0
+def test_idle_store_catch_up_applies_nothing(emulators):
+    emulator = with_jobs(emulators("c"), ["JID00000000-0000-0000-0000-000000000001"])
+    with emulator.store.transaction() as tx:
+        assert emulator.lifecycle.catch_up(tx, START) == 0
 
 
-def test_a_failing_transition_is_undone_and_the_rest_go_on(tmp_path, caplog):
-    from jobyard.store import Resource
+def test_a_failing_transition_is_undone_and_the_rest_go_on(emulators, caplog):
+    emulator = emulators("d")
+    store, lifecycle = emulator.store, emulator.lifecycle
 
-    store = Store(sqlite_url(str(tmp_path / "d.db")))
-    lifecycle = Lifecycle()
-
-    def move(tx, resource, at_us):
+    def move(ctx, resource):
         resource.state, resource.next_due_us = "moved", None
+        ctx.files.put("kept", b"written by a transition that succeeds")
 
-    def explode(tx, resource, at_us):
-        tx.insert(Resource("test.side", "a", "r", "written-before-failing", created_us=at_us))
+    def explode(ctx, resource):
+        assert (ctx.account, ctx.region, ctx.now_us) == ("a", "r", START + 1)
+        ctx.scope.add("test.side", "written-before-failing")
+        ctx.files.put("undone", b"written by a transition that fails")
         resource.state = "half-moved"
         raise ValueError("a defect in a handler")
 
@@ -86,4 +103,10 @@ def test_a_failing_transition_is_undone_and_the_rest_go_on(tmp_path, caplog):
         assert tx.get("test.side", "a", "r", "written-before-failing") is None
         assert good.state == "moved"
         assert lifecycle.catch_up(tx, START + 20) == 0
+        files = emulator.files.bind(tx)
+        assert files.get("kept") == b"written by a transition that succeeds"
+        assert not files.exists("undone")
     assert "a defect in a handler" in caplog.text
+    # The failed transition's staged bytes went with its savepoint: nothing is left pending.
+    pending = Path(emulator.files.root, ".pending")
+    assert [p for p in pending.rglob("*") if p.is_file() and p.suffix != ".lock"] == []

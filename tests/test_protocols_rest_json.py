@@ -255,10 +255,18 @@ def test_error_layout(glacier_codec):
 
 
 def test_unmodeled_error(glacier, glacier_codec):
+    # No shape of its own: the members all of Glacier's error shapes share, and the extras as given.
     response = glacier_codec.serialize_error(ServiceError("AccessDeniedException", "no", 403, Reason="x"))
-    assert json.loads(response.body) == {"message": "no", "Reason": "x"}
+    assert json.loads(response.body) == {"code": "AccessDeniedException", "message": "no", "type": "Client",
+                                         "Reason": "x"}
     parsed = botocore_response(glacier, "ListVaults", response, PROTOCOL)
     assert parsed["Error"] == {"Code": "AccessDeniedException", "Message": "no"}
+
+
+def test_unmodeled_error_of_a_service_whose_shapes_share_only_the_message(dx_codec):
+    # Data Exchange's shapes share ``Message`` alone: an unmodeled code gets no code or type member.
+    response = dx_codec.serialize_error(ServiceError("UnknownOperationException", "no"))
+    assert json.loads(response.body) == {"message": "no"}
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe"])
@@ -340,7 +348,7 @@ def test_missing_body_reports_required_members(dataexchange, dx_codec):
     assert {(v.path, v.kind) for v in info.value.violations} == {("details", "required"), ("type", "required")}
 
 
-def test_list_jobs_query(dataexchange, dx_codec):
+def test_data_exchange_list_jobs_query(dataexchange, dx_codec):
     params = {"DataSetId": DATA_SET, "RevisionId": REVISION, "MaxResults": 25, "NextToken": "t/+=="}
     assert parse_with(dx_codec, dataexchange, botocore_request(dataexchange, "ListJobs", params, PROTOCOL)) == params
 

@@ -1,11 +1,15 @@
-"""The one error type that services raise and protocol codecs write.
+"""The one error type that services raise and protocol codecs write, and each service's table of errors.
 
-A service raises ``ServiceError(code, message, status, **extra)``; the codec of the request's protocol
-writes it in that protocol's layout (JSON ``__type``, CBOR ``__type``, REST ``x-amzn-ErrorType``, XML
+A service raises ``ServiceError(code, message, status, **extra)``, usually made by its ``ErrorTable``
+(``ERRORS.error(code, message, **extra)``), which knows each code's HTTP status; the codec of the request's
+protocol writes it in that protocol's layout (JSON ``__type``, CBOR ``__type``, REST ``x-amzn-ErrorType``, XML
 ``<Error><Code>``). ``extra`` holds further members of the error shape (``ResourceType``, ``ResourceId`` ...).
 """
 
 from __future__ import annotations
+
+from functools import cached_property
+from typing import Callable, Union
 
 
 class ServiceError(Exception):
@@ -60,9 +64,7 @@ def validation_message(violations: list[Violation]) -> str:
 
 
 class ValidationFailed(Exception):
-    """Raised by a codec when input breaks the model's constraints; the service turns it into its own error."""
-
-    operation: str | None = None  # the operation the request was for, set by the server
+    """Raised by a codec when input breaks the model's constraints; the service's ErrorTable answers it."""
 
     def __init__(self, violations: list[Violation]):
         super().__init__(validation_message(violations))
@@ -72,4 +74,103 @@ class ValidationFailed(Exception):
 class SerializationError(Exception):
     """Raised by a codec when the body cannot be read as the operation's input (bad JSON/CBOR, wrong types)."""
 
-    operation: str | None = None  # the operation the request was for, set by the server
+
+class UnknownOperation(Exception):
+    """No operation of the service matches the request (``what``: the target or path that was asked for)."""
+
+    def __init__(self, what: str | None):
+        super().__init__(what or "")
+        self.what = what
+
+
+class ForeignAccount(Exception):
+    """The request names an account other than the one its credentials belong to."""
+
+
+# How a table answers a failure that no operation raised: a code (its message is the failure's text) or a
+# function of the failure and the operation's name (None when no operation matched) giving the ServiceError.
+Answer = Union[str, Callable[[Exception, "str | None"], ServiceError]]
+
+
+class ErrorTable:
+    """What one service answers with, as data.
+
+    ``statuses`` maps each code to its HTTP status. The botocore model's error shapes give it where they
+    carry one (``error.httpStatusCode``); the table's own entries, from the AWS documentation of each
+    service, fill the rest and win where they differ. Unlisted codes are 400.
+
+    The answers to failures outside the operations — input the codec refused (``validation``,
+    ``serialization``), no matching operation (``unknown_operation``), credentials of one account naming
+    another (``access_denied``), a defect of ours (``internal``) — are codes or functions; ``translate``
+    applies them. ``invalid_token`` is the code for a page token that is not the service's, and
+    ``not_found(kind, id, scope)`` the error for a resource that does not exist.
+    """
+
+    def __init__(self, service: str | None, statuses: dict[str, int] | None = None, *,
+                 validation: Answer = "ValidationException",
+                 serialization: Answer = "SerializationException",
+                 unknown_operation: Answer = "UnknownOperationException",
+                 access_denied: Answer = "AccessDeniedException",
+                 internal: str = "InternalFailure",
+                 internal_message: str = "An internal error occurred.",
+                 invalid_token: str = "InvalidNextTokenException",
+                 invalid_token_message: str = "The token provided is not valid.",
+                 not_found: Callable[[str, str, object], ServiceError] | None = None):
+        self.service = service
+        self._ours = dict(statuses or {})
+        self.validation, self.serialization = validation, serialization
+        self.unknown_operation, self.access_denied = unknown_operation, access_denied
+        self.internal, self.internal_message = internal, internal_message
+        self.invalid_token_code, self.invalid_token_message = invalid_token, invalid_token_message
+        self._not_found = not_found
+
+    @cached_property
+    def statuses(self) -> dict[str, int]:
+        import botocore.session
+
+        statuses = {}
+        model = botocore.session.get_session().get_service_model(self.service) if self.service else None
+        for shape in model.error_shapes if model is not None else ():
+            status = shape.metadata.get("error", {}).get("httpStatusCode")
+            if status:
+                statuses[shape.name] = status
+        statuses.update(self._ours)
+        return statuses
+
+    def status(self, code: str) -> int:
+        return self.statuses.get(code, 400)
+
+    def error(self, code: str, message: str = "", **extra) -> ServiceError:
+        status = self.status(code)
+        return ServiceError(code, message, status, sender_fault=status < 500, **extra)
+
+    def invalid_token(self) -> ServiceError:
+        return self.error(self.invalid_token_code, self.invalid_token_message)
+
+    def not_found(self, kind: str, resource_id: str, scope) -> ServiceError:
+        if self._not_found is None:
+            return self.error("ResourceNotFoundException", f"{resource_id} not found")
+        return self._not_found(kind, resource_id, scope)
+
+    def translate(self, failure: BaseException, operation: str | None) -> ServiceError:
+        """The ServiceError that answers ``failure`` of a request for ``operation``."""
+        if isinstance(failure, ServiceError):
+            return failure
+        if isinstance(failure, ValidationFailed):
+            return self._answer(self.validation, failure, operation)
+        if isinstance(failure, SerializationError):
+            return self._answer(self.serialization, failure, operation)
+        if isinstance(failure, UnknownOperation):
+            return self._answer(self.unknown_operation, failure, operation)
+        if isinstance(failure, ForeignAccount):
+            return self._answer(self.access_denied, failure, operation)
+        return self.error(self.internal, self.internal_message)
+
+    def _answer(self, answer: Answer, failure: Exception, operation: str | None) -> ServiceError:
+        if callable(answer):
+            return answer(failure, operation)
+        return self.error(answer, str(failure) or _DEFAULT_MESSAGES.get(answer, answer))
+
+
+_DEFAULT_MESSAGES = {"SerializationException": "Malformed request body", "AccessDenied": "Access Denied",
+                     "AccessDeniedException": "Access Denied"}

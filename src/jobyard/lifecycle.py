@@ -5,10 +5,12 @@ writes anything, ``catch_up`` applies every transition due by the simulated now,
 its own due time (not at "now"), so that jumping the clock 60 days lands every job exactly where 60 days
 of ticking would. Idle resources cost nothing: the scan reads only the due end of one index.
 
-Services register one handler per resource kind: ``handler(tx, resource, at_us)`` moves the resource to
-its next state and sets its next due time (or None). It may change other resources too: it saves them
-itself and returns them, so that any transition they now have due joins this round in time order.
-Transitions that produce or drop payload bytes (a job's output) reach the file store as ``lifecycle.files``.
+Services declare one handler per resource kind (``Service.transitions()``): ``handler(ctx, resource)`` gets
+the same ``Context`` an operation gets, bound to the resource's account and region at the transition's due
+time (``ctx.now_us``), moves the resource to its next state and sets its next due time (or None). It may
+change other resources too: it saves them itself and returns them, so that any transition they now have
+due joins this round in time order. Each transition runs in a savepoint: one that raises is undone — rows
+and file work alike — logged, and taken off the schedule.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import hashlib
 import heapq
 import logging
 import random
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from .errors import ErrorTable
 from .store import Resource, Tx
 
-Handler = Callable[[Tx, Resource, int], "Iterable[Resource] | None"]
+if TYPE_CHECKING:
+    from .context import Context, Runtime
+
+Handler = Callable[["Context", Resource], "Iterable[Resource] | None"]
 
 _BATCH = 1000
 
@@ -29,12 +35,13 @@ log = logging.getLogger("jobyard.lifecycle")
 
 
 class Lifecycle:
-    def __init__(self, files=None):
-        self._handlers: dict[str, Handler] = {}
-        self.files = files   # the FileStore, for handlers whose transitions write or delete payloads
+    def __init__(self):
+        self._handlers: dict[str, tuple[Handler, str, ErrorTable | None]] = {}
+        self.runtime: "Runtime | None" = None   # set by the Runtime that owns this lifecycle
 
-    def register(self, kind: str, handler: Handler) -> None:
-        self._handlers[kind] = handler
+    def register(self, kind: str, handler: Handler, service: str = "", errors: ErrorTable | None = None) -> None:
+        """``handler`` moves resources of ``kind``; its context speaks for ``service`` with its ``errors``."""
+        self._handlers[kind] = (handler, service, errors)
 
     def catch_up(self, tx: Tx, now_us: int) -> int:
         """Apply every transition due at or before ``now_us``; returns how many were applied."""
@@ -54,15 +61,17 @@ class Lifecycle:
                 # Skip entries that an earlier transition in this round already moved or removed.
                 if current is None or current.next_due_us != due:
                     continue
-                handler = self._handlers.get(kind)
+                registered = self._handlers.get(kind)
                 touched = ()
-                if handler is None:
+                if registered is None:
                     current.next_due_us = None
                     tx.save(current)
                     continue
+                handler, service, errors = registered
                 try:
                     with tx.savepoint():
-                        touched = handler(tx, current, due) or ()
+                        ctx = self.runtime.transition_context(tx, current, due, service, errors)
+                        touched = handler(ctx, current) or ()
                         tx.save(current)
                 except Exception:
                     # One broken transition must not stop every request that catches up after it: undo its

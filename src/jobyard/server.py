@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from functools import cached_property
 from xml.sax.saxutils import escape
 
@@ -12,12 +13,13 @@ import botocore.session
 from . import admin
 from .clock import Clock
 from .config import Config
-from .errors import SerializationError, ServiceError, ValidationFailed
+from .context import Runtime
+from .errors import ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from .lifecycle import Lifecycle
 from .objects import layer_for
 from .protocols import build_codec
 from .routing import Router
-from .services import Context, Service, all_services
+from .services import Service, all_services
 from .store import FileStore, InvalidToken, Store, TokenSigner
 from .store.tokens import load_or_create_secret
 from .wire import Request, Response
@@ -26,6 +28,9 @@ log = logging.getLogger("jobyard")
 
 _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
+
+# Failures that are the client's: answered without logging a traceback.
+_CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount)
 
 
 class Emulator:
@@ -37,25 +42,44 @@ class Emulator:
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
             self.clock = Clock.load(tx, scale=config.time_scale)
-        self.lifecycle = Lifecycle(self.files)
+        self.lifecycle = Lifecycle()
         self.objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
-        self.objects.register_lifecycle(self.lifecycle)
+        self.runtime = Runtime(self.store, self.files, self.signer, self.objects, self.lifecycle, self.clock)
+        for kind, handler in self.objects.transitions().items():
+            self.lifecycle.register(kind, handler)
         session = botocore.session.get_session()
         self.services: dict[str, Service] = {}
         models = {}
         for service in all_services():
             self.services[service.model_name] = service
             models[service.model_name] = session.get_service_model(service.model_name)
-            service.objects = self.objects
-            service.register_lifecycle(self.lifecycle)
+            service.attach(self.runtime)
+            for kind, handler in service.transitions().items():
+                self.lifecycle.register(kind, handler, service.model_name, service.errors)
         self.models = models
         self.router = Router(
             models,
             {s.model_name: s.signing_names for s in self.services.values()},
-            {s.model_name: getattr(s, "path_prefixes", ()) for s in self.services.values()},
+            {s.model_name: s.path_prefixes for s in self.services.values()},
             default_account=config.default_account,
         )
         self._codecs: dict[tuple[str, str], object] = {}
+        # What a killed process left half-done is settled in the background: the server answers at once.
+        self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
+        self.sweeper.start()
+
+    def _sweep(self) -> None:
+        try:
+            settled = self.files.sweep(self.store)
+            if settled:
+                log.info("settled %d file operation(s) left by stopped processes", settled)
+        except Exception:
+            log.exception("the file sweep failed; it runs again at the next start")
+
+    def close(self) -> None:
+        self.sweeper.join(timeout=30)
+        self.files.close()
+        self.store.close()
 
     def codec(self, service: str, protocol: str):
         key = (service, protocol)
@@ -74,38 +98,24 @@ class Emulator:
             return _NOT_FOUND
         service = self.services[route.service]
         codec = self.codec(route.service, route.protocol)
-        operation_model = None
+        name = operation_model = None
         try:
             request = service.prepare(request, route.account)
             name = service.operation_for(request, codec.operation_for(request))
             if name is None:
-                raise service.unknown_operation(request.headers.get("x-amz-target") or request.path)
+                raise UnknownOperation(request.headers.get("x-amz-target") or request.path)
             operation_model = self.models[route.service].operation_model(name)
             if route.foreign_account:
-                raise service.access_denied()
-            try:
-                params = codec.parse(operation_model, request)
-            except (ValidationFailed, SerializationError) as failed:
-                failed.operation = name  # services answer by operation (S3 Control models per-operation codes)
-                if isinstance(failed, ValidationFailed):
-                    raise service.validation_error(failed) from None
-                raise service.serialization_error(failed) from None
-            with self.store.transaction() as tx:
-                ctx = self.context(tx, route.account, route.region, name, request.base_url)
+                raise ForeignAccount()
+            params = codec.parse(operation_model, request)
+            with self.runtime.unit(route.account, route.region, name, service=route.service, errors=service.errors,
+                                   base_url=request.base_url) as ctx:
                 output = service.call(ctx, name, params)
             return codec.serialize(operation_model, output)
-        except ServiceError as error:
-            return codec.serialize_error(error, operation_model)
-        except Exception:  # a defect of ours: log it, answer in the protocol, never leak a traceback
-            log.exception("internal error on %s %s", request.method, request.path)
-            return codec.serialize_error(service.internal_error(), operation_model)
-
-    def context(self, tx, account: str, region: str, operation: str, base_url: str) -> Context:
-        now_us = self.clock.now_us()
-        self.lifecycle.catch_up(tx, now_us)
-        return Context(tx=tx, account=account, region=region, now_us=now_us, operation=operation,
-                       base_url=base_url, signer=self.signer, lifecycle=self.lifecycle, files=self.files,
-                       objects=self.objects.bind(tx, account, now_us))
+        except Exception as failure:
+            if not isinstance(failure, _CLIENT_FAILURES):   # a defect of ours: log it, never leak a traceback
+                log.exception("internal error on %s %s", request.method, request.path)
+            return codec.serialize_error(service.errors.translate(failure, name), operation_model)
 
     def serve_object(self, request: Request, token: str) -> Response:
         """Answer a signed URL that an operation handed out. These stand in for S3 presigned URLs,
@@ -114,11 +124,12 @@ class Emulator:
             claim = self.signer.decode(token, ("url",))
             service = self.services[claim["s"]]
             name, args, expires_us = claim["n"], claim["a"], claim["e"]
+            account, region = claim.get("acct", ""), claim.get("reg", "")
         except (InvalidToken, KeyError, TypeError):
             return _s3_error(403, "AccessDenied", "Invalid or forged URL")
         try:
-            with self.store.transaction() as tx:
-                ctx = self.context(tx, "", "", name, request.base_url)
+            with self.runtime.unit(account, region, name, service=service.model_name, errors=service.errors,
+                                   base_url=request.base_url) as ctx:
                 if ctx.now_us > expires_us:
                     return _s3_error(403, "AccessDenied", "Request has expired")
                 answer = service.signed_object(ctx, name, args, request.method, request.body, request.headers)
@@ -177,7 +188,7 @@ class ASGIApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
-                    self.emulator.store.close()
+                    self.emulator.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

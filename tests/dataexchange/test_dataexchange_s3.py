@@ -1,11 +1,15 @@
 """S3 jobs: imports read real objects into assets, exports write the assets' bytes back out as objects."""
 
+import os
 import re
 import urllib.request
 from datetime import datetime, timedelta
 
 from dataexchange_helpers import assets_of, create_data_set, create_revision, import_file
 from dataexchange_helpers import dx, s3  # noqa: F401  (fixtures)
+
+from jobyard.objects import ObjectInfo
+from jobyard.objects.builtin import BuiltinObjectStore
 
 CSV = b"ticker,price\nAMZN,181.05\nMSFT,415.50\n"
 BLOB = bytes((i * 31 + i // 251) % 256 for i in range(300_000))
@@ -167,6 +171,41 @@ def test_import_of_missing_objects_fails_and_creates_no_asset(server, dx, s3):
     assert sorted((a["Name"], a["AssetDetails"]["S3SnapshotAsset"]["Size"])
                   for a in assets_of(dx, data_set["Id"], revision["Id"])) == [
         ("missing.csv", 4.0), ("present.csv", float(len(CSV)))]
+
+
+def stored_files(server) -> int:
+    """How many files the server's byte store holds (the processes' uncommitted ``.pending`` folder aside)."""
+    root = server.emulator.files.root
+    count = 0
+    for folder, folders, names in os.walk(root):
+        if folder == root:
+            folders[:] = [f for f in folders if f != ".pending"]
+        count += len(names)
+    return count
+
+
+def test_import_failing_after_its_first_copy_leaves_no_asset_and_no_file(server, dx, s3, monkeypatch):
+    # The second object is missing, but the check of the sources still sees it (as when it is deleted from
+    # an external --s3-endpoint server between the check and the copy): the read fails after the first
+    # object's bytes were written, and the job's ERROR must not publish them.
+    real_head = BuiltinObjectStore.head
+
+    def head(store, bucket, key, **kwargs):
+        return ObjectInfo(bucket, key) if key == "second.csv" else real_head(store, bucket, key, **kwargs)
+
+    monkeypatch.setattr(BuiltinObjectStore, "head", head)
+    s3.create_bucket(Bucket="dx-source")
+    s3.put_object(Bucket="dx-source", Key="first.csv", Body=CSV)
+    data_set = create_data_set(dx)
+    revision = create_revision(dx, data_set["Id"])
+    job = import_job(dx, data_set["Id"], revision["Id"], [("dx-source", "first.csv"), ("dx-source", "second.csv")])
+    before = stored_files(server)
+    failed = run(server, dx, job, state="ERROR")
+    [error] = failed["Errors"]
+    assert error["Code"] == "RESOURCE_NOT_FOUND_EXCEPTION" and "s3://dx-source/second.csv" in error["Message"]
+    assert error["Details"] == {"ImportAssetsFromS3JobErrorDetails": [{"Bucket": "dx-source", "Key": "second.csv"}]}
+    assert assets_of(dx, data_set["Id"], revision["Id"]) == []
+    assert stored_files(server) == before
 
 
 def test_exports_to_a_missing_bucket_fail_and_write_nothing(server, dx, s3):

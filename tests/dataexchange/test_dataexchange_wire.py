@@ -7,7 +7,7 @@ import urllib.request
 import botocore.session
 
 from jobyard.protocols import build_codec
-from jobyard.services.dataexchange import SERVICE
+from jobyard.services.dataexchange.errors import ERRORS
 
 
 def raw(server, account, method, path, body=b"", headers=None):
@@ -46,7 +46,7 @@ def test_empty_success_bodies_and_status_codes(server, account):
 
 
 def test_internal_errors_are_internal_server_exceptions():
-    error = SERVICE().internal_error()
+    error = ERRORS.translate(RuntimeError("a defect of ours"), "GetJob")
     model = botocore.session.get_session().get_service_model("dataexchange")
     response = build_codec(model, "rest-json").serialize_error(error, model.operation_model("GetJob"))
     assert response.status == 500

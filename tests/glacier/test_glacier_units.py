@@ -7,12 +7,15 @@ import pytest
 from botocore.utils import calculate_tree_hash
 from sqlalchemy import event
 
-from jobyard.lifecycle import Lifecycle
-from jobyard.services.base import Context
-from jobyard.services.glacier import GlacierService, service as glacier_service
-from jobyard.services.glacier.common import JOB, SUCCEEDED, IN_PROGRESS, FAILED
+from jobyard.config import Config
+from jobyard.errors import (ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed,
+                            Violation)
+from jobyard.server import Emulator
+from jobyard.services.glacier import service as glacier_service
+from jobyard.services.glacier.common import SUCCEEDED, IN_PROGRESS, FAILED
+from jobyard.services.glacier.errors import ARCHIVE, ERRORS, JOB, UPLOAD, VAULT
 from jobyard.services.glacier.treehash import is_tree_hash_aligned, tree_hash
-from jobyard.store import FileStore, Resource, Store, TokenSigner, sqlite_url
+from jobyard.store import Resource
 
 MiB = 1024 * 1024
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -62,33 +65,66 @@ def test_provisioned_capacity_lasts_one_calendar_month():
     assert _one_month_later("2024-12-15T08:30:00.000Z") == "2025-01-15T08:30:00.000Z"
 
 
+def test_error_table_answers_what_no_operation_raised():
+    def answer(failure, operation=None):
+        error = ERRORS.translate(failure, operation)
+        return error.code, error.status, error.sender_fault, error.message
+
+    required = ValidationFailed([Violation("vaultName", "required", None)])
+    assert answer(required, "DescribeVault") == (
+        "MissingParameterValueException", 400, True, "Required parameter missing: vaultName")
+    assert answer(ValidationFailed([Violation("limit", "pattern", "x1", r"\d+")]), "ListVaults") == (
+        "InvalidParameterValueException", 400, True, "Invalid value for limit: x1")
+    assert answer(SerializationError()) == ("SerializationException", 400, True, "The request body is not valid JSON")
+    assert answer(UnknownOperation("/-/nothing")) == (
+        "BadRequest", 400, True, "The request cannot be processed: no operation at /-/nothing")
+    assert answer(ForeignAccount(), "ListVaults") == (
+        "AccessDeniedException", 403, True, "The account in the request does not match the account of the credentials.")
+    assert answer(RuntimeError("a defect"), "ListVaults") == (
+        "ServiceUnavailableException", 500, False, "The service cannot complete the request.")
+
+
+def test_error_table_names_missing_resources_by_kind(harness):
+    with harness.emulator.runtime.unit(ACCOUNT, REGION, "DescribeVault", service="glacier", errors=ERRORS) as ctx:
+        messages = {}
+        for kind in (VAULT, ARCHIVE, JOB, UPLOAD):
+            with pytest.raises(ServiceError) as caught:
+                ctx.scope.require(kind, "x1")
+            assert (caught.value.code, caught.value.status) == ("ResourceNotFoundException", 404)
+            messages[kind] = caught.value.message
+    assert messages == {VAULT: f"Vault not found for ARN: arn:aws:glacier:{REGION}:{ACCOUNT}:vaults/x1",
+                        ARCHIVE: "The archive ID was not found: x1", JOB: "The job ID was not found: x1",
+                        UPLOAD: "The upload ID was not found: x1"}
+
+
 class Harness:
-    """The service over a real store and file store, one transaction per request, as the server runs it."""
+    """The service over a real store and file store, one unit of work per request, as the server runs it."""
 
     def __init__(self, tmp_path):
-        self.store = Store(sqlite_url(str(tmp_path / "db.sqlite")))
-        self.files = FileStore(str(tmp_path / "files"))
-        self.lifecycle = Lifecycle(self.files)
-        self.service = GlacierService()
-        self.service.register_lifecycle(self.lifecycle)
-        self.signer = TokenSigner(b"k" * 32)
+        self.emulator = Emulator(Config(data_dir=str(tmp_path), time_scale=0))
+        self.store = self.emulator.store
+        self.service = self.emulator.services["glacier"]
 
     def call(self, operation, now_us, fail_after=False, **params):
-        with self.store.transaction() as tx:
-            self.lifecycle.catch_up(tx, now_us)
-            ctx = Context(tx=tx, account=ACCOUNT, region=REGION, now_us=now_us, operation=operation,
-                          base_url="http://localhost", signer=self.signer, lifecycle=self.lifecycle, files=self.files)
+        with self.emulator.runtime.unit(ACCOUNT, REGION, operation, service="glacier", errors=ERRORS,
+                                        now_us=now_us) as ctx:
             output = self.service.call(ctx, operation, {"accountId": "-", **params})
             if fail_after:
                 raise RuntimeError("the request failed after its catch-up")
             return output
 
 
-def test_transitions_replayed_after_a_rollback_find_their_snapshot(tmp_path):
+@pytest.fixture
+def harness(tmp_path):
+    harness = Harness(tmp_path)
+    yield harness
+    harness.emulator.close()
+
+
+def test_transitions_replayed_after_a_rollback_find_their_snapshot(harness):
     """A request that fails rolls back the transitions its catch-up applied; the next request applies them
     again. A job completing in that catch-up must still find the inventory snapshot it read the first time,
     though a later vault inventory in the same catch-up replaced it."""
-    harness = Harness(tmp_path)
     harness.call("CreateVault", START, vaultName="v")
     first = harness.call("UploadArchive", START, vaultName="v", body=b"first")["archiveId"]
     now = START + DAY_US + HOUR_US
@@ -103,9 +139,8 @@ def test_transitions_replayed_after_a_rollback_find_their_snapshot(tmp_path):
     assert harness.call("DescribeVault", later, vaultName="v")["NumberOfArchives"] == 2
 
 
-def test_list_jobs_pages_read_the_state_index_in_order(tmp_path):
+def test_list_jobs_pages_read_the_state_index_in_order(harness):
     """Every ListJobs page is an index seek per state: no sort, no scan of other states' jobs."""
-    harness = Harness(tmp_path)
     harness.call("CreateVault", START, vaultName="v")
     with harness.store.transaction() as tx:
         tx.insert_many(Resource(JOB, ACCOUNT, REGION, f"job-{n:05d}", parent="v", state=state, created_us=START + n,
@@ -125,8 +160,7 @@ def test_list_jobs_pages_read_the_state_index_in_order(tmp_path):
             assert "ix_resources_parent_state_created" in plan and "TEMP B-TREE" not in plan, plan
 
 
-def test_completed_jobs_interleaved_page_in_creation_order(tmp_path):
-    harness = Harness(tmp_path)
+def test_completed_jobs_interleaved_page_in_creation_order(harness):
     harness.call("CreateVault", START, vaultName="v")
     states = [SUCCEEDED, FAILED, IN_PROGRESS, FAILED, SUCCEEDED, SUCCEEDED, FAILED, IN_PROGRESS] * 4
     with harness.store.transaction() as tx:

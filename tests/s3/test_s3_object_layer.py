@@ -1,15 +1,17 @@
 """The built-in object layer, called as the job services call it (no HTTP): versions, listing, locks,
-restores, multipart uploads, and that a failed transaction leaves objects and uploads as they were."""
+restores, multipart uploads, and that a failed transaction leaves objects, uploads and files as they were."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
-from jobyard.clock import US, from_datetime
+from jobyard.clock import US, Clock, from_datetime
+from jobyard.context import Runtime
 from jobyard.lifecycle import Lifecycle
 from jobyard.objects import CompletedPart, ObjectError, Retention, layer_for
 from jobyard.objects.api import MIN_PART_SIZE
@@ -21,30 +23,41 @@ NOW = from_datetime(datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.timezon
 
 
 class Harness:
-    """An object layer over a fresh SQLite store; ``open()`` binds a store in one transaction."""
+    """The built-in object layer over a fresh SQLite store, wired as the server wires it (no services);
+    ``open()`` gives an operation's ``ctx.objects``: one transaction at ``now``, due transitions first."""
 
     def __init__(self, tmp_path):
         self.store = Store(sqlite_url(str(tmp_path / "db.sqlite")))
         self.files = FileStore(str(tmp_path / "files"))
-        self.layer = layer_for(None, self.store, self.files, TokenSigner(b"k" * 32))
-        self.lifecycle = Lifecycle()
-        self.layer.register_lifecycle(self.lifecycle)
+        signer = TokenSigner(b"k" * 32)
+        self.layer = layer_for(None, self.store, self.files, signer)
+        lifecycle = Lifecycle()
+        for kind, handler in self.layer.transitions().items():
+            lifecycle.register(kind, handler)
+        self.runtime = Runtime(self.store, self.files, signer, self.layer, lifecycle, Clock(NOW, 0.0, 0))
         self.now = NOW
 
     @contextlib.contextmanager
     def open(self, account: str = ACCOUNT):
-        with self.store.transaction() as tx:
-            self.lifecycle.catch_up(tx, self.now)
-            yield self.layer.bind(tx, account, self.now)
+        with self.runtime.unit(account, "us-east-1", None, now_us=self.now) as ctx:
+            yield ctx.objects
 
     def file_count(self) -> int:
-        return sum(1 for path in __import__("pathlib").Path(self.files.root).rglob("*") if path.is_file())
+        """Files holding committed bytes (not those a transaction has staged under ``.pending``)."""
+        root = Path(self.files.root)
+        return sum(1 for path in root.rglob("*") if path.is_file() and path.relative_to(root).parts[0] != ".pending")
+
+    def staged(self) -> list[Path]:
+        """Bytes staged by this process's transactions and not yet published (a rollback leaves none)."""
+        folder = Path(self.files.root, ".pending", self.files.owner)
+        return [path for path in folder.rglob("*") if path.is_file()] if folder.exists() else []
 
 
 @pytest.fixture
 def h(tmp_path):
     harness = Harness(tmp_path)
     yield harness
+    harness.files.close()
     harness.store.close()
 
 
@@ -149,10 +162,12 @@ def test_a_failed_transaction_keeps_the_object_and_its_bytes(h):
         with h.open() as s3:
             s3.put("box", "k", b"replacement")
             s3.delete("box", "k")
+            assert h.staged()    # the replacement's bytes wait for the commit
             raise RuntimeError("the request failed after writing")
+    assert h.staged() == []      # the bytes of the replacement went with the transaction
     with h.open() as s3:
         assert s3.read("box", "k") == b"original"
-    assert h.file_count() == 1   # the bytes of the replacement went with the transaction
+    assert h.file_count() == 1
 
 
 # -- versioning ---------------------------------------------------------------------------------------
@@ -312,7 +327,7 @@ def test_a_failed_completion_leaves_the_upload_and_its_files(h):
             s3.complete_upload("box", "k", upload.upload_id, [CompletedPart(1, part.etag)])
             s3.upload_part("box", "k", s3.create_upload("box", "k").upload_id, 1, b"more")
             raise RuntimeError("the request failed after writing")
-    assert h.file_count() == 1
+    assert h.file_count() == 1 and h.staged() == []   # the part's file is kept; the new ones went
     with h.open() as s3:
         assert code_of(lambda: s3.head("box", "k")) == ("NoSuchKey", 404)
         assert [p.number for p in s3.list_parts("box", "k", upload.upload_id).parts] == [1]

@@ -1,4 +1,8 @@
-"""``GET /_jobyard/health``: answers once the server is ready."""
+"""``GET /_jobyard/health``: answers once the server is ready.
+
+``files`` tells whether the start-up sweep of what stopped processes left half-done is still running
+(``settling``) or over (``settled``); the server answers requests either way.
+"""
 
 from __future__ import annotations
 
@@ -7,4 +11,4 @@ from . import json_response, route
 
 @route("GET", "health")
 def health(emulator, request):
-    return json_response(200, {"status": "ok"})
+    return json_response(200, {"status": "ok", "files": "settling" if emulator.sweeper.is_alive() else "settled"})

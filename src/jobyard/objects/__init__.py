@@ -2,8 +2,9 @@
 
 ``layer_for(...)`` picks the implementation once per server: the built-in store (buckets and objects
 as store resources, bytes under the data dir) or, with ``--s3-endpoint URL``, an external S3-compatible
-server through boto3. A service gets an ``ObjectStore`` bound to the request's account and transaction
-as ``ctx.objects``; a lifecycle handler binds one itself with ``self.objects.bind(tx, account, at_us)``.
+server through boto3. An operation and a scheduled transition alike get an ``ObjectStore`` bound to their
+account, transaction and simulated instant as ``ctx.objects``. The built-in store writes and deletes bytes
+through that transaction (``ctx.files``), so a failed one leaves every object and upload as it was.
 
     store = ctx.objects
     if not store.bucket_exists("reports"):

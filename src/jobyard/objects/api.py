@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ..errors import ServiceError
+from ..lifecycle import Handler
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"   # what S3 answers for an object stored without one
@@ -381,12 +382,15 @@ class ObjectLayer(ABC):
     """Makes ``ObjectStore``s; one per server, chosen by ``--s3-endpoint``."""
 
     @abstractmethod
-    def bind(self, tx, account: str, now_us: int) -> ObjectStore:
-        """The store of ``account`` for work inside ``tx`` (the request's or a transition's) at ``now_us``."""
+    def bind(self, tx, account: str, now_us: int, files=None) -> ObjectStore:
+        """The store of ``account`` for work inside ``tx`` (the request's or a transition's) at ``now_us``;
+        ``files`` is that transaction's ``TxFiles`` (``ctx.files``), where a layer keeps bytes locally, so that
+        they are written and removed with the transaction."""
 
     def has_bucket(self, account: str, bucket: str) -> bool:
         """Whether ``account`` owns ``bucket``, outside any request (for telling apart addressing styles)."""
         return False
 
-    def register_lifecycle(self, lifecycle) -> None:
-        """Register transition handlers (restores of archived objects) with the server's lifecycle."""
+    def transitions(self) -> dict[str, Handler]:
+        """The scheduled-transition handler of each resource kind the layer keeps (restores of archived objects)."""
+        return {}

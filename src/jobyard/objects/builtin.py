@@ -1,4 +1,4 @@
-"""The built-in object store: buckets and objects as store resources, object bytes in the file store.
+"""The built-in object store: buckets and objects as store resources, object bytes in the byte store.
 
 Layout (all rows have region ``""``: a bucket name is unique per account across regions, as on S3, and a
 bucket keeps its own region in its document):
@@ -22,9 +22,9 @@ A key whose newest version is a delete marker has no ``s3.object`` row. The vers
 bucket's document and only moves in buckets that have had versioning turned on; objects written before
 that are S3's ``null`` versions and sort as the oldest.
 
-Bytes live in the file store under a fresh name per version (and per part); files of removed versions
-and parts are deleted when the request's transaction commits, and files a request wrote are deleted if it
-rolls back, so a failed request leaves every object and upload as it was.
+Bytes live in the byte store under a fresh name per version (and per part), written and deleted through the
+transaction's ``TxFiles``: new bytes appear and removed ones go only when the transaction commits, so a
+failed request leaves every object and upload as it was.
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ import re
 import secrets
 import string
 import uuid
-
-from sqlalchemy import event
+from typing import TYPE_CHECKING
 
 from ..clock import US
-from ..lifecycle import draw_seconds
-from ..store import FileStore, InvalidToken, Resource, Store, TokenSigner, Tx
+from ..lifecycle import Handler, draw_seconds
+from ..store import ByteStore, InvalidToken, Resource, Store, TokenSigner, Tx, TxFiles
 from . import checksums, rules
 # By name too, for the methods whose ``checksums`` argument shadows the module.
 from .checksums import (COMPOSITE, composite, compute as compute_checksum, multipart_etag, type_mismatch,
@@ -46,6 +45,9 @@ from .checksums import (COMPOSITE, composite, compute as compute_checksum, multi
 from .api import (ARCHIVE_CLASSES, DEFAULT_CONTENT_TYPE, DEFAULT_REGION, MAX_PART_SIZE, MIN_PART_SIZE, STANDARD, Acl,
                   BucketInfo, BucketPage, CompletedPart, Deleted, ListPage, ObjectBody, ObjectError, ObjectInfo,
                   ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus, Retention, Upload, UploadPage)
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 BUCKET = "s3.bucket"
 OBJECT = "s3.object"
@@ -120,42 +122,39 @@ def next_midnight(us: int) -> int:
 
 
 class BuiltinObjectLayer(ObjectLayer):
-    def __init__(self, store: Store, files: FileStore, signer: TokenSigner):
+    def __init__(self, store: Store, files: ByteStore, signer: TokenSigner):
         self.store, self.files, self.signer = store, files, signer
 
-    def bind(self, tx: Tx, account: str, now_us: int) -> "BuiltinObjectStore":
-        return BuiltinObjectStore(tx, account, now_us, self.files, self.signer)
+    def bind(self, tx: Tx, account: str, now_us: int, files: TxFiles | None = None) -> "BuiltinObjectStore":
+        files = files if files is not None else self.files.bind(tx)   # the same view: one per transaction
+        return BuiltinObjectStore(tx, account, now_us, files, self.signer)
 
     def has_bucket(self, account: str, bucket: str) -> bool:
         with self.store.transaction() as tx:
             return tx.get(BUCKET, account, GLOBAL, bucket) is not None
 
-    def register_lifecycle(self, lifecycle) -> None:
-        lifecycle.register(OBJECT, advance_restore)
-        lifecycle.register(VERSION, advance_restore)
+    def transitions(self) -> dict[str, Handler]:
+        return {OBJECT: advance_restore, VERSION: advance_restore}
 
 
-def advance_restore(tx: Tx, row: Resource, at_us: int):
-    """A restore finishes (the copy stays until its expiry), or a restored copy expires."""
+def advance_restore(ctx: Context, row: Resource) -> None:
+    """A restore finishes at ``ctx.now_us`` (the copy stays until its expiry), or a restored copy expires."""
     restore = row.doc.get("restore")
     if restore is None:
         row.next_due_us = None
     elif restore["ongoing"]:
         restore["ongoing"] = False
-        restore["expiry"] = next_midnight(at_us + restore["days"] * DAY_US)
+        restore["expiry"] = next_midnight(ctx.now_us + restore["days"] * DAY_US)
         row.next_due_us = restore["expiry"]
     else:
         row.doc["restore"] = None
         row.next_due_us = None
-    return ()
 
 
 class BuiltinObjectStore(ObjectStore):
-    def __init__(self, tx: Tx, account: str, now_us: int, files: FileStore, signer: TokenSigner):
+    def __init__(self, tx: Tx, account: str, now_us: int, files: TxFiles, signer: TokenSigner):
         self.tx, self.account, self.now_us, self.files, self.signer = tx, account, now_us, files, signer
         self.owner = rules.canonical_id(account)
-        self._doomed_files: list[str] | None = None
-        self._new_files: list[str] | None = None
 
     # -- buckets ------------------------------------------------------------------------------------
 
@@ -234,8 +233,7 @@ class BuiltinObjectStore(ObjectStore):
     def set_versioning(self, bucket: str, status: str) -> None:
         row = self._bucket(bucket)
         if status not in (ENABLED, SUSPENDED):
-            raise ObjectError("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                              "against our published schema", 400)
+            raise rules.malformed_xml()
         if row.doc.get("object_lock") and status != ENABLED:
             raise ObjectError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so "
                                                     "the versioning state cannot be changed.", 409)
@@ -331,23 +329,13 @@ class BuiltinObjectStore(ObjectStore):
         return (new_version_id(counter) if status == ENABLED else None), counter
 
     def _drop_file(self, name: str | None) -> None:
-        if not name:
-            return
-        if self._doomed_files is None:
-            self._doomed_files = []
-            doomed = self._doomed_files
-            event.listen(self.tx.conn, "commit", lambda _conn: [self.files.delete(f) for f in doomed])
-        self._doomed_files.append(name)
+        if name:
+            self.files.delete(name)
 
     def _new_file(self, data: bytes) -> str:
-        """Write ``data`` under a fresh name, removed again if the request's transaction rolls back."""
+        """Write ``data`` under a fresh name (it belongs to the transaction, like every byte-store write)."""
         name = f"s3/{self.account}/{uuid.uuid4().hex}"
-        if self._new_files is None:
-            self._new_files = []
-            written = self._new_files
-            event.listen(self.tx.conn, "rollback", lambda _conn: [self.files.delete(f) for f in written])
         self.files.put(name, data)
-        self._new_files.append(name)
         return name
 
     def _retire_current(self, bucket: Resource, key: str, current: Resource | None, new_vid: str | None) -> None:
@@ -675,8 +663,7 @@ class BuiltinObjectStore(ObjectStore):
     def set_legal_hold(self, bucket, key, status, *, version_id=None):
         row = self._locked_row(bucket, key, version_id)
         if status not in ("ON", "OFF"):
-            raise ObjectError("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                              "against our published schema", 400)
+            raise rules.malformed_xml()
         row.doc["legal_hold"] = status
         self.tx.save(row)
         return self._vid(row)
@@ -711,8 +698,7 @@ class BuiltinObjectStore(ObjectStore):
             raise ObjectError("InvalidObjectState", "Restore is not allowed for the object's current storage class",
                               403, StorageClass=storage_class)
         if days is None or days < 1:
-            raise ObjectError("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                              "against our published schema", 400)
+            raise rules.malformed_xml()
         duration = RESTORE_SECONDS.get((storage_class, tier))
         if duration is None:
             # Deep Archive has no expedited retrieval; S3's exact answer is UNCONFIRMED.
@@ -871,7 +857,7 @@ class BuiltinObjectStore(ObjectStore):
         doc = upload.doc
         algorithm, kind = doc.get("algorithm"), doc.get("checksum_type")
         if not parts:
-            raise _malformed_xml()
+            raise rules.malformed_xml()
         if checksum_type is not None and checksum_type != kind:
             if kind is None:
                 raise rules.invalid_request("The x-amz-checksum-type header can only be used with the "
@@ -1029,11 +1015,6 @@ class BuiltinObjectStore(ObjectStore):
 def _no_lock_configuration_on_object() -> ObjectError:
     return ObjectError("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration",
                        404)
-
-
-def _malformed_xml() -> ObjectError:
-    return ObjectError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
-                                       "published schema", 400)
 
 
 def _bad_token(name: str = "continuation-token") -> ObjectError:

@@ -97,7 +97,7 @@ class RemoteObjectLayer(ObjectLayer):
                 config=BotoConfig(s3={"addressing_style": "path"}, retries={"mode": "standard"}))
         return self._client
 
-    def bind(self, tx, account: str, now_us: int) -> "RemoteObjectStore":
+    def bind(self, tx, account: str, now_us: int, files=None) -> "RemoteObjectStore":
         return RemoteObjectStore(self.client, account)
 
     def has_bucket(self, account: str, bucket: str) -> bool:

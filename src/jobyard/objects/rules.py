@@ -28,6 +28,7 @@ AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers
 CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
                "bucket-owner-read", "bucket-owner-full-control")
 PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
+MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
 
 
 # -- errors ------------------------------------------------------------------------------------------
@@ -44,8 +45,12 @@ def no_such_version(key: str, version_id: str) -> ObjectError:
     return ObjectError("NoSuchVersion", "The specified version does not exist.", 404, Key=key, VersionId=version_id)
 
 
-def invalid_argument(message: str, name: str | None = None, value: str | None = None) -> ObjectError:
+def invalid_argument(message: str, name: str | None = None, value=None) -> ObjectError:
     return ObjectError("InvalidArgument", message, 400, ArgumentName=name, ArgumentValue=value)
+
+
+def malformed_xml() -> ObjectError:
+    return ObjectError("MalformedXML", MALFORMED_XML, 400)
 
 
 def invalid_request(message: str) -> ObjectError:
@@ -73,9 +78,12 @@ def precondition_failed(condition: str) -> ObjectError:
                        412, Condition=condition)
 
 
+def method_not_allowed(**extra) -> ObjectError:
+    return ObjectError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405, **extra)
+
+
 def delete_marker_not_allowed(method: str) -> ObjectError:
-    return ObjectError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                       Method=method, ResourceType="DeleteMarker")
+    return method_not_allowed(Method=method, ResourceType="DeleteMarker")
 
 
 def check_part_number(number: int) -> None:
@@ -226,9 +234,7 @@ def check_grants(grants: list[dict]) -> list[dict]:
         grantee, permission = grant.get("Grantee") or {}, grant.get("Permission")
         kind = grantee.get("Type")
         if permission not in PERMISSIONS:
-            raise ObjectError("MalformedACLError",
-                              "The XML you provided was not well-formed or did not validate against our "
-                              "published schema", 400)
+            raise ObjectError("MalformedACLError", MALFORMED_XML, 400)
         if kind == "CanonicalUser" and grantee.get("ID"):
             who = {"Type": kind, "ID": grantee["ID"]}
         elif kind == "Group" and grantee.get("URI") in (ALL_USERS, AUTHENTICATED_USERS,

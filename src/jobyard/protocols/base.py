@@ -134,7 +134,7 @@ def parse_timestamp(value, fmt: str | None = None) -> datetime:
     raise SerializationError(mismatch_message(value, "Timestamp"))
 
 
-def to_datetime(value) -> datetime:
+def as_datetime(value) -> datetime:
     """What services hand out as a timestamp (datetime, naive meaning UTC, or epoch seconds) as aware UTC."""
     if isinstance(value, datetime):
         return as_utc(value)
@@ -149,7 +149,7 @@ def epoch_seconds(value) -> int | float:
     """Epoch seconds, an int when there is no fraction, else a float at AWS's millisecond precision."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    delta = to_datetime(value) - EPOCH
+    delta = as_datetime(value) - EPOCH
     seconds = delta.days * 86400 + delta.seconds
     millis = delta.microseconds // 1000
     return seconds + millis / 1000 if millis else seconds
@@ -160,7 +160,7 @@ def format_timestamp(value, fmt: str | None) -> int | float | str:
     fmt = (fmt or EPOCH_SECONDS).lower()
     if fmt == EPOCH_SECONDS:
         return epoch_seconds(value)
-    dt = to_datetime(value)
+    dt = as_datetime(value)
     if fmt == RFC822:
         return format_datetime(dt.replace(microsecond=0), usegmt=True)
     # ISO 8601, written by hand so years below 1000 keep four digits.

@@ -1,4 +1,4 @@
-"""The HTTP binding that REST-JSON and REST-XML share: routes, labels, query strings, headers, status codes.
+"""The HTTP binding that REST-JSON and REST-XML share: URI templates, labels, query strings, headers, status codes.
 
 Mirrors botocore's ``BaseRestSerializer`` (what clients send) and ``BaseRestParser`` (what they read back).
 An operation is found by method and its ``http.requestUri`` template; its input members come from path
@@ -48,7 +48,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 # Routes
 
 
-class Route:
+class UriTemplate:
     """One operation's ``requestUri`` template, compiled.
 
     ``{Label}`` matches one path segment, ``{Label+}`` any run of characters including '/'; both match the
@@ -129,32 +129,32 @@ def _query_dict(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-class RouteTable:
+class UriTemplates:
     """Every operation's route, grouped by method, most specific first."""
 
     def __init__(self, service_model: ServiceModel):
-        self.by_operation: dict[str, Route] = {}
-        self.by_method: dict[str, list[Route]] = {}
+        self.by_operation: dict[str, UriTemplate] = {}
+        self.by_method: dict[str, list[UriTemplate]] = {}
         for name in service_model.operation_names:
             http = service_model.operation_model(name).http
             if "requestUri" not in http:
                 continue
-            route = Route(name, http.get("method", "POST"), http["requestUri"])
-            self.by_operation[name] = route
-            self.by_method.setdefault(route.method, []).append(route)
-        for routes in self.by_method.values():
-            routes.sort(key=lambda r: r.specificity, reverse=True)
+            template = UriTemplate(name, http.get("method", "POST"), http["requestUri"])
+            self.by_operation[name] = template
+            self.by_method.setdefault(template.method, []).append(template)
+        for templates in self.by_method.values():
+            templates.sort(key=lambda t: t.specificity, reverse=True)
 
-    def match(self, request: Request) -> Route | None:
-        routes = self.by_method.get(request.method.upper())
-        if not routes:
+    def match(self, request: Request) -> UriTemplate | None:
+        templates = self.by_method.get(request.method.upper())
+        if not templates:
             return None
         raw_path = request.raw_path or request.path
         segments = _segment_count(raw_path)
         query = _query_dict(query_pairs(request.query_string)) if request.query_string else {}
-        for route in routes:
-            if route.match(raw_path, segments, query) is not None:
-                return route
+        for template in templates:
+            if template.match(raw_path, segments, query) is not None:
+                return template
         return None
 
 
@@ -319,11 +319,11 @@ class TypedReader(ShapeReader):
 class RequestPlan:
     """How one operation's input is read: which member comes from where, and its converter and reader."""
 
-    __slots__ = ("route", "labels", "query", "query_map", "headers", "header_maps", "payload",
+    __slots__ = ("template", "labels", "query", "query_map", "headers", "header_maps", "payload",
                  "payload_kind", "body_fields", "required", "has_body", "decoder")
 
     def __init__(self):
-        self.route: Route | None = None
+        self.template: UriTemplate | None = None
         self.labels: list[tuple[str, str, str, TextFn, Callable]] = []   # member, label, path, convert, read
         self.query: dict[str, tuple[str, str, TextFn, Callable, bool]] = {}  # key -> member, path, convert, read, is_list
         self.query_map: tuple[str, str, TextFn, Callable, bool] | None = None
@@ -373,7 +373,7 @@ class RestCodec(Codec):
 
     def __init__(self, service_model: ServiceModel):
         super().__init__(service_model)
-        self.routes = RouteTable(service_model)
+        self.templates = UriTemplates(service_model)
         self.typed_reader = TypedReader()
         self._request_plans: dict[str, RequestPlan] = {}
         self._response_plans: dict[str, ResponsePlan] = {}
@@ -381,8 +381,8 @@ class RestCodec(Codec):
     # --- routing ----------------------------------------------------------------------------------------
 
     def operation_for(self, request: Request) -> str | None:
-        route = self.routes.match(request)
-        return route.operation if route is not None else None
+        template = self.templates.match(request)
+        return template.operation if template is not None else None
 
     # --- input ------------------------------------------------------------------------------------------
 
@@ -403,10 +403,10 @@ class RestCodec(Codec):
 
         if plan.labels:
             raw_path = request.raw_path or request.path
-            match = plan.route.regex.match(raw_path) if plan.route is not None else None
+            match = plan.template.regex.match(raw_path) if plan.template is not None else None
             if match is None:
                 raise SerializationError("Request path does not match the operation")
-            labels = plan.route.labels_of(match)
+            labels = plan.template.labels_of(match)
             for name, label, path, convert, read in plan.labels:
                 value = labels.get(label)
                 if value is not None:
@@ -449,7 +449,7 @@ class RestCodec(Codec):
         return out
 
     def _parse_query(self, plan: RequestPlan, query_string: str, out: dict, violations: list) -> None:
-        static = {key for key, _ in plan.route.static_query} if plan.route is not None else set()
+        static = {key for key, _ in plan.template.static_query} if plan.template is not None else set()
         collected: dict[str, list[str]] = {}
         leftovers: dict[str, list[str]] = {}
         for key, value in query_pairs(query_string):
@@ -494,7 +494,7 @@ class RestCodec(Codec):
 
     def compile_request(self, operation: OperationModel) -> RequestPlan:
         plan = RequestPlan()
-        plan.route = self.routes.by_operation.get(operation.name)
+        plan.template = self.templates.by_operation.get(operation.name)
         shape = operation.input_shape
         if shape is None:
             return plan

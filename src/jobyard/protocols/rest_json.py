@@ -9,6 +9,8 @@ members in the body.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import orjson
 from botocore.model import OperationModel, Shape
 
@@ -81,18 +83,27 @@ class RestJsonCodec(RestCodec):
             headers.append(query_error)
         return Response(error.status, headers, dumps(self.error_body(error, code)))
 
+    @cached_property
+    def shared_error_members(self) -> frozenset[str]:
+        """The members every error shape of the service has (Glacier: ``code``, ``message``, ``type``)."""
+        shapes = self.service_model.error_shapes
+        return frozenset.intersection(*(frozenset(s.members) for s in shapes)) if shapes else frozenset()
+
     def error_body(self, error: ServiceError, code: str) -> dict:
         """The error shape's members. botocore takes the code from the header and the message from
         ``message`` or ``Message``; the body names the message as the shape does (Glacier: ``message``
-        beside ``code`` and ``type``; Data Exchange: ``Message``)."""
+        beside ``code`` and ``type``; Data Exchange: ``Message``). A code the model has no shape for still
+        gets the code and fault type members that all of the service's error shapes have (Glacier's
+        BadRequest, SerializationException, AccessDeniedException)."""
         shape = self.error_shape(error.code)
         members = shape.members if shape is not None else {}
+        layout = members if shape is not None else self.shared_error_members
         body: dict = {}
-        if "code" in members:
+        if "code" in layout:
             body["code"] = code
-        elif "Code" in members:
+        elif "Code" in layout:
             body["Code"] = code
-        if "type" in members:
+        if "type" in layout:
             body["type"] = "Client" if error.sender_fault else "Server"
         if error.message is not None:
             body["Message" if "Message" in members and "message" not in members else "message"] = error.message

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import Context, Service
+from .base import Context, Page, Service
 
 
 def all_services() -> list[Service]:
@@ -21,4 +21,4 @@ def all_services() -> list[Service]:
     return services
 
 
-__all__ = ["Context", "Service", "all_services"]
+__all__ = ["Context", "Page", "Service", "all_services"]

@@ -2,11 +2,17 @@
 
 Services see only ``Store.transaction()`` and the ``Tx`` it yields. Every request runs in one transaction,
 so a request that fails writes nothing.
+
+Work outside the database (file bytes) joins the transaction through hooks: ``before_commit`` runs inside it,
+``on_commit`` after it committed, ``on_rollback`` after it rolled back. A savepoint keeps its own hooks: when it
+rolls back, its ``on_rollback`` hooks run and its ``on_commit`` hooks are dropped; when it is released, they
+join the enclosing level.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -16,6 +22,8 @@ from sqlalchemy import and_, bindparam, create_engine, delete, event, func, inse
 from sqlalchemy.engine import Connection, Engine
 
 from .schema import meta, metadata, resources
+
+log = logging.getLogger("jobyard.store")
 
 
 @dataclass
@@ -90,8 +98,18 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Tx"]:
-        with self.engine.begin() as conn:
-            yield Tx(conn)
+        """One transaction: committed when the block ends, rolled back when it raises; then the hooks run."""
+        with self.engine.connect() as conn:
+            tx = Tx(conn)
+            try:
+                with conn.begin():
+                    yield tx
+                    for fn in tx._before_commit:   # a failure here rolls the transaction back
+                        fn()
+            except BaseException:
+                tx._finish(committed=False)
+                raise
+            tx._finish(committed=True)
 
     def reset(self) -> None:
         """Empty every resource (the clock and the token secret stay)."""
@@ -164,11 +182,69 @@ def _filter_values(kind, account, region, parent, ref, states) -> dict:
     return values
 
 
+class _Hooks:
+    """The hooks registered at one level: the transaction itself or one savepoint inside it."""
+
+    __slots__ = ("commit", "rollback")
+
+    def __init__(self):
+        self.commit: list = []
+        self.rollback: list = []
+
+
 class Tx:
     """One transaction's view of the store."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
+        self._before_commit: list = []
+        self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
+        self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    def before_commit(self, fn) -> None:
+        """Run ``fn()`` inside the transaction just before it commits (it may still write)."""
+        self._before_commit.append(fn)
+
+    def on_commit(self, fn, outermost: bool = False) -> None:
+        """Run ``fn()`` after the transaction commits; dropped if it (or the savepoint now open) rolls back.
+        ``outermost`` ties it to the transaction itself whatever savepoint is open."""
+        self._levels[0 if outermost else -1].commit.append(fn)
+
+    def on_rollback(self, fn) -> None:
+        """Run ``fn()`` if the transaction, or the savepoint now open, rolls back."""
+        self._levels[-1].rollback.append(fn)
+
+    @contextlib.contextmanager
+    def savepoint(self):
+        """A nested transaction: leaving it by an exception undoes only what was written inside it,
+        and runs only its own ``on_rollback`` hooks."""
+        hooks = _Hooks()
+        self._levels.append(hooks)
+        try:
+            with self.conn.begin_nested():
+                yield self
+        except BaseException:
+            self._levels.pop()
+            self._run(reversed(hooks.rollback))
+            raise
+        self._levels.pop()
+        self._levels[-1].commit += hooks.commit
+        self._levels[-1].rollback += hooks.rollback
+
+    def _finish(self, committed: bool) -> None:
+        hooks = self._levels[0]
+        self._levels = [_Hooks()]
+        self._run(hooks.commit if committed else reversed(hooks.rollback))
+
+    @staticmethod
+    def _run(fns) -> None:
+        for fn in list(fns):
+            try:
+                fn()
+            except Exception:   # the database outcome stands; the file sweep repairs what a hook left
+                log.exception("transaction hook failed")
 
     # -- single resources -------------------------------------------------------------------------
 
@@ -194,10 +270,6 @@ class Tx:
     def unschedule(self, r: Resource) -> None:
         """Clear the row's next transition, whatever else its in-memory copy says."""
         self.conn.execute(_UNSCHEDULE, {"w_seq": r.seq})
-
-    def savepoint(self):
-        """A nested transaction: leaving it by an exception undoes only what was written inside it."""
-        return self.conn.begin_nested()
 
     def delete(self, r: Resource) -> None:
         self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})

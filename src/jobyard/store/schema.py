@@ -57,3 +57,19 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Byte-store work of committed transactions not yet carried out on disk: written just before a commit,
+# removed once done; the sweep finishes what a killed process left here (see files.py).
+file_journal = Table(
+    "file_journal",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch", String(32), nullable=False),     # one committing transaction
+    Column("owner", String(32), nullable=False),     # the process whose pending folder holds staged bytes
+    Column("op", String(8), nullable=False),         # put | delete
+    Column("key", String(1200), nullable=False),
+    Column("staged", String(255), nullable=False),   # a put's staged file name in the owner's folder
+)
+Index("ix_file_journal_batch", file_journal.c.batch)
+Index("ix_file_journal_owner", file_journal.c.owner, file_journal.c.id)
+Index("ix_file_journal_key", file_journal.c.key)

@@ -10,7 +10,8 @@ API Gateway import, which needs its OpenAPI specification) started before its fi
 
 The S3 job types copy real bytes through the object layer (``s3objects``) when they run: imports read
 each source object into an asset, exports write assets' bytes out as objects. A job that fails writes
-nothing: its errors are found before any asset is created or any object written.
+nothing: its errors are mostly found before any asset is created or any object written, and a job runs in
+its own savepoint, so whatever it wrote before failing is undone (rows, payload files and built-in objects).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass
 
 from ...clock import US, to_datetime
+from ...context import Context, Scope
 from ...lifecycle import draw_seconds
-from ...objects import ObjectLayer
-from ...store import FileStore, Resource, Tx
-from . import resources as R
+from ...store import Resource
+from ..base import partition
+from . import resources
+from .errors import ASSET, DATA_SET, JOB, REVISION, access_denied, conflict, invalid
 from .s3objects import Failure, S3Copy, TransferFailed, export_objects, import_objects
 
 WAITING, IN_PROGRESS, COMPLETED, ERROR, CANCELLED = "WAITING", "IN_PROGRESS", "COMPLETED", "ERROR", "CANCELLED"
@@ -87,15 +89,17 @@ def md5_base64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def new_job(account: str, region: str, now_us: int, job_type: str, details: dict,
-            asset_configuration: dict | None, data_set_id: str, revision_id: str) -> Resource:
+def new_job(scope: Scope, job_type: str, details: dict, asset_configuration: dict | None, data_set_id: str,
+            revision_id: str) -> Resource:
+    """A job of ``scope``'s account, created now (not stored yet)."""
+    now_us = scope.now_us
     doc = {"Type": job_type, "Details": details, "Errors": [], "UpdatedAt": now_us,
            "ExpiresAt": now_us + RETENTION_US}
     if asset_configuration is not None:
         doc["AssetConfiguration"] = asset_configuration
-    # Due at its deletion until it is started; the lifecycle handler tells the two apart by the time.
-    return Resource(R.JOB, account, region, R.new_id(), parent=data_set_id, ref=revision_id, state=WAITING,
-                    created_us=now_us, next_due_us=now_us + RETENTION_US, doc=doc)
+    # Due at its deletion until it is started; the transition handler tells the two apart by the time.
+    return scope.new(JOB, resources.new_id(), parent=data_set_id, ref=revision_id, state=WAITING,
+                     next_due_us=now_us + RETENTION_US, doc=doc)
 
 
 def start(job: Resource, now_us: int) -> None:
@@ -114,45 +118,45 @@ def target_ids(job_type: str, details: dict) -> tuple[str, str]:
     return details["DataSetId"], details["RevisionId"]
 
 
-def validate(tx: Tx, account: str, region: str, job_type: str, details: dict) -> None:
+def validate(scope: Scope, job_type: str, details: dict) -> None:
     """Everything CreateJob checks beyond the model, raising AWS's error for the first problem."""
     if job_type == EXPORT_REVISIONS:
         destinations = details["RevisionDestinations"]
         if len(destinations) != 1:
-            raise R.invalid("An EXPORT_REVISIONS_TO_S3 job exports exactly one revision; "
-                            f"RevisionDestinations has {len(destinations)} entries.")
+            raise invalid("An EXPORT_REVISIONS_TO_S3 job exports exactly one revision; "
+                          f"RevisionDestinations has {len(destinations)} entries.")
     data_set_id, revision_id = target_ids(job_type, details)
-    revision = R.get_revision(tx, account, region, data_set_id, revision_id)
-    data_set = tx.get(R.DATA_SET, account, region, data_set_id)
+    revision = resources.get_revision(scope, data_set_id, revision_id)
+    data_set = scope.get(DATA_SET, data_set_id)
     if job_type in IMPORT_ASSET_TYPE:
         _check_import_target(data_set, revision, job_type)
     else:
         _check_export_source(data_set, revision)
     check = _VALIDATORS.get(job_type)
     if check:
-        check(tx, account, region, details, data_set, revision)
+        check(scope, details, data_set, revision)
 
 
 def _check_import_target(data_set: Resource, revision: Resource, job_type: str) -> None:
-    if data_set.state == R.ENTITLED:
-        raise R.access_denied(f"Data set {data_set.id} is entitled to this account; only its owner can import "
-                              "assets into it.")
+    if data_set.state == resources.ENTITLED:
+        raise access_denied(f"Data set {data_set.id} is entitled to this account; only its owner can import "
+                            "assets into it.")
     wanted = IMPORT_ASSET_TYPE[job_type]
     if data_set.doc["AssetType"] != wanted:
-        raise R.invalid(f"A {job_type} job creates {wanted} assets, but data set {data_set.id} holds "
-                        f"{data_set.doc['AssetType']} assets.")
-    if revision.state == R.FINALIZED:
-        raise R.conflict(f"Revision {revision.id} is finalized and cannot take new assets.", "REVISION",
-                         revision.id)
+        raise invalid(f"A {job_type} job creates {wanted} assets, but data set {data_set.id} holds "
+                      f"{data_set.doc['AssetType']} assets.")
+    if revision.state == resources.FINALIZED:
+        raise conflict(f"Revision {revision.id} is finalized and cannot take new assets.", "REVISION",
+                       revision.id)
 
 
 def _check_export_source(data_set: Resource, revision: Resource) -> None:
     if data_set.doc["AssetType"] != "S3_SNAPSHOT":
-        raise R.invalid(f"Only S3_SNAPSHOT assets can be exported; data set {data_set.id} holds "
-                        f"{data_set.doc['AssetType']} assets.")
+        raise invalid(f"Only S3_SNAPSHOT assets can be exported; data set {data_set.id} holds "
+                      f"{data_set.doc['AssetType']} assets.")
     if revision.doc.get("Revoked"):
-        raise R.conflict(f"Revision {revision.id} has been revoked; its assets can no longer be exported.",
-                         "REVISION", revision.id)
+        raise conflict(f"Revision {revision.id} has been revoked; its assets can no longer be exported.",
+                       "REVISION", revision.id)
 
 
 def check_encryption(encryption: dict | None) -> None:
@@ -161,95 +165,95 @@ def check_encryption(encryption: dict | None) -> None:
     kms = encryption.get("KmsKeyArn")
     if encryption["Type"] == "aws:kms":
         if not kms:
-            raise R.invalid("Encryption.KmsKeyArn is required when Encryption.Type is aws:kms.")
+            raise invalid("Encryption.KmsKeyArn is required when Encryption.Type is aws:kms.")
         if not _KMS_ARN.fullmatch(kms):
-            raise R.invalid(f"Encryption.KmsKeyArn {kms} is not a valid AWS KMS key ARN.")
+            raise invalid(f"Encryption.KmsKeyArn {kms} is not a valid AWS KMS key ARN.")
     elif kms:
-        raise R.invalid("Encryption.KmsKeyArn can only be used when Encryption.Type is aws:kms.")
+        raise invalid("Encryption.KmsKeyArn can only be used when Encryption.Type is aws:kms.")
 
 
 def check_bucket(bucket: str, where: str) -> None:
     if not _BUCKET.fullmatch(bucket or "") or ".." in bucket:
-        raise R.invalid(f"{where} {bucket!r} is not a valid Amazon S3 bucket name.")
+        raise invalid(f"{where} {bucket!r} is not a valid Amazon S3 bucket name.")
 
 
 def check_key_pattern(pattern: str | None, where: str) -> None:
     if pattern is None:
         return
     if "${Asset.Name}" not in pattern and "${Asset.Id}" not in pattern:
-        raise R.invalid(f"{where} must include ${{Asset.Name}} or ${{Asset.Id}}.")
+        raise invalid(f"{where} must include ${{Asset.Name}} or ${{Asset.Id}}.")
     for reference in re.findall(r"\$\{[^}]*\}", pattern):
         if reference not in KEY_REFERENCES:
-            raise R.invalid(f"{where} uses the unknown dynamic reference {reference}.")
+            raise invalid(f"{where} uses the unknown dynamic reference {reference}.")
 
 
-def _validate_import_from_s3(tx, account, region, details, data_set, revision):
+def _validate_import_from_s3(scope, details, data_set, revision):
     sources = details["AssetSources"]
     if not sources:
-        raise R.invalid("AssetSources must name at least one object to import.")
+        raise invalid("AssetSources must name at least one object to import.")
     if len(sources) > S3_ASSETS_PER_JOB:
-        raise R.invalid(f"A job can import at most {S3_ASSETS_PER_JOB} assets from Amazon S3; "
-                        f"AssetSources has {len(sources)}.")
+        raise invalid(f"A job can import at most {S3_ASSETS_PER_JOB} assets from Amazon S3; "
+                      f"AssetSources has {len(sources)}.")
     for source in sources:
         check_bucket(source["Bucket"], "AssetSources.Bucket")
         if not source["Key"]:
-            raise R.invalid("AssetSources.Key must not be empty.")
+            raise invalid("AssetSources.Key must not be empty.")
 
 
-def _validate_export_assets(tx, account, region, details, data_set, revision):
+def _validate_export_assets(scope, details, data_set, revision):
     destinations = details["AssetDestinations"]
     if not destinations:
-        raise R.invalid("AssetDestinations must name at least one asset to export.")
+        raise invalid("AssetDestinations must name at least one asset to export.")
     if len(destinations) > S3_ASSETS_PER_JOB:
-        raise R.invalid(f"A job can export at most {S3_ASSETS_PER_JOB} assets to Amazon S3; "
-                        f"AssetDestinations has {len(destinations)}.")
+        raise invalid(f"A job can export at most {S3_ASSETS_PER_JOB} assets to Amazon S3; "
+                      f"AssetDestinations has {len(destinations)}.")
     for destination in destinations:
         check_bucket(destination["Bucket"], "AssetDestinations.Bucket")
-        R.get_asset(tx, account, region, data_set.id, revision.id, destination["AssetId"])
+        resources.get_asset(scope, data_set.id, revision.id, destination["AssetId"])
     check_encryption(details.get("Encryption"))
 
 
-def _validate_export_revision(tx, account, region, details, data_set, revision):
+def _validate_export_revision(scope, details, data_set, revision):
     destination = details["RevisionDestinations"][0]
     check_bucket(destination["Bucket"], "RevisionDestinations.Bucket")
     check_key_pattern(destination.get("KeyPattern"), "RevisionDestinations.KeyPattern")
     check_encryption(details.get("Encryption"))
 
 
-def _validate_export_signed_url(tx, account, region, details, data_set, revision):
-    R.get_asset(tx, account, region, data_set.id, revision.id, details["AssetId"])
+def _validate_export_signed_url(scope, details, data_set, revision):
+    resources.get_asset(scope, data_set.id, revision.id, details["AssetId"])
 
 
-def _validate_redshift(tx, account, region, details, data_set, revision):
+def _validate_redshift(scope, details, data_set, revision):
     sources = details["AssetSources"]
     if not sources:
-        raise R.invalid("AssetSources must name at least one datashare to import.")
+        raise invalid("AssetSources must name at least one datashare to import.")
     for source in sources:
         if not _REDSHIFT_ARN.fullmatch(source["DataShareArn"]):
-            raise R.invalid(f"DataShareArn {source['DataShareArn']} is not a valid Amazon Redshift datashare ARN.")
+            raise invalid(f"DataShareArn {source['DataShareArn']} is not a valid Amazon Redshift datashare ARN.")
 
 
-def _validate_api_gateway(tx, account, region, details, data_set, revision):
+def _validate_api_gateway(scope, details, data_set, revision):
     for member in ("ApiId", "ApiName", "Stage"):
         if not details[member].strip():
-            raise R.invalid(f"{member} must not be empty.")
+            raise invalid(f"{member} must not be empty.")
 
 
-def _validate_s3_data_access(tx, account, region, details, data_set, revision):
+def _validate_s3_data_access(scope, details, data_set, revision):
     source = details["AssetSource"]
     check_bucket(source["Bucket"], "AssetSource.Bucket")
     for kms in source.get("KmsKeysToGrant") or ():
         if not _KMS_ARN.fullmatch(kms["KmsKeyArn"]):
-            raise R.invalid(f"KmsKeyArn {kms['KmsKeyArn']} is not a valid AWS KMS key ARN.")
+            raise invalid(f"KmsKeyArn {kms['KmsKeyArn']} is not a valid AWS KMS key ARN.")
 
 
-def _validate_lake_formation(tx, account, region, details, data_set, revision):
+def _validate_lake_formation(scope, details, data_set, revision):
     if not details.get("Database") and not details.get("Table"):
-        raise R.invalid("An LF-tag policy import needs a Database or a Table policy (or both).")
+        raise invalid("An LF-tag policy import needs a Database or a Table policy (or both).")
     for member in ("Database", "Table"):
         policy = details.get(member)
         if policy is not None and (not policy["Expression"] or not policy["Permissions"]):
-            raise R.invalid(f"{member}.Expression and {member}.Permissions must not be empty.")
+            raise invalid(f"{member}.Expression and {member}.Permissions must not be empty.")
 
 
 _VALIDATORS = {
@@ -265,16 +269,12 @@ _VALIDATORS = {
 def entry(job: Resource, sign) -> dict:
     """The job as GetJob / CreateJob / ListJobs answer it. ``sign(name, args, expires_us)`` makes a URL."""
     doc = job.doc
-    out = {"Arn": R.job_arn(job), "CreatedAt": to_datetime(job.created_us), "Details": response_details(job, sign),
-           "Errors": doc["Errors"], "Id": job.id, "State": job.state, "Type": doc["Type"],
-           "UpdatedAt": to_datetime(doc["UpdatedAt"])}
+    out = {"Arn": resources.job_arn(job), "CreatedAt": to_datetime(job.created_us),
+           "Details": response_details(job, sign), "Errors": doc["Errors"], "Id": job.id, "State": job.state,
+           "Type": doc["Type"], "UpdatedAt": to_datetime(doc["UpdatedAt"])}
     if doc.get("AssetConfiguration") is not None:
         out["AssetConfiguration"] = doc["AssetConfiguration"]
     return out
-
-
-def url_args(job: Resource) -> dict:
-    return {"account": job.account, "region": job.region, "job": job.id}
 
 
 def response_details(job: Resource, sign) -> dict:
@@ -282,19 +282,19 @@ def response_details(job: Resource, sign) -> dict:
     details = dict(doc["Details"])
     if job_type in (IMPORT_FROM_SIGNED_URL, IMPORT_FROM_API_GATEWAY):
         expires = job.created_us + SIGNED_URL_VALID_US
-        url = sign("upload", url_args(job), expires)
+        url = sign("upload", {"job": job.id}, expires)
         if job_type == IMPORT_FROM_SIGNED_URL:
             details.update(SignedUrl=url, SignedUrlExpiresAt=to_datetime(expires))
         else:
             details.update(ApiSpecificationUploadUrl=url, ApiSpecificationUploadUrlExpiresAt=to_datetime(expires))
     elif job_type == EXPORT_TO_SIGNED_URL and doc.get("DownloadExpiresAt"):
         expires = doc["DownloadExpiresAt"]
-        args = {"account": job.account, "region": job.region, "asset": details["AssetId"]}
-        details.update(SignedUrl=sign("asset", args, expires), SignedUrlExpiresAt=to_datetime(expires))
+        details.update(SignedUrl=sign("asset", {"asset": details["AssetId"]}, expires),
+                       SignedUrlExpiresAt=to_datetime(expires))
     return {DETAILS_MEMBER[job_type]: details}
 
 
-# -- running a job (lifecycle) ----------------------------------------------------------------------------
+# -- running a job (transitions) ---------------------------------------------------------------------------
 
 class JobFailed(Exception):
     def __init__(self, *errors: dict):
@@ -311,55 +311,50 @@ def job_error(code: str, message: str, resource_type: str | None = None, resourc
     return error
 
 
-@dataclass
-class JobIO:
-    """What a running job reaches beyond the store: payload files and the S3 object layer."""
-
-    files: FileStore | None
-    objects: ObjectLayer | None
-
-
-def advance(tx: Tx, job: Resource, at_us: int, files: FileStore | None = None, objects: ObjectLayer | None = None):
-    """Lifecycle handler: finish a running job, or delete one that has reached its 90 days."""
-    if at_us >= job.doc["ExpiresAt"]:
-        tx.delete(job)
+def advance(ctx: Context, job: Resource):
+    """Transition handler: finish a running job, or delete one that has reached its 90 days."""
+    if ctx.now_us >= job.doc["ExpiresAt"]:
+        ctx.scope.delete(job)
         job.next_due_us = None
         upload = job.doc.get("Upload")
-        if files is not None and upload and job.state != COMPLETED:
-            files.delete(upload["Key"])  # uploaded but never made into an asset
+        if upload and job.state != COMPLETED:
+            ctx.files.delete(upload["Key"])  # uploaded but never made into an asset
         return ()
     if job.state == IN_PROGRESS:
-        run(tx, job, at_us, JobIO(files, objects))
+        run(ctx, job)
     job.next_due_us = job.doc["ExpiresAt"]
     return ()
 
 
-def run(tx: Tx, job: Resource, at_us: int, io: JobIO) -> None:
+def run(ctx: Context, job: Resource) -> None:
     job_type = job.doc["Type"]
     try:
-        _RUNNERS[job_type](tx, job, job.doc["Details"], at_us, io)
+        # The job's own savepoint: a job that fails part way (an import whose second object vanished)
+        # leaves none of its rows, payload files or objects behind, while its ERROR state is still saved.
+        with ctx.tx.savepoint():
+            _RUNNERS[job_type](ctx, job, job.doc["Details"])
         job.state = COMPLETED
     except JobFailed as failed:
         job.state = ERROR
         job.doc["Errors"] = failed.errors
-    job.doc["UpdatedAt"] = at_us
+    job.doc["UpdatedAt"] = ctx.now_us
 
 
-def _target(tx: Tx, job: Resource) -> tuple[Resource, Resource]:
+def _target(scope: Scope, job: Resource) -> tuple[Resource, Resource]:
     """The job's data set and revision as they are now (either may have gone since CreateJob)."""
-    data_set = tx.get(R.DATA_SET, job.account, job.region, job.parent)
+    data_set = scope.get(DATA_SET, job.parent)
     if data_set is None:
         raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Data set {job.parent} no longer exists.",
                                   "DATA_SET", job.parent))
-    revision = tx.get(R.REVISION, job.account, job.region, job.ref)
+    revision = scope.get(REVISION, job.ref)
     if revision is None or revision.parent != data_set.id:
         raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Revision {job.ref} no longer exists.",
                                   "REVISION", job.ref))
     return data_set, revision
 
 
-def _room_for(tx: Tx, job: Resource, revision: Resource, count: int) -> None:
-    present = tx.count(R.ASSET, job.account, job.region, parent=revision.id)
+def _room_for(scope: Scope, revision: Resource, count: int) -> None:
+    present = scope.count(ASSET, parent=revision.id)
     if present + count > ASSETS_PER_REVISION:
         raise JobFailed(job_error(
             "SERVICE_QUOTA_EXCEEDED_EXCEPTION",
@@ -368,18 +363,15 @@ def _room_for(tx: Tx, job: Resource, revision: Resource, count: int) -> None:
             LimitValue=float(ASSETS_PER_REVISION)))
 
 
-def _create_assets(tx: Tx, job: Resource, data_set: Resource, revision: Resource, assets: list[dict],
-                   at_us: int) -> None:
+def _create_assets(scope: Scope, job: Resource, data_set: Resource, revision: Resource,
+                   assets: list[dict]) -> None:
     """Create the assets an import made (each a dict of Name, AssetDetails and optional FileKey)."""
-    _room_for(tx, job, revision, len(assets))
-    tags = R.tag_map((job.doc.get("AssetConfiguration") or {}).get("Tags"))
+    _room_for(scope, revision, len(assets))
+    tags = resources.tag_map((job.doc.get("AssetConfiguration") or {}).get("Tags"))
     created = []
     for asset in assets:
-        doc = {"AssetType": data_set.doc["AssetType"], "UpdatedAt": at_us, "Tags": dict(tags), **asset}
-        row = Resource(R.ASSET, job.account, job.region, R.new_id(), parent=revision.id, ref=data_set.id,
-                       created_us=at_us, doc=doc)
-        tx.insert(row)
-        created.append(row.id)
+        doc = {"AssetType": data_set.doc["AssetType"], "UpdatedAt": scope.now_us, "Tags": dict(tags), **asset}
+        created.append(scope.add(ASSET, resources.new_id(), parent=revision.id, ref=data_set.id, doc=doc).id)
     job.doc["CreatedAssetIds"] = created
 
 
@@ -393,13 +385,13 @@ def _uploaded(job: Resource, revision: Resource, what: str, details: dict | None
     return upload
 
 
-def _run_import_from_signed_url(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_import_from_signed_url(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     upload = _uploaded(job, revision, "file",
                        {"ImportAssetFromSignedUrlJobErrorDetails": {"AssetName": details["AssetName"]}})
-    _create_assets(tx, job, data_set, revision, [{
+    _create_assets(ctx.scope, job, data_set, revision, [{
         "Name": details["AssetName"], "FileKey": upload["Key"], "Size": upload["Size"],
-        "AssetDetails": {"S3SnapshotAsset": {"Size": float(upload["Size"])}}}], at_us)
+        "AssetDetails": {"S3SnapshotAsset": {"Size": float(upload["Size"])}}}])
 
 
 def import_file_key(job: Resource, index: int) -> str:
@@ -407,14 +399,13 @@ def import_file_key(job: Resource, index: int) -> str:
     return f"dataexchange/{job.account}/{job.region}/s3-imports/{job.id}/{index}"
 
 
-def _run_import_from_s3(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_import_from_s3(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     sources = details["AssetSources"]
-    _room_for(tx, job, revision, len(sources))
+    _room_for(ctx.scope, revision, len(sources))
     copies = [S3Copy(s["Bucket"], s["Key"]) for s in sources]
     try:
-        import_objects(io.objects.bind(tx, job.account, at_us), io.files, copies,
-                       lambda index: import_file_key(job, index))
+        import_objects(ctx.objects, ctx.files, copies, lambda index: import_file_key(job, index))
     except TransferFailed as failed:
         # One entry per object that could not be read, each naming its source (UNCONFIRMED: AWS documents
         # the Details member as a list of AssetSourceEntry but not how many entries a failed job gets).
@@ -422,13 +413,13 @@ def _run_import_from_s3(tx, job, details, at_us, io):
             "ImportAssetsFromS3JobErrorDetails": [{"Bucket": f.copy.bucket, "Key": f.copy.key}]})
             for f in failed.failures)) from None
     # "The newly created assets have a name property equal to the original S3 object's key."
-    _create_assets(tx, job, data_set, revision, [{
+    _create_assets(ctx.scope, job, data_set, revision, [{
         "Name": c.key, "FileKey": c.file_key, "Size": c.size,
-        "AssetDetails": {"S3SnapshotAsset": {"Size": float(c.size)}}} for c in copies], at_us)
+        "AssetDetails": {"S3SnapshotAsset": {"Size": float(c.size)}}} for c in copies])
 
 
-def _source_asset(tx: Tx, job: Resource, revision: Resource, asset_id: str) -> Resource:
-    asset = tx.get(R.ASSET, job.account, job.region, asset_id)
+def _source_asset(scope: Scope, revision: Resource, asset_id: str) -> Resource:
+    asset = scope.get(ASSET, asset_id)
     if asset is None or asset.parent != revision.id:
         raise JobFailed(job_error("RESOURCE_NOT_FOUND_EXCEPTION", f"Asset {asset_id} no longer exists.",
                                   "ASSET", asset_id))
@@ -442,11 +433,11 @@ def _export_copy(bucket: str, key: str, asset: Resource) -> S3Copy:
     return S3Copy(bucket, key, asset.doc.get("FileKey"), asset.doc.get("Size"), asset.id)
 
 
-def _export(tx: Tx, job: Resource, revision: Resource, copies: list[S3Copy], at_us: int, io: JobIO) -> None:
+def _export(ctx: Context, revision: Resource, copies: list[S3Copy]) -> None:
     # The requested Encryption stays in the job's details; the object layer stores every object with
     # S3's default encryption (SSE-S3), so objects written with aws:kms still read back as AES256.
     try:
-        export_objects(io.objects.bind(tx, job.account, at_us), io.files, copies)
+        export_objects(ctx.objects, ctx.files, copies)
     except TransferFailed as failed:
         raise JobFailed(*(_export_error(f, revision) for f in failed.failures)) from None
 
@@ -458,14 +449,14 @@ def _export_error(failure: Failure, revision: Resource) -> dict:
     return job_error(failure.code, failure.message, "ASSET", failure.copy.asset_id)
 
 
-def _run_export_to_s3(tx, job, details, at_us, io):
-    _data_set, revision = _target(tx, job)
+def _run_export_to_s3(ctx, job, details):
+    _data_set, revision = _target(ctx.scope, job)
     copies = []
     for destination in details["AssetDestinations"]:
-        asset = _source_asset(tx, job, revision, destination["AssetId"])
+        asset = _source_asset(ctx.scope, revision, destination["AssetId"])
         # Key is optional: "the Amazon S3 object key defaults to the asset name".
         copies.append(_export_copy(destination["Bucket"], destination.get("Key") or asset.doc["Name"], asset))
-    _export(tx, job, revision, copies, at_us, io)
+    _export(ctx, revision, copies)
 
 
 def _iso_millis(us: int) -> str:
@@ -485,14 +476,14 @@ def expand_key(pattern: str, data_set: Resource, revision: Resource, asset: Reso
     return re.sub(r"\$\{[^}]*\}", lambda m: values.get(m.group(0), m.group(0)), pattern)
 
 
-def _run_export_revision(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_export_revision(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     if revision.doc.get("Revoked"):
         raise JobFailed(job_error("ACCESS_DENIED_EXCEPTION", f"Revision {revision.id} has been revoked.",
                                   "REVISION", revision.id))
     destination = details["RevisionDestinations"][0]
     pattern = destination.get("KeyPattern") or DEFAULT_KEY_PATTERN
-    assets = tx.children(R.ASSET, job.account, job.region, revision.id)
+    assets = ctx.scope.children(ASSET, revision.id)
     if len(assets) > ASSETS_PER_REVISION_EXPORT:
         raise JobFailed(job_error("SERVICE_QUOTA_EXCEEDED_EXCEPTION", "Too many assets to export in one job.",
                                   "REVISION", revision.id, LimitName="Assets per revision",
@@ -506,48 +497,47 @@ def _run_export_revision(tx, job, details, at_us, io):
                                       f"Assets {copies[key].asset_id} and {asset.id} would both be exported to "
                                       f"key {key}.", "ASSET", asset.id))
         copies[key] = _export_copy(destination["Bucket"], key, asset)
-    _export(tx, job, revision, list(copies.values()), at_us, io)
+    _export(ctx, revision, list(copies.values()))
 
 
-def _run_export_to_signed_url(tx, job, details, at_us, io):
-    _data_set, revision = _target(tx, job)
-    _source_asset(tx, job, revision, details["AssetId"])
-    job.doc["DownloadExpiresAt"] = at_us + SIGNED_URL_VALID_US
+def _run_export_to_signed_url(ctx, job, details):
+    _data_set, revision = _target(ctx.scope, job)
+    _source_asset(ctx.scope, revision, details["AssetId"])
+    job.doc["DownloadExpiresAt"] = ctx.now_us + SIGNED_URL_VALID_US
 
 
-def _run_redshift(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
-    _create_assets(tx, job, data_set, revision, [{
+def _run_redshift(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
+    _create_assets(ctx.scope, job, data_set, revision, [{
         "Name": s["DataShareArn"].rsplit("/", 1)[1],
-        "AssetDetails": {"RedshiftDataShareAsset": {"Arn": s["DataShareArn"]}}} for s in details["AssetSources"]],
-        at_us)
+        "AssetDetails": {"RedshiftDataShareAsset": {"Arn": s["DataShareArn"]}}} for s in details["AssetSources"]])
 
 
-def _run_api_gateway(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_api_gateway(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     upload = _uploaded(job, revision, "OpenAPI specification")
     api = {k: details[k] for k in ("ApiDescription", "ApiId", "ApiKey", "ApiName", "ProtocolType", "Stage")
            if details.get(k) is not None}
     api["ApiEndpoint"] = API_ENDPOINT.format(region=job.region)
-    _create_assets(tx, job, data_set, revision, [{
+    _create_assets(ctx.scope, job, data_set, revision, [{
         "Name": details["ApiName"], "FileKey": upload["Key"], "Size": upload["Size"],
-        "AssetDetails": {"ApiGatewayApiAsset": api}}], at_us)
+        "AssetDetails": {"ApiGatewayApiAsset": api}}])
 
 
-def _run_s3_data_access(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_s3_data_access(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     source = details["AssetSource"]
     access = {k: source[k] for k in ("Bucket", "KeyPrefixes", "Keys", "KmsKeysToGrant") if source.get(k)}
     # Data Exchange creates an S3 access point for the shared data; name it after the job.
     point = f"dx-{job.id[:20]}"
-    access["S3AccessPointArn"] = f"arn:{R.partition(job.region)}:s3:{job.region}:{job.account}:accesspoint/{point}"
+    access["S3AccessPointArn"] = f"arn:{partition(job.region)}:s3:{job.region}:{job.account}:accesspoint/{point}"
     access["S3AccessPointAlias"] = f"{point}-{hashlib.sha256(job.id.encode()).hexdigest()[:34]}-s3alias"
-    _create_assets(tx, job, data_set, revision, [{"Name": source["Bucket"],
-                                                  "AssetDetails": {"S3DataAccessAsset": access}}], at_us)
+    _create_assets(ctx.scope, job, data_set, revision, [{"Name": source["Bucket"],
+                                                         "AssetDetails": {"S3DataAccessAsset": access}}])
 
 
-def _run_lake_formation(tx, job, details, at_us, io):
-    data_set, revision = _target(tx, job)
+def _run_lake_formation(ctx, job, details):
+    data_set, revision = _target(ctx.scope, job)
     assets = []
     for member, resource_type, name in (("Database", "DATABASE", "Database(s) included in the LF-tag policy"),
                                         ("Table", "TABLE", "Table(s) included in the LF-tag policy")):
@@ -560,7 +550,7 @@ def _run_lake_formation(tx, job, details, at_us, io):
                 "ResourceDetails": {member: {"Expression": policy["Expression"]}}}},
             "LakeFormationDataPermissionType": "LFTagPolicy", "Permissions": policy["Permissions"],
             "RoleArn": details["RoleArn"]}}})
-    _create_assets(tx, job, data_set, revision, assets, at_us)
+    _create_assets(ctx.scope, job, data_set, revision, assets)
 
 
 _RUNNERS = {

@@ -1,4 +1,4 @@
-"""Data Exchange resources as the store keeps them: kinds, ids, ARNs, errors and their API renderings.
+"""Data Exchange resources as the store keeps them: ids, ARNs, lookups and their API renderings.
 
 Every resource is one store row. Data sets carry their ``Origin`` as state (so ``ListDataSets(Origin=)``
 is an index filter); revisions hang under their data set, assets under their revision (``ref`` = data
@@ -12,18 +12,10 @@ import re
 import uuid
 
 from ...clock import to_datetime
-from ...errors import ServiceError
-from ..base import partition
+from ...context import Scope
 from ...store import Resource
-
-DATA_SET = "dataexchange.data-set"
-REVISION = "dataexchange.revision"
-ASSET = "dataexchange.asset"
-JOB = "dataexchange.job"
-EVENT_ACTION = "dataexchange.event-action"
-DATA_GRANT = "dataexchange.data-grant"               # the sender's record of a grant
-RECEIVED_GRANT = "dataexchange.received-data-grant"  # the receiver's record of the same grant
-NOTIFICATION = "dataexchange.notification"
+from ..base import partition
+from .errors import ASSET, DATA_SET, REVISION, not_found
 
 OWNED, ENTITLED = "OWNED", "ENTITLED"
 DRAFT, FINALIZED = "DRAFT", "FINALIZED"              # revision states (Revoked is a flag on top)
@@ -32,42 +24,10 @@ PENDING, ACCEPTED = "PENDING_RECEIVER_ACCEPTANCE", "ACCEPTED"
 ID_PATTERN = re.compile(r"[a-zA-Z0-9]{30,40}")
 _ARN = re.compile(r"arn:(aws[a-z-]*):dataexchange:([a-z0-9-]+):(\d{12}):(.+)")
 
-NOUNS = {"DATA_SET": "Data set", "REVISION": "Revision", "ASSET": "Asset", "JOB": "Job",
-         "EVENT_ACTION": "Event action", "DATA_GRANT": "Data grant"}
-
 
 def new_id() -> str:
     """Ids as AWS issues them: 32 lowercase hex characters."""
     return uuid.uuid4().hex
-
-
-# -- errors ----------------------------------------------------------------------------------------
-
-def not_found(resource_type: str, resource_id: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", f"{NOUNS[resource_type]} {resource_id} not found.", 404,
-                        ResourceId=resource_id, ResourceType=resource_type)
-
-
-def conflict(message: str, resource_type: str, resource_id: str) -> ServiceError:
-    return ServiceError("ConflictException", message, 409, ResourceId=resource_id, ResourceType=resource_type)
-
-
-def invalid(message: str, cause: str | None = None) -> ServiceError:
-    extra = {"ExceptionCause": cause} if cause else {}
-    return ServiceError("ValidationException", message, 400, **extra)
-
-
-def access_denied(message: str) -> ServiceError:
-    return ServiceError("AccessDeniedException", message, 403)
-
-
-def limit_exceeded(limit_name: str, limit_value: float, message: str) -> ServiceError:
-    return ServiceError("ServiceLimitExceededException", message, 402, LimitName=limit_name,
-                        LimitValue=float(limit_value))
-
-
-def invalid_token() -> ServiceError:
-    return invalid("The pagination token is invalid or has expired.")
 
 
 # -- ARNs ------------------------------------------------------------------------------------------
@@ -187,24 +147,21 @@ def grant_entry(r: Resource, *, sender_view: bool, with_tags: bool = False, summ
 
 # -- lookups that answer AWS's 404s ------------------------------------------------------------------
 
-def get_data_set(tx, account: str, region: str, data_set_id: str) -> Resource:
-    data_set = tx.get(DATA_SET, account, region, data_set_id)
-    if data_set is None:
-        raise not_found("DATA_SET", data_set_id)
-    return data_set
+def get_data_set(scope: Scope, data_set_id: str) -> Resource:
+    return scope.require(DATA_SET, data_set_id)
 
 
-def get_revision(tx, account: str, region: str, data_set_id: str, revision_id: str) -> Resource:
-    get_data_set(tx, account, region, data_set_id)
-    revision = tx.get(REVISION, account, region, revision_id)
+def get_revision(scope: Scope, data_set_id: str, revision_id: str) -> Resource:
+    get_data_set(scope, data_set_id)
+    revision = scope.get(REVISION, revision_id)
     if revision is None or revision.parent != data_set_id:
         raise not_found("REVISION", revision_id)
     return revision
 
 
-def get_asset(tx, account: str, region: str, data_set_id: str, revision_id: str, asset_id: str) -> Resource:
-    get_revision(tx, account, region, data_set_id, revision_id)
-    asset = tx.get(ASSET, account, region, asset_id)
+def get_asset(scope: Scope, data_set_id: str, revision_id: str, asset_id: str) -> Resource:
+    get_revision(scope, data_set_id, revision_id)
+    asset = scope.get(ASSET, asset_id)
     if asset is None or asset.parent != revision_id:
         raise not_found("ASSET", asset_id)
     return asset

@@ -1,11 +1,13 @@
 """The one place where Data Exchange jobs touch Amazon S3 objects, through jobyard's object layer.
 
-Imports read each source object into a payload file (assets keep their bytes in the file store, as
+Imports read each source object into a payload file (assets keep their bytes in the byte store, as
 signed-URL imports do); exports write an asset's payload file out as an object. Both are all or
 nothing as far as the job can see: every source is looked at (or every destination bucket and key
 checked) before the first byte is copied, so a job that ends in ``ERROR`` has created no assets and
-written no objects. Only a failure in the middle of the copy (an object deleted meanwhile on an
-external ``--s3-endpoint`` server) can leave objects an export already wrote.
+written no objects. A failure in the middle of the copy (an object deleted meanwhile on an external
+``--s3-endpoint`` server) raises too; the job runs in a savepoint (``jobs.run``), so the payload files
+and built-in objects written up to then are undone with it. Only objects an export already wrote to
+an external server stay.
 
 S3's errors become Data Exchange job error codes (``job_error_code``); which resource an error names
 is the job's business (``jobs``).
@@ -18,7 +20,7 @@ from typing import Callable
 
 from ...objects import ObjectError, ObjectStore
 from ...objects.api import ARCHIVE_CLASSES
-from ...store import FileStore
+from ...store import TxFiles
 
 RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND_EXCEPTION"
 ACCESS_DENIED = "ACCESS_DENIED_EXCEPTION"
@@ -71,12 +73,13 @@ def _object_failure(copy: S3Copy, verb: str, error: ObjectError) -> Failure:
                    f"Could not {verb} s3://{copy.bucket}/{copy.key}: {error.message} ({error.code})", copy)
 
 
-def import_objects(store: ObjectStore, files: FileStore, copies: list[S3Copy],
+def import_objects(store: ObjectStore, files: TxFiles, copies: list[S3Copy],
                    file_key: Callable[[int], str]) -> list[S3Copy]:
     """Copy each source object into the payload file ``file_key(index)``, filling in ``file_key``/``size``.
 
-    Every source is checked first, and every unreadable one is reported; when a read fails part way,
-    the payload files already written are removed again. Raises ``TransferFailed``."""
+    Every source is checked first, and every unreadable one is reported. A read that fails part way
+    raises too, after some files were written: the caller's savepoint takes them back. Raises
+    ``TransferFailed``."""
     failures = []
     for copy in copies:
         try:
@@ -90,21 +93,17 @@ def import_objects(store: ObjectStore, files: FileStore, copies: list[S3Copy],
                                     f"{info.storage_class} storage class and has not been restored.", copy))
     if failures:
         raise TransferFailed(failures)
-    written: list[str] = []
     for index, copy in enumerate(copies):
         try:
             data = store.read(copy.bucket, copy.key)
         except ObjectError as error:
-            for name in written:
-                files.delete(name)
             raise TransferFailed([_object_failure(copy, "read", error)]) from None
         copy.file_key, copy.size = file_key(index), len(data)
         files.put(copy.file_key, data)
-        written.append(copy.file_key)
     return copies
 
 
-def export_objects(store: ObjectStore, files: FileStore, copies: list[S3Copy]) -> None:
+def export_objects(store: ObjectStore, files: TxFiles, copies: list[S3Copy]) -> None:
     """Write each asset's payload as the object ``bucket``/``key`` (replacing what is there, as AWS does).
 
     Every destination bucket and key is checked before anything is written. Raises ``TransferFailed``."""

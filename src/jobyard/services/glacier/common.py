@@ -1,4 +1,5 @@
-"""What every part of the Glacier service shares: resource kinds, ids, ARNs, file keys, errors, dates."""
+"""What every part of the Glacier service shares: states, ids, file keys, dates, input checks (resource kinds,
+vault ARNs and errors are in ``errors``)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,7 @@ import string
 from datetime import datetime, timezone
 
 from ...clock import US, iso, to_datetime
-from ...errors import ServiceError
-from ..base import partition
-
-VAULT = "glacier.vault"
-ARCHIVE = "glacier.archive"
-JOB = "glacier.job"
-UPLOAD = "glacier.upload"
-PART = "glacier.part"
-SETTINGS = "glacier.settings"        # per account and region: the data retrieval policy and its bookkeeping
-CAPACITY = "glacier.capacity"
+from .errors import invalid
 
 IN_PROGRESS, SUCCEEDED, FAILED = "InProgress", "Succeeded", "Failed"
 JOB_STATES = (IN_PROGRESS, SUCCEEDED, FAILED)
@@ -49,11 +41,7 @@ def alnum_id(length: int = 24) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
 
 
-# -- names --------------------------------------------------------------------------------------------
-
-def vault_arn(region: str, account: str, name: str) -> str:
-    return f"arn:{partition(region)}:glacier:{region}:{account}:vaults/{name}"
-
+# -- file keys ---------------------------------------------------------------------------------------
 
 def archive_key(account: str, region: str, archive_id: str) -> str:
     return f"glacier/{account}/{region}/archive/{archive_id}"
@@ -69,35 +57,6 @@ def output_key(account: str, region: str, job_id: str) -> str:
 
 def snapshot_key(account: str, region: str, vault: str, at_us: int) -> str:
     return f"glacier/{account}/{region}/inventory/{vault}/{at_us}"
-
-
-# -- errors, in Glacier's layout: {"code", "message", "type"} -------------------------------------------
-
-def glacier_error(code: str, message: str, status: int = 400, sender_fault: bool = True) -> ServiceError:
-    error = ServiceError(code, message, status, sender_fault)
-    # Glacier writes the code and the fault type beside the message for every error, modelled or not.
-    error.extra.update(code=code, type="Client" if sender_fault else "Server")
-    return error
-
-
-def not_found(message: str) -> ServiceError:
-    return glacier_error("ResourceNotFoundException", message, 404)
-
-
-def invalid(message: str) -> ServiceError:
-    return glacier_error("InvalidParameterValueException", message)
-
-
-def missing(message: str) -> ServiceError:
-    return glacier_error("MissingParameterValueException", message)
-
-
-def limit_exceeded(message: str) -> ServiceError:
-    return glacier_error("LimitExceededException", message)
-
-
-def access_denied(message: str) -> ServiceError:
-    return glacier_error("AccessDeniedException", message, 403)
 
 
 # -- values -----------------------------------------------------------------------------------------------

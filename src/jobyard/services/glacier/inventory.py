@@ -5,8 +5,7 @@ archives were added or removed since the last one; the first inventory appears h
 the first upload. DescribeVault's counts and every inventory-retrieval job answer from that last inventory,
 a point-in-time snapshot, never from the live vault. Here a change schedules the vault's next inventory
 12-24 hours later and at least a day after the previous one; at that moment the vault's archives are
-written to a snapshot file (kept until the one after next replaces it, so a transition replayed after a
-rolled-back request still finds the snapshot it read).
+written to a snapshot file, which replaces the previous one.
 """
 
 from __future__ import annotations
@@ -16,10 +15,12 @@ import binascii
 
 import orjson
 
-from ...lifecycle import draw_seconds
-from ...store import FileStore, Resource, Tx
 from ...clock import US
-from .common import ARCHIVE, DAY, DELETED, HOUR, iso_millis, iso_seconds, snapshot_key
+from ...context import Context
+from ...lifecycle import draw_seconds
+from ...store import Resource, TxFiles
+from .common import DAY, DELETED, HOUR, iso_millis, iso_seconds, snapshot_key
+from .errors import ARCHIVE
 
 INVENTORY_DELAY = (12 * HOUR, 24 * HOUR)   # after the first change since the last inventory
 INVENTORY_INTERVAL = DAY                   # at most one inventory a day
@@ -39,25 +40,25 @@ def vault_changed(vault: Resource, now_us: int) -> None:
         vault.next_due_us = due
 
 
-def take(tx: Tx, files: FileStore, vault: Resource, at_us: int) -> list[Resource]:
-    """The lifecycle handler of vaults: write the inventory due now."""
+def take(ctx: Context, vault: Resource) -> None:
+    """The transition handler of vaults: write the inventory due now."""
     # In upload order; the last field (the row's sequence number) breaks ties between equal times.
     entries = [[a.id, a.doc.get("Description"), a.created_us, a.doc["Size"], a.doc["TreeHash"], a.seq]
-               for a in tx.children(ARCHIVE, vault.account, vault.region, vault.id) if a.state != DELETED]
-    key = snapshot_key(vault.account, vault.region, vault.id, at_us)
-    files.put(key, orjson.dumps(entries))
-    previous = vault.doc.get("Inventory") or {}
-    if previous.get("PreviousKey"):
-        files.delete(previous["PreviousKey"])
-    vault.doc["Inventory"] = {"Date": at_us, "Count": len(entries), "Size": sum(e[3] for e in entries),
-                              "Key": key, "PreviousKey": previous.get("Key")}
+               for a in ctx.scope.children(ARCHIVE, vault.id) if a.state != DELETED]
+    key = snapshot_key(vault.account, vault.region, vault.id, ctx.now_us)
+    ctx.files.put(key, orjson.dumps(entries))
+    drop_snapshot(ctx.files, vault)
+    vault.doc["Inventory"] = {"Date": ctx.now_us, "Count": len(entries), "Size": sum(e[3] for e in entries),
+                              "Key": key}
     vault.doc["Changed"] = False
     vault.next_due_us = None
-    return []
 
 
-def drop_snapshots(files: FileStore, vault: Resource) -> None:
+def drop_snapshot(files: TxFiles, vault: Resource) -> None:
+    """Delete the vault's last snapshot; the bytes go when the transaction commits, so a transition replayed
+    after a rollback still reads them."""
     inventory = vault.doc.get("Inventory") or {}
+    # PreviousKey: a second snapshot that vaults written before deletes were transactional still hold.
     for key in (inventory.get("Key"), inventory.get("PreviousKey")):
         if key:
             files.delete(key)

@@ -16,11 +16,12 @@ import orjson
 
 from ...clock import US
 from ...lifecycle import draw_seconds
-from ...objects import ObjectError
-from ...store import FileStore, Resource, Tx
+from ...context import Context, Scope
+from ...objects import ObjectError, ObjectStore
+from ...store import Resource, TxFiles
 from . import inventory, select
-from .common import (ARCHIVE, DAY, DELETED, FAILED, HOUR, IN_PROGRESS, JOB, SUCCEEDED, VAULT, archive_key,
-                     iso_millis, output_key, vault_arn)
+from .common import DAY, DELETED, FAILED, HOUR, IN_PROGRESS, SUCCEEDED, archive_key, iso_millis, output_key
+from .errors import ARCHIVE, JOB, VAULT, vault_arn
 
 TIERS = ("Expedited", "Standard", "Bulk")
 DEFAULT_TIER = "Standard"
@@ -45,11 +46,12 @@ def duration_seconds(job_id: str, action: str, tier: str | None, size: int) -> f
     return draw_seconds(job_id, "complete", low, high)
 
 
-def new_job(account: str, region: str, vault: str, job_id: str, now_us: int, doc: dict) -> Resource:
+def new_job(scope: Scope, vault: str, job_id: str, doc: dict) -> Resource:
+    """A job started now (not stored yet)."""
     doc["StatusMessage"] = IN_PROGRESS_MESSAGE
     seconds = duration_seconds(job_id, doc["Action"], doc.get("Tier"), doc.get("ArchiveSize") or 0)
-    return Resource(JOB, account, region, job_id, parent=vault, state=IN_PROGRESS, created_us=now_us,
-                    next_due_us=now_us + int(seconds * US), doc=doc, ref=doc.get("ArchiveId") or "")
+    return scope.new(JOB, job_id, parent=vault, state=IN_PROGRESS, next_due_us=scope.now_us + int(seconds * US),
+                     doc=doc, ref=doc.get("ArchiveId") or "")
 
 
 # -- what DescribeJob and ListJobs show -----------------------------------------------------------------
@@ -99,43 +101,42 @@ def describe(job: Resource) -> dict:
 
 # -- transitions -----------------------------------------------------------------------------------------
 
-def advance(tx: Tx, files: FileStore, job: Resource, at_us: int, objects=None) -> list[Resource]:
-    """The lifecycle handler of jobs: complete an InProgress job, expire a completed one."""
+def advance(ctx: Context, job: Resource) -> None:
+    """The transition handler of jobs: complete an InProgress job, expire a completed one."""
     if job.state == IN_PROGRESS:
-        _complete(tx, files, job, at_us, objects)
-        job.next_due_us = at_us + OUTPUT_KEPT * US
+        _complete(ctx, job)
+        job.next_due_us = ctx.now_us + OUTPUT_KEPT * US
     else:
-        expire(tx, files, job)
-    return []
+        expire(ctx, job)
 
 
-def _complete(tx: Tx, files: FileStore, job: Resource, at_us: int, objects) -> None:
+def _complete(ctx: Context, job: Resource) -> None:
     doc = job.doc
     failure = None
     if doc["Action"] in (ARCHIVE_RETRIEVAL, SELECT):
-        archive = tx.get(ARCHIVE, job.account, job.region, doc["ArchiveId"])
+        archive = ctx.scope.get(ARCHIVE, doc["ArchiveId"])
         if archive is None or archive.state == DELETED:
             failure = f"The archive was deleted before the job completed: {doc['ArchiveId']}"
         elif doc["Action"] == SELECT:
-            failure = _run_select(files, job, objects.bind(tx, job.account, at_us))
+            failure = _run_select(ctx.files, job, ctx.objects)
     else:
-        failure = _prepare_inventory(tx, files, job)
+        failure = _prepare_inventory(ctx, job)
     job.state = FAILED if failure else SUCCEEDED
     doc["StatusMessage"] = failure or SUCCEEDED
-    doc["CompletionDate"] = at_us
+    doc["CompletionDate"] = ctx.now_us
 
 
-def _prepare_inventory(tx: Tx, files: FileStore, job: Resource) -> str | None:
-    vault = tx.get(VAULT, job.account, job.region, job.parent)
+def _prepare_inventory(ctx: Context, job: Resource) -> str | None:
+    vault = ctx.scope.get(VAULT, job.parent)
     snapshot = (vault.doc.get("Inventory") or {}) if vault is not None else {}
     if not snapshot.get("Key"):
         return "The vault inventory is not available."
     wanted = job.doc["Inventory"]
-    entries, next_position = inventory.select(orjson.loads(files.get(snapshot["Key"])), wanted.get("StartUs"),
+    entries, next_position = inventory.select(orjson.loads(ctx.files.get(snapshot["Key"])), wanted.get("StartUs"),
                                               wanted.get("EndUs"), wanted.get("After"), wanted.get("LimitCount"))
     body, _ = inventory.render(entries, vault_arn(job.region, job.account, job.parent), snapshot["Date"],
                                wanted["Format"])
-    files.put(output_key(job.account, job.region, job.id), body)
+    ctx.files.put(output_key(job.account, job.region, job.id), body)
     job.doc["OutputSize"] = len(body)
     job.doc["InventoryDate"] = snapshot["Date"]
     if next_position is not None:
@@ -143,7 +144,7 @@ def _prepare_inventory(tx: Tx, files: FileStore, job: Resource) -> str | None:
     return None
 
 
-def _run_select(files: FileStore, job: Resource, store) -> str | None:
+def _run_select(files: TxFiles, job: Resource, store: ObjectStore) -> str | None:
     """Run the query over the archive and write what AWS writes under the job's output path: the results
     and ``result_manifest.txt``, or an error log and ``error_manifest.txt``."""
     doc, location = job.doc, job.doc["OutputLocation"]["S3"]
@@ -170,18 +171,18 @@ def _run_select(files: FileStore, job: Resource, store) -> str | None:
     return None
 
 
-def expire(tx: Tx, files: FileStore, job: Resource) -> None:
+def expire(ctx: Context, job: Resource) -> None:
     """Forget a job and its output; an archive deleted meanwhile loses its bytes once no job needs them."""
-    tx.delete(job)
+    ctx.scope.delete(job)
     job.next_due_us = None
-    files.delete(output_key(job.account, job.region, job.id))
-    if job.ref and not archive_bytes_needed(tx, job.account, job.region, job.ref):
-        files.delete(archive_key(job.account, job.region, job.ref))
+    ctx.files.delete(output_key(job.account, job.region, job.id))
+    if job.ref and not archive_bytes_needed(ctx.scope, job.ref):
+        ctx.files.delete(archive_key(job.account, job.region, job.ref))
 
 
-def archive_bytes_needed(tx: Tx, account: str, region: str, archive_id: str) -> bool:
+def archive_bytes_needed(scope: Scope, archive_id: str) -> bool:
     """Whether an archive's bytes must stay: it exists, or a finished retrieval can still be downloaded."""
-    archive = tx.get(ARCHIVE, account, region, archive_id)
+    archive = scope.get(ARCHIVE, archive_id)
     if archive is not None and archive.state != DELETED:
         return True
-    return tx.count(JOB, account, region, ref=archive_id, states=[SUCCEEDED]) > 0
+    return scope.count(JOB, ref=archive_id, states=[SUCCEEDED]) > 0

@@ -20,7 +20,8 @@ from datetime import date
 import orjson
 
 from ...clock import US, to_datetime
-from .common import DAY, glacier_error, invalid, missing
+from .common import DAY
+from .errors import glacier_error, invalid, missing
 
 POLICY_MAX_BYTES = 20 * 1024
 

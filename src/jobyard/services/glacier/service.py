@@ -2,8 +2,8 @@
 
 Vaults hold archives whose bytes live in the file store; retrievals and inventories are jobs that complete
 on the simulated clock (see ``jobs``), inventories are daily snapshots (see ``inventory``). Errors are
-Glacier's: ``{"code", "message", "type"}`` with ResourceNotFoundException 404 for a missing vault, archive,
-upload or job and InvalidParameterValueException / MissingParameterValueException 400 for bad input.
+Glacier's (see ``errors``): ResourceNotFoundException 404 for a missing vault, archive, upload or job and
+InvalidParameterValueException / MissingParameterValueException 400 for bad input.
 ``accountId`` is ``-`` or the caller's own account id; another account is refused (AccessDeniedException).
 """
 
@@ -15,17 +15,15 @@ from calendar import monthrange
 import orjson
 
 from ...clock import US, from_datetime, to_datetime
-from ...errors import SerializationError, ServiceError, ValidationFailed
-from ...lifecycle import Lifecycle
 from ...objects import ObjectError
 from ...store import Resource
 from ..base import Context, Service, operation
 from . import inventory, jobs, policies, select
-from .common import (ABORTED, ARCHIVE, CAPACITY, COMPLETED, DAY, DELETED, FAILED, IN_PROGRESS, JOB,
-                     JOB_STATES, MiB, PART, SETTINGS, SUCCEEDED, UPLOAD, VAULT, VAULT_NAME, access_denied,
-                     alnum_id, archive_key, check_description, check_sns_topic, glacier_error, invalid,
-                     iso_millis, limit_exceeded, missing, not_found, output_key, parse_date, parse_limit,
-                     part_key, random_id, vault_arn)
+from .common import (ABORTED, COMPLETED, DAY, DELETED, FAILED, IN_PROGRESS, JOB_STATES, MiB, SUCCEEDED,
+                     VAULT_NAME, alnum_id, archive_key, check_description, check_sns_topic, iso_millis, output_key,
+                     parse_date, parse_limit, part_key, random_id)
+from .errors import (ARCHIVE, CAPACITY, ERRORS, JOB, PART, SETTINGS, UPLOAD, VAULT, access_denied, glacier_error,
+                     invalid, limit_exceeded, missing, not_found, vault_arn)
 from .treehash import is_megabyte_aligned, is_tree_hash_aligned, tree_hash
 
 MAX_VAULTS = 1000                  # per account and region
@@ -51,9 +49,6 @@ _BYTE_RANGE = re.compile(r"(\d+)-(\d+)")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\*|\d+)")
 _DOWNLOAD_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
-SELECT_UNAVAILABLE = ("Select jobs write their results to an S3 OutputLocation, and this server has no S3 "
-                      "object store to write to; archive-retrieval and inventory-retrieval jobs work.")
-
 
 def _with_marker(out: dict, marker: str | None) -> dict:
     """A list page; the last one has no Marker."""
@@ -62,44 +57,25 @@ def _with_marker(out: dict, marker: str | None) -> dict:
     return out
 
 
+def _invalid_marker(params: dict):
+    """The error for a list marker that is not one this server handed out."""
+    return lambda: invalid(f"Invalid marker: {params.get('marker')}")
+
+
 class GlacierService(Service):
     model_name = "glacier"
     signing_names = ("glacier",)
+    errors = ERRORS
 
-    def register_lifecycle(self, lifecycle: Lifecycle) -> None:
-        # The object layer is set on the service by the server before this; select jobs write through it.
-        lifecycle.register(JOB, lambda tx, job, at: jobs.advance(tx, lifecycle.files, job, at, self.objects))
-        lifecycle.register(VAULT, lambda tx, vault, at: inventory.take(tx, lifecycle.files, vault, at))
-        lifecycle.register(UPLOAD, _forget)
-        lifecycle.register(ARCHIVE, _forget)
+    def transitions(self) -> dict:
+        return {JOB: jobs.advance, VAULT: inventory.take, UPLOAD: _forget, ARCHIVE: _forget}
 
     def call(self, ctx: Context, operation_name: str, params: dict) -> dict:
         claimed = params.get("accountId")
         if claimed is not None and claimed not in ("-", ctx.account):
             raise access_denied(f"User: arn:aws:iam::{ctx.account}:root is not authorized to perform: "
-                                f"glacier:{operation_name} on resource in account {claimed}")
+                                f"glacier:{ctx.operation} on resource in account {claimed}")
         return super().call(ctx, operation_name, params)
-
-    # -- how the codec's complaints are answered ------------------------------------------------------
-
-    def validation_error(self, failed: ValidationFailed) -> ServiceError:
-        first = failed.violations[0]
-        if first.kind == "required":
-            return missing(f"Required parameter missing: {first.path}")
-        return invalid(f"Invalid value for {first.path}: {first.value}")
-
-    def serialization_error(self, failed: SerializationError) -> ServiceError:
-        return glacier_error("SerializationException", str(failed) or "The request body is not valid JSON")
-
-    def unknown_operation(self, operation_name: str | None) -> ServiceError:
-        return glacier_error("BadRequest", f"The request cannot be processed: no operation at {operation_name}")
-
-    def internal_error(self) -> ServiceError:
-        return glacier_error("ServiceUnavailableException", "The service cannot complete the request.", 500,
-                             sender_fault=False)
-
-    def access_denied(self) -> ServiceError:
-        return access_denied("The account in the request does not match the account of the credentials.")
 
     # -- lookups --------------------------------------------------------------------------------------------
 
@@ -109,49 +85,42 @@ class GlacierService(Service):
     def _location(self, ctx: Context, vault: str, *rest: str) -> str:
         return "/".join((f"/{ctx.account}/vaults/{vault}", *rest))
 
-    def _vault(self, ctx: Context, params: dict, for_operation: str | None = None) -> Resource:
-        """The request's vault; with ``for_operation``, also checked against the vault's policies."""
-        name = params["vaultName"]
-        vault = ctx.tx.get(VAULT, ctx.account, ctx.region, name)
-        if vault is None:
-            raise not_found(f"Vault not found for ARN: {self._arn(ctx, name)}")
-        if for_operation is not None:
-            self._check_policies(ctx, vault, for_operation)
+    def _vault(self, ctx: Context, params: dict, checked: bool = True) -> Resource:
+        """The request's vault, checked against its policies for ``ctx.operation`` unless ``checked`` is False
+        (DeleteArchive checks once it knows the archive's age)."""
+        vault = ctx.scope.require(VAULT, params["vaultName"])
+        if checked:
+            self._check_policies(ctx, vault)
         return vault
 
-    def _check_policies(self, ctx: Context, vault: Resource, operation_name: str, facts: dict | None = None) -> None:
+    def _check_policies(self, ctx: Context, vault: Resource, facts: dict | None = None) -> None:
         """Refuse what an explicit Deny of the access policy or the vault lock policy covers; ``facts`` are
         the request's condition keys (lower-cased), such as an archive's ``glacier:archiveageindays``."""
-        if operation_name in POLICY_EXEMPT:
+        if ctx.operation in POLICY_EXEMPT:
             return
         arn = self._arn(ctx, vault.id)
         documents = [vault.doc.get("AccessPolicy"), (self._lock(ctx, vault) or {}).get("Policy")]
         for text in documents:
-            if text and policies.denies(policies.parse_policy(text, "policy"), f"glacier:{operation_name}",
+            if text and policies.denies(policies.parse_policy(text, "policy"), f"glacier:{ctx.operation}",
                                         ctx.account, arn, facts or {}):
                 raise access_denied(f"User: arn:aws:iam::{ctx.account}:root is not authorized to perform: "
-                                    f"glacier:{operation_name} on resource: {arn} with an explicit deny")
+                                    f"glacier:{ctx.operation} on resource: {arn} with an explicit deny")
 
     def _archive(self, ctx: Context, vault: Resource, archive_id: str, allow_deleted: bool = False) -> Resource:
-        archive = ctx.tx.get(ARCHIVE, ctx.account, ctx.region, archive_id)
-        if archive is not None and archive.parent != vault.id:
+        archive = ctx.scope.require(ARCHIVE, archive_id)
+        if archive.parent != vault.id:
             # What AWS answers for an archive of another vault.
             raise invalid(f"Invalid vault name: {self._arn(ctx, vault.id)}")
-        if archive is None or (archive.state == DELETED and not allow_deleted):
-            raise not_found(f"The archive ID was not found: {archive_id}")
+        if archive.state == DELETED and not allow_deleted:
+            raise ctx.errors.not_found(ARCHIVE, archive_id, ctx.scope)
         return archive
 
-    def _job(self, ctx: Context, vault: Resource, job_id: str) -> Resource:
-        job = ctx.tx.get(JOB, ctx.account, ctx.region, job_id)
-        if job is None or job.parent != vault.id:
-            raise not_found(f"The job ID was not found: {job_id}")
-        return job
-
-    def _upload(self, ctx: Context, vault: Resource, upload_id: str) -> Resource:
-        upload = ctx.tx.get(UPLOAD, ctx.account, ctx.region, upload_id)
-        if upload is None or upload.parent != vault.id:
-            raise not_found(f"The upload ID was not found: {upload_id}")
-        return upload
+    def _child(self, ctx: Context, kind: str, vault: Resource, resource_id: str) -> Resource:
+        """A job or upload of this vault; one of another vault is not found."""
+        found = ctx.scope.require(kind, resource_id)
+        if found.parent != vault.id:
+            raise ctx.errors.not_found(kind, resource_id, ctx.scope)
+        return found
 
     def _lock(self, ctx: Context, vault: Resource) -> dict | None:
         """The vault lock in force: an InProgress lock lapses when its 24-hour window ends."""
@@ -169,11 +138,10 @@ class GlacierService(Service):
             raise invalid(f"Invalid vault name: {name}. A vault name has 1 to 255 characters of a-z, A-Z, 0-9, "
                           "'_' (underscore), '-' (hyphen) and '.' (period).")
         # Creating a vault that exists is not an error.
-        if ctx.tx.get(VAULT, ctx.account, ctx.region, name) is None:
-            if ctx.tx.count(VAULT, ctx.account, ctx.region) >= MAX_VAULTS:
+        if ctx.scope.get(VAULT, name) is None:
+            if ctx.scope.count(VAULT) >= MAX_VAULTS:
                 raise limit_exceeded(f"The limit of {MAX_VAULTS} vaults per account and region has been reached.")
-            ctx.tx.insert(Resource(VAULT, ctx.account, ctx.region, name, created_us=ctx.now_us,
-                                   doc={"Live": {"Count": 0, "Size": 0}, "Changed": False, "Tags": {}}))
+            ctx.scope.add(VAULT, name, doc={"Live": {"Count": 0, "Size": 0}, "Changed": False, "Tags": {}})
         return {"location": self._location(ctx, name)}
 
     def _vault_description(self, ctx: Context, vault: Resource) -> dict:
@@ -185,7 +153,7 @@ class GlacierService(Service):
 
     @operation("DescribeVault")
     def describe_vault(self, ctx: Context, params: dict) -> dict:
-        return self._vault_description(ctx, self._vault(ctx, params, "DescribeVault"))
+        return self._vault_description(ctx, self._vault(ctx, params))
 
     @operation("ListVaults")
     def list_vaults(self, ctx: Context, params: dict) -> dict:
@@ -197,56 +165,55 @@ class GlacierService(Service):
             if not marker.startswith(prefix) or not VAULT_NAME.fullmatch(marker[len(prefix):]):
                 raise invalid(f"Invalid marker: {marker}")
             after = [marker[len(prefix):]]
-        vaults, more = ctx.tx.page(VAULT, ctx.account, ctx.region, limit=limit, after=after, parent="", by="id")
+        vaults, more = ctx.scope.rows(VAULT, limit=limit, after=after, parent="", by="id")
         out = {"VaultList": [self._vault_description(ctx, v) for v in vaults]}
         return _with_marker(out, self._arn(ctx, vaults[-1].id) if more else None)
 
     @operation("DeleteVault")
     def delete_vault(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "DeleteVault")
+        vault = self._vault(ctx, params)
         # AWS deletes a vault only when its last inventory shows no archives and nothing was written since.
         if vault.doc["Live"]["Count"] or vault.doc.get("Changed"):
             raise invalid(f"Vault not empty or recently written to: {self._arn(ctx, vault.id)}")
-        tx, files = ctx.tx, ctx.files
-        for job in tx.children(JOB, ctx.account, ctx.region, vault.id):
-            jobs.expire(tx, files, job)
-        for upload in tx.children(UPLOAD, ctx.account, ctx.region, vault.id):
+        for job in ctx.scope.children(JOB, vault.id):
+            jobs.expire(ctx, job)
+        for upload in ctx.scope.children(UPLOAD, vault.id):
             self._drop_parts(ctx, upload)
-            tx.delete(upload)
-        for tombstone in tx.children(ARCHIVE, ctx.account, ctx.region, vault.id):
-            tx.delete(tombstone)
-        inventory.drop_snapshots(files, vault)
-        tx.delete(vault)
+            ctx.scope.delete(upload)
+        for tombstone in ctx.scope.children(ARCHIVE, vault.id):
+            ctx.scope.delete(tombstone)
+        inventory.drop_snapshot(ctx.files, vault)
+        ctx.scope.delete(vault)
         return {}
 
     # -- access policy, notifications, tags ---------------------------------------------------------------
 
     @operation("SetVaultAccessPolicy")
     def set_vault_access_policy(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "SetVaultAccessPolicy")
+        vault = self._vault(ctx, params)
         text = (params.get("policy") or {}).get("Policy")
         policies.parse_policy(text, "vault access policy")
         vault.doc["AccessPolicy"] = text
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {}
 
     @operation("GetVaultAccessPolicy")
     def get_vault_access_policy(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "GetVaultAccessPolicy")
+        vault = self._vault(ctx, params)
         if not vault.doc.get("AccessPolicy"):
             raise not_found(f"No vault access policy is set for: {self._arn(ctx, vault.id)}")
         return {"policy": {"Policy": vault.doc["AccessPolicy"]}}
 
     @operation("DeleteVaultAccessPolicy")
     def delete_vault_access_policy(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "DeleteVaultAccessPolicy")
+        vault = self._vault(ctx, params)
         if vault.doc.pop("AccessPolicy", None) is not None:   # idempotent, as AWS documents
-            ctx.tx.save(vault)
+            ctx.scope.save(vault)
         return {}
 
     @operation("SetVaultNotifications")
     def set_vault_notifications(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "SetVaultNotifications")
+        vault = self._vault(ctx, params)
         config = params.get("vaultNotificationConfig") or {}
         topic, events = config.get("SNSTopic"), config.get("Events")
         if topic is None:
@@ -259,26 +226,26 @@ class GlacierService(Service):
             raise invalid(f"Invalid notification event: {unknown[0]}. Valid events are "
                           f"{', '.join(NOTIFICATION_EVENTS)}.")
         vault.doc["Notifications"] = {"SNSTopic": topic, "Events": list(dict.fromkeys(events))}
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {}
 
     @operation("GetVaultNotifications")
     def get_vault_notifications(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "GetVaultNotifications")
+        vault = self._vault(ctx, params)
         if not vault.doc.get("Notifications"):
             raise not_found(f"No notification configuration is set for vault: {self._arn(ctx, vault.id)}")
         return {"vaultNotificationConfig": vault.doc["Notifications"]}
 
     @operation("DeleteVaultNotifications")
     def delete_vault_notifications(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "DeleteVaultNotifications")
+        vault = self._vault(ctx, params)
         if vault.doc.pop("Notifications", None) is not None:
-            ctx.tx.save(vault)
+            ctx.scope.save(vault)
         return {}
 
     @operation("AddTagsToVault")
     def add_tags_to_vault(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "AddTagsToVault")
+        vault = self._vault(ctx, params)
         tags = params.get("Tags") or {}
         for key, value in tags.items():
             if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
@@ -290,28 +257,28 @@ class GlacierService(Service):
         if len(merged) > MAX_TAGS:
             raise limit_exceeded(f"The vault would have {len(merged)} tags; a vault can have at most {MAX_TAGS}.")
         vault.doc["Tags"] = merged
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {}
 
     @operation("RemoveTagsFromVault")
     def remove_tags_from_vault(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "RemoveTagsFromVault")
+        vault = self._vault(ctx, params)
         tags = vault.doc.get("Tags", {})
         for key in params.get("TagKeys") or ():
             tags.pop(key, None)
         vault.doc["Tags"] = tags
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {}
 
     @operation("ListTagsForVault")
     def list_tags_for_vault(self, ctx: Context, params: dict) -> dict:
-        return {"Tags": dict(self._vault(ctx, params, "ListTagsForVault").doc.get("Tags", {}))}
+        return {"Tags": dict(self._vault(ctx, params).doc.get("Tags", {}))}
 
     # -- vault lock ------------------------------------------------------------------------------------------
 
     @operation("InitiateVaultLock")
     def initiate_vault_lock(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "InitiateVaultLock")
+        vault = self._vault(ctx, params)
         lock = self._lock(ctx, vault)
         if lock is not None:
             if lock["State"] == "Locked":
@@ -324,12 +291,12 @@ class GlacierService(Service):
         lock_id = alnum_id()
         vault.doc["Lock"] = {"Policy": text, "State": IN_PROGRESS, "LockId": lock_id, "Created": ctx.now_us,
                              "Expires": ctx.now_us + LOCK_WINDOW * US}
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {"lockId": lock_id}
 
     @operation("CompleteVaultLock")
     def complete_vault_lock(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "CompleteVaultLock")
+        vault = self._vault(ctx, params)
         lock, lock_id = self._lock(ctx, vault), params["lockId"]
         if lock is not None and lock["State"] == "Locked":
             if lock["LockId"] != lock_id:
@@ -340,22 +307,22 @@ class GlacierService(Service):
         lock["State"] = "Locked"
         lock.pop("Expires", None)
         vault.doc["Lock"] = lock
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return {}
 
     @operation("AbortVaultLock")
     def abort_vault_lock(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "AbortVaultLock")
+        vault = self._vault(ctx, params)
         lock = self._lock(ctx, vault)
         if lock is not None and lock["State"] == "Locked":
             raise access_denied(f"The vault lock of {self._arn(ctx, vault.id)} is Locked and cannot be aborted.")
         if vault.doc.pop("Lock", None) is not None:   # idempotent when nothing is in progress
-            ctx.tx.save(vault)
+            ctx.scope.save(vault)
         return {}
 
     @operation("GetVaultLock")
     def get_vault_lock(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "GetVaultLock")
+        vault = self._vault(ctx, params)
         lock = self._lock(ctx, vault)
         if lock is None:
             raise not_found(f"No vault lock policy is set for: {self._arn(ctx, vault.id)}")
@@ -365,15 +332,11 @@ class GlacierService(Service):
     # -- data retrieval policy and provisioned capacity ---------------------------------------------------
 
     def _settings(self, ctx: Context) -> Resource:
-        settings = ctx.tx.get(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL)
-        if settings is None:
-            settings = ctx.tx.insert(Resource(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL,
-                                              created_us=ctx.now_us, doc={}))
-        return settings
+        return ctx.scope.get(SETTINGS, DATA_RETRIEVAL) or ctx.scope.add(SETTINGS, DATA_RETRIEVAL)
 
     @operation("GetDataRetrievalPolicy")
     def get_data_retrieval_policy(self, ctx: Context, params: dict) -> dict:
-        settings = ctx.tx.get(SETTINGS, ctx.account, ctx.region, DATA_RETRIEVAL)
+        settings = ctx.scope.get(SETTINGS, DATA_RETRIEVAL)
         rules = (settings.doc.get("Rules") if settings is not None else None) or policies.DEFAULT_RULES
         return {"Policy": {"Rules": [dict(rule) for rule in rules]}}
 
@@ -382,22 +345,21 @@ class GlacierService(Service):
         rules = policies.check_rules(params.get("Policy"))
         settings = self._settings(ctx)
         settings.doc["Rules"] = rules
-        ctx.tx.save(settings)
+        ctx.scope.save(settings)
         return {}
 
     @operation("PurchaseProvisionedCapacity")
     def purchase_provisioned_capacity(self, ctx: Context, params: dict) -> dict:
-        units, _ = ctx.tx.page(CAPACITY, ctx.account, ctx.region, limit=1000)
+        units, _ = ctx.scope.rows(CAPACITY, limit=1000)
         if sum(1 for u in units if u.doc["Expires"] > ctx.now_us) >= MAX_CAPACITY_UNITS:
             raise limit_exceeded(f"An account can have at most {MAX_CAPACITY_UNITS} provisioned capacity units.")
         capacity_id = alnum_id()
-        ctx.tx.insert(Resource(CAPACITY, ctx.account, ctx.region, capacity_id, created_us=ctx.now_us,
-                               doc={"Expires": _one_month_later(ctx.now_us)}))
+        ctx.scope.add(CAPACITY, capacity_id, doc={"Expires": _one_month_later(ctx.now_us)})
         return {"capacityId": capacity_id}
 
     @operation("ListProvisionedCapacity")
     def list_provisioned_capacity(self, ctx: Context, params: dict) -> dict:
-        units, _ = ctx.tx.page(CAPACITY, ctx.account, ctx.region, limit=1000)
+        units, _ = ctx.scope.rows(CAPACITY, limit=1000)
         return {"ProvisionedCapacityList": [
             {"CapacityId": u.id, "StartDate": iso_millis(u.created_us), "ExpirationDate": iso_millis(u.doc["Expires"])}
             for u in units]}
@@ -406,7 +368,7 @@ class GlacierService(Service):
 
     @operation("UploadArchive")
     def upload_archive(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "UploadArchive")
+        vault = self._vault(ctx, params)
         body = params.get("body") or b""
         description = params.get("archiveDescription")
         check_description(description)
@@ -429,33 +391,32 @@ class GlacierService(Service):
         doc = {"Size": len(body), "TreeHash": checksum}
         if description:
             doc["Description"] = description
-        archive = ctx.tx.insert(Resource(ARCHIVE, ctx.account, ctx.region, archive_id, parent=vault.id,
-                                         created_us=ctx.now_us, doc=doc))
+        archive = ctx.scope.add(ARCHIVE, archive_id, parent=vault.id, doc=doc)
         live = vault.doc["Live"]
         live["Count"] += 1
         live["Size"] += len(body)
         inventory.vault_changed(vault, ctx.now_us)
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         return archive
 
     @operation("DeleteArchive")
     def delete_archive(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params)
+        vault = self._vault(ctx, params, checked=False)
         archive = self._archive(ctx, vault, params["archiveId"], allow_deleted=True)
         if archive.state == DELETED:
             return {}   # deleting an already-deleted archive is not an error
-        self._check_policies(ctx, vault, "DeleteArchive",
-                             {"glacier:archiveageindays": policies.archive_age_days(archive.created_us, ctx.now_us)})
+        self._check_policies(ctx, vault, {"glacier:archiveageindays":
+                                          policies.archive_age_days(archive.created_us, ctx.now_us)})
         archive.state = DELETED
         archive.next_due_us = ctx.now_us + TOMBSTONE_KEPT * US
-        ctx.tx.save(archive)
+        ctx.scope.save(archive)
         live = vault.doc["Live"]
         live["Count"] -= 1
         live["Size"] -= archive.doc["Size"]
         inventory.vault_changed(vault, ctx.now_us)
-        ctx.tx.save(vault)
+        ctx.scope.save(vault)
         # Retrievals that already prepared their output can still be downloaded: their bytes stay.
-        if not jobs.archive_bytes_needed(ctx.tx, ctx.account, ctx.region, archive.id):
+        if not jobs.archive_bytes_needed(ctx.scope, archive.id):
             ctx.files.delete(archive_key(ctx.account, ctx.region, archive.id))
         return {}
 
@@ -463,7 +424,7 @@ class GlacierService(Service):
 
     @operation("InitiateMultipartUpload")
     def initiate_multipart_upload(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "InitiateMultipartUpload")
+        vault = self._vault(ctx, params)
         description = params.get("archiveDescription")
         check_description(description)
         text = params.get("partSize")
@@ -479,19 +440,18 @@ class GlacierService(Service):
         doc = {"PartSize": part_size}
         if description:
             doc["Description"] = description
-        ctx.tx.insert(Resource(UPLOAD, ctx.account, ctx.region, upload_id, parent=vault.id, state=IN_PROGRESS,
-                               created_us=ctx.now_us, doc=doc))
+        ctx.scope.add(UPLOAD, upload_id, parent=vault.id, state=IN_PROGRESS, doc=doc)
         return {"location": self._location(ctx, vault.id, "multipart-uploads", upload_id), "uploadId": upload_id}
 
     def _open_upload(self, ctx: Context, vault: Resource, upload_id: str) -> Resource:
-        upload = self._upload(ctx, vault, upload_id)
+        upload = self._child(ctx, UPLOAD, vault, upload_id)
         if upload.state != IN_PROGRESS:
-            raise not_found(f"The upload ID was not found: {upload_id}")
+            raise ctx.errors.not_found(UPLOAD, upload_id, ctx.scope)
         return upload
 
     @operation("UploadMultipartPart")
     def upload_multipart_part(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "UploadMultipartPart")
+        vault = self._vault(ctx, params)
         upload = self._open_upload(ctx, vault, params["uploadId"])
         text = params.get("range")
         if text is None:
@@ -508,27 +468,26 @@ class GlacierService(Service):
         if len(body) < length:
             # The part stopped short of the range it announced: AWS gives up waiting for the rest (UNCONFIRMED).
             raise glacier_error("RequestTimeoutException",
-                                f"Request timed out: received {len(body)} of the {length} bytes of {text}", 408)
+                                f"Request timed out: received {len(body)} of the {length} bytes of {text}")
         if len(body) > length:
             raise invalid(f"Invalid Content-Range: {text} does not match the {len(body)} bytes sent")
         computed = tree_hash(body)
         self._check_checksum(params.get("checksum"), computed)
         ctx.files.put(part_key(ctx.account, ctx.region, upload.id, start), body)
         part_id = f"{upload.id}:{start:016d}"
-        part = ctx.tx.get(PART, ctx.account, ctx.region, part_id)
+        part = ctx.scope.get(PART, part_id)
         doc = {"Start": start, "End": end, "TreeHash": computed}
         if part is None:   # uploading a part again replaces it
-            ctx.tx.insert(Resource(PART, ctx.account, ctx.region, part_id, parent=upload.id, created_us=ctx.now_us,
-                                   doc=doc))
+            ctx.scope.add(PART, part_id, parent=upload.id, doc=doc)
         else:
             part.doc = doc
-            ctx.tx.save(part)
+            ctx.scope.save(part)
         return {"checksum": computed}
 
     @operation("CompleteMultipartUpload")
     def complete_multipart_upload(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "CompleteMultipartUpload")
-        upload = self._upload(ctx, vault, params["uploadId"])
+        vault = self._vault(ctx, params)
+        upload = self._child(ctx, UPLOAD, vault, params["uploadId"])
         size_text, checksum = params.get("archiveSize"), params.get("checksum")
         if size_text is None:
             raise missing("Required parameter missing: x-amz-archive-size")
@@ -544,8 +503,8 @@ class GlacierService(Service):
             return {"location": self._location(ctx, vault.id, "archives", archive_id),
                     "checksum": upload.doc["Archive"]["TreeHash"], "archiveId": archive_id}
         if upload.state != IN_PROGRESS:
-            raise not_found(f"The upload ID was not found: {upload.id}")
-        parts = sorted(ctx.tx.children(PART, ctx.account, ctx.region, upload.id), key=lambda p: p.doc["Start"])
+            raise ctx.errors.not_found(UPLOAD, upload.id, ctx.scope)
+        parts = sorted(ctx.scope.children(PART, upload.id), key=lambda p: p.doc["Start"])
         part_size, position = upload.doc["PartSize"], 0
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -562,26 +521,26 @@ class GlacierService(Service):
         self._drop_parts(ctx, upload)
         upload.state, upload.next_due_us = COMPLETED, ctx.now_us + ENDED_UPLOAD_KEPT * US
         upload.doc["Archive"] = {"Id": archive.id, "Size": size, "TreeHash": computed}
-        ctx.tx.save(upload)
+        ctx.scope.save(upload)
         return {"location": self._location(ctx, vault.id, "archives", archive.id), "checksum": computed,
                 "archiveId": archive.id}
 
     def _drop_parts(self, ctx: Context, upload: Resource) -> None:
-        for part in ctx.tx.children(PART, ctx.account, ctx.region, upload.id):
+        for part in ctx.scope.children(PART, upload.id):
             ctx.files.delete(part_key(ctx.account, ctx.region, upload.id, part.doc["Start"]))
-            ctx.tx.delete(part)
+            ctx.scope.delete(part)
 
     @operation("AbortMultipartUpload")
     def abort_multipart_upload(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "AbortMultipartUpload")
-        upload = self._upload(ctx, vault, params["uploadId"])
+        vault = self._vault(ctx, params)
+        upload = self._child(ctx, UPLOAD, vault, params["uploadId"])
         if upload.state == ABORTED:
             return {}   # aborting again succeeds
         if upload.state != IN_PROGRESS:
-            raise not_found(f"The upload ID was not found: {upload.id}")
+            raise ctx.errors.not_found(UPLOAD, upload.id, ctx.scope)
         self._drop_parts(ctx, upload)
         upload.state, upload.next_due_us = ABORTED, ctx.now_us + ENDED_UPLOAD_KEPT * US
-        ctx.tx.save(upload)
+        ctx.scope.save(upload)
         return {}
 
     def _upload_description(self, ctx: Context, upload: Resource) -> dict:
@@ -591,20 +550,18 @@ class GlacierService(Service):
 
     @operation("ListMultipartUploads")
     def list_multipart_uploads(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "ListMultipartUploads")
-        page = self.page(ctx, UPLOAD, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
-                         invalid_token=lambda: invalid(f"Invalid marker: {params.get('marker')}"),
-                         parent=vault.id, states=[IN_PROGRESS])
+        vault = self._vault(ctx, params)
+        page = ctx.scope.page(UPLOAD, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
+                              parent=vault.id, states=[IN_PROGRESS], invalid_token=_invalid_marker(params))
         return _with_marker({"UploadsList": [self._upload_description(ctx, u) for u in page.items]},
                               page.next_token)
 
     @operation("ListParts")
     def list_parts(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "ListParts")
+        vault = self._vault(ctx, params)
         upload = self._open_upload(ctx, vault, params["uploadId"])
-        page = self.page(ctx, PART, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
-                         invalid_token=lambda: invalid(f"Invalid marker: {params.get('marker')}"),
-                         parent=upload.id, by="id")
+        page = ctx.scope.page(PART, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
+                              parent=upload.id, by="id", invalid_token=_invalid_marker(params))
         out = self._upload_description(ctx, upload)
         out["Parts"] = [{"RangeInBytes": f"{p.doc['Start']}-{p.doc['End']}", "SHA256TreeHash": p.doc["TreeHash"]}
                         for p in page.items]
@@ -614,15 +571,13 @@ class GlacierService(Service):
 
     @operation("InitiateJob")
     def initiate_job(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "InitiateJob")
+        vault = self._vault(ctx, params)
         spec = params.get("jobParameters") or {}
         job_type = spec.get("Type")
         if job_type is None:
             raise missing("Required parameter missing: Type")
         if job_type not in JOB_TYPES:
             raise invalid(f"Invalid job type: {job_type}. Valid types are {', '.join(JOB_TYPES)}.")
-        if job_type == "select" and ctx.objects is None:
-            raise invalid(SELECT_UNAVAILABLE)
         check_description(spec.get("Description"), "job description")
         check_sns_topic(spec.get("SNSTopic"))
         job_id = random_id(92)
@@ -633,12 +588,12 @@ class GlacierService(Service):
             self._select(ctx, vault, spec, doc, job_id)
         else:
             self._inventory_retrieval(ctx, vault, spec, doc)
-        job = jobs.new_job(ctx.account, ctx.region, vault.id, job_id, ctx.now_us, doc)
+        job = jobs.new_job(ctx.scope, vault.id, job_id, doc)
         if doc["Action"] == jobs.ARCHIVE_RETRIEVAL and doc["Tier"] == "Standard":
             settings = self._settings(ctx)
             start, end = doc["Range"]
             policies.admit_retrieval(settings.doc, end - start + 1, ctx.now_us, job.next_due_us)
-            ctx.tx.save(settings)
+            ctx.scope.save(settings)
         out = {"location": self._location(ctx, vault.id, "jobs", job_id), "jobId": job_id}
         if doc["Action"] == jobs.SELECT:
             # The placeholder AWS writes at once: it proves the location writable and describes the job.
@@ -650,7 +605,7 @@ class GlacierService(Service):
                 raise invalid(f"The output location s3://{bucket}/{doc['JobOutputPath']} cannot be written: "
                               f"{error.message}") from None
             out["jobOutputPath"] = doc["JobOutputPath"]
-        ctx.tx.insert(job)
+        ctx.scope.insert(job)
         return out
 
     def _select(self, ctx: Context, vault: Resource, spec: dict, doc: dict, job_id: str) -> None:
@@ -753,12 +708,12 @@ class GlacierService(Service):
 
     @operation("DescribeJob")
     def describe_job(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "DescribeJob")
-        return jobs.describe(self._job(ctx, vault, params["jobId"]))
+        vault = self._vault(ctx, params)
+        return jobs.describe(self._child(ctx, JOB, vault, params["jobId"]))
 
     @operation("ListJobs")
     def list_jobs(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "ListJobs")
+        vault = self._vault(ctx, params)
         states = set(JOB_STATES)
         code = params.get("statuscode")
         if code is not None:
@@ -770,17 +725,15 @@ class GlacierService(Service):
             if completed.lower() not in ("true", "false"):
                 raise invalid(f"The value of completed is not valid: {completed}. Valid values are true and false.")
             states &= {SUCCEEDED, FAILED} if completed.lower() == "true" else {IN_PROGRESS}
-        limit = parse_limit(params.get("limit"), 50, 50)
-        marker = params.get("marker")
-        page = self.page(ctx, JOB, limit=limit, token=marker, parent=vault.id,
-                         invalid_token=lambda: invalid(f"Invalid marker: {marker}"),
-                         states=None if len(states) == len(JOB_STATES) else sorted(states))
+        page = ctx.scope.page(JOB, limit=parse_limit(params.get("limit"), 50, 50), token=params.get("marker"),
+                              parent=vault.id, states=None if len(states) == len(JOB_STATES) else sorted(states),
+                              invalid_token=_invalid_marker(params))
         return _with_marker({"JobList": [jobs.describe(j) for j in page.items]}, page.next_token)
 
     @operation("GetJobOutput")
     def get_job_output(self, ctx: Context, params: dict) -> dict:
-        vault = self._vault(ctx, params, "GetJobOutput")
-        job = self._job(ctx, vault, params["jobId"])
+        vault = self._vault(ctx, params)
+        job = self._child(ctx, JOB, vault, params["jobId"])
         doc = job.doc
         if doc["Action"] == jobs.SELECT:
             location = doc["OutputLocation"]["S3"]
@@ -834,11 +787,10 @@ def _download_range(text: str | None, total: int) -> tuple[int, int] | None:
     return first, min(end, total - 1)
 
 
-def _forget(tx, resource: Resource, at_us: int) -> list[Resource]:
-    """Lifecycle of ended uploads and archive tombstones: they are dropped when their time is up."""
-    tx.delete(resource)
+def _forget(ctx: Context, resource: Resource) -> None:
+    """The transition of ended uploads and archive tombstones: they are dropped when their time is up."""
+    ctx.scope.delete(resource)
     resource.next_due_us = None
-    return []
 
 
 def _one_month_later(us: int) -> int:

@@ -33,9 +33,9 @@ from dataclasses import replace
 from typing import Callable
 from urllib.parse import quote
 
-from ...errors import ServiceError
-from ...objects import checksums
+from ...objects import checksums, rules
 from ...wire import Request
+from .errors import incomplete_body, malformed_trailer, sha256_mismatch
 
 _AWS_HOST = re.compile(r"(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?")
 _LOCALHOST = re.compile(r"(?P<bucket>.+)\.localhost")
@@ -78,15 +78,6 @@ def with_bucket_in_path(request: Request, bucket: str) -> Request:
 
 # -- bodies --------------------------------------------------------------------------------------------
 
-def _incomplete() -> ServiceError:
-    return ServiceError("IncompleteBody", "The request body terminated unexpectedly", 400)
-
-
-def _malformed_trailer() -> ServiceError:
-    return ServiceError("MalformedTrailerError", "The request contained trailing data that was not well-formed "
-                                                 "or did not conform to our published schema.", 400)
-
-
 def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
     """The payload of an aws-chunked body and its trailing headers (lower-case names).
 
@@ -97,17 +88,17 @@ def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
     while True:
         end = body.find(b"\r\n", pos)
         if end < 0:
-            raise _incomplete()
+            raise incomplete_body()
         size_text = body[pos:end].split(b";", 1)[0].strip()
         try:
             size = int(size_text, 16)
         except ValueError:   # not a chunk header: the framing broke off (S3's exact code is UNCONFIRMED)
-            raise _incomplete() from None
+            raise incomplete_body() from None
         pos = end + 2
         if size == 0:
             break
         if pos + size + 2 > len(body) or body[pos + size:pos + size + 2] != b"\r\n":
-            raise _incomplete()
+            raise incomplete_body()
         out += body[pos:pos + size]
         pos += size + 2
     trailers: dict[str, str] = {}
@@ -116,7 +107,7 @@ def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
             continue
         name, colon, value = line.decode("latin-1").partition(":")
         if not colon:
-            raise _malformed_trailer()
+            raise malformed_trailer()
         trailers[name.strip().lower()] = value.strip()
     return bytes(out), trailers
 
@@ -134,10 +125,10 @@ def decode_body(request: Request) -> Request:
     data, trailers = decode_aws_chunked(request.body)
     declared = headers.get("x-amz-decoded-content-length")
     if declared is not None and (not declared.strip().isdigit() or int(declared) != len(data)):
-        raise _incomplete()
+        raise incomplete_body()
     promised = [name.strip().lower() for name in headers.get("x-amz-trailer", "").split(",") if name.strip()]
     if any(name not in trailers for name in promised):
-        raise _malformed_trailer()
+        raise malformed_trailer()
     headers = {k: v for k, v in headers.items() if k != "x-amz-trailer-signature"}
     headers.update((name, value) for name, value in trailers.items() if name.startswith("x-amz-checksum-"))
     # aws-chunked is how the bytes travelled, not how they are encoded: S3 does not keep it.
@@ -161,14 +152,13 @@ def verify_digests(request: Request, checksum_headers: bool = True) -> None:
         if checksum_headers and header in headers:
             checksums.verify_checksum(algorithm, headers[header], body)
     declared = headers.get("x-amz-content-sha256", "")
-    if _HEX_SHA256.fullmatch(declared) and hashlib.sha256(body).hexdigest() != declared:
-        raise ServiceError("XAmzContentSHA256Mismatch",
-                           "The provided 'x-amz-content-sha256' header does not match what was computed.", 400,
-                           ClientComputedContentSHA256=declared,
-                           S3ComputedContentSHA256=hashlib.sha256(body).hexdigest())
+    if _HEX_SHA256.fullmatch(declared):
+        computed = hashlib.sha256(body).hexdigest()
+        if computed != declared:
+            raise sha256_mismatch(declared, computed)
 
 
 def require_digest(request: Request) -> None:
     """Requests S3 refuses without a Content-MD5 or flexible checksum header (DeleteObjects)."""
     if "content-md5" not in request.headers and not any(h in request.headers for h in checksums.HEADERS.values()):
-        raise ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5", 400)
+        raise rules.invalid_request("Missing required header for this request: Content-MD5")

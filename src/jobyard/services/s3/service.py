@@ -15,12 +15,15 @@ from datetime import datetime
 from urllib.parse import parse_qsl, quote, unquote
 
 from ...clock import from_datetime, to_datetime
-from ...errors import SerializationError, ServiceError, ValidationFailed
+from ...context import Runtime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
 from ...objects.api import DEFAULT_REGION, STANDARD
+from ...objects.rules import invalid_argument, malformed_xml
 from ...wire import HTTP_STATUS, Request
 from ..base import Context, Service, operation
 from . import incoming
+from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid_location_constraint,
+                     no_lock_configuration, not_implemented, not_modified, unexpected_content)
 
 MAX_KEYS = 1000
 MAX_DELETE_OBJECTS = 1000
@@ -35,16 +38,6 @@ _OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDispositio
               "ResponseContentEncoding": "ContentEncoding", "ResponseContentLanguage": "ContentLanguage",
               "ResponseContentType": "ContentType"}
 _REGION_ALIASES = {"EU": "eu-west-1"}
-_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
-
-
-def malformed_xml() -> ServiceError:
-    return ServiceError("MalformedXML", _MALFORMED_XML, 400)
-
-
-def invalid_argument(message: str, name: str | None = None, value=None) -> ServiceError:
-    return ServiceError("InvalidArgument", message, 400, ArgumentName=name,
-                        ArgumentValue=None if value is None else str(value))
 
 
 def _us(value: datetime | None) -> int | None:
@@ -58,7 +51,7 @@ def parse_tagging(text: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
         if key in tags:
-            raise ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key", 400, TagKey=key)
+            raise duplicate_tag(key)
         tags[key] = value
     return tags
 
@@ -70,7 +63,7 @@ def tag_set(items: list[dict]) -> dict[str, str]:
         if key is None:
             raise malformed_xml()
         if key in tags:
-            raise ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key", 400, TagKey=key)
+            raise duplicate_tag(key)
         tags[key] = value
     return tags
 
@@ -189,26 +182,30 @@ def check_preconditions(info: ObjectInfo, if_match, if_none_match, if_modified_s
     modified_s = info.last_modified_us // 1_000_000   # HTTP dates have whole seconds
     if if_match is not None:
         if not rules.etag_matches(if_match, info.etag):
-            raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                               412, Condition=names[0])
+            raise rules.precondition_failed(names[0])
     elif if_unmodified_since is not None and modified_s > _us(if_unmodified_since) // 1_000_000:
-        raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                           412, Condition=names[3])
-    not_modified = False
+        raise rules.precondition_failed(names[3])
+    unchanged = False
     if if_none_match is not None:
-        not_modified = rules.etag_matches(if_none_match, info.etag)
+        unchanged = rules.etag_matches(if_none_match, info.etag)
     elif if_modified_since is not None:
-        not_modified = modified_s <= _us(if_modified_since) // 1_000_000
-    if not_modified:
+        unchanged = modified_s <= _us(if_modified_since) // 1_000_000
+    if unchanged:
         if not_modified_status == 304:
-            raise ServiceError("NotModified", "Not Modified", 304)
-        raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                           412, Condition=names[1] if if_none_match is not None else names[2])
+            raise not_modified()
+        raise rules.precondition_failed(names[1] if if_none_match is not None else names[2])
 
 
 class S3Service(Service):
     model_name = "s3"
     signing_names = ("s3",)
+    errors = ERRORS
+    # The server's Runtime, given by ``attach``: prepare() asks its object layer whether a bucket exists,
+    # before any unit of work is open (None until attached: every request is then path-style).
+    runtime: Runtime | None = None
+
+    def attach(self, runtime) -> None:
+        self.runtime = runtime
 
     # -- before the operation is known ----------------------------------------------------------------
 
@@ -225,7 +222,7 @@ class S3Service(Service):
         return request
 
     def _has_bucket(self, account: str, name: str) -> bool:
-        return self.objects is not None and self.objects.has_bucket(account, name)
+        return self.runtime is not None and self.runtime.objects.has_bucket(account, name)
 
     def operation_for(self, request: Request, matched: str | None) -> str | None:
         """PutObject, CopyObject, UploadPart and UploadPartCopy share ``PUT /{Bucket}/{Key+}`` (so do
@@ -244,50 +241,10 @@ class S3Service(Service):
             return "ListParts" if upload else "GetObject"
         return "AbortMultipartUpload" if upload else "DeleteObject"
 
-    # -- how S3 answers what the codec could not accept -------------------------------------------------
-
-    def unknown_operation(self, operation: str | None) -> ServiceError:
-        if operation and not operation.startswith("/"):
-            return ServiceError("NotImplemented", "A header you provided implies functionality that is not "
-                                                  "implemented", 501, sender_fault=False)
-        return ServiceError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
-
-    def validation_error(self, failed: ValidationFailed) -> ServiceError:
-        violation = failed.violations[0]
-        if violation.kind == "required":
-            return malformed_xml()
-        if violation.path.endswith("storageClass"):
-            return ServiceError("InvalidStorageClass", "The storage class you specified is not valid", 400,
-                                StorageClassRequested=violation.value)
-        if violation.path.endswith("locationConstraint"):
-            return ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
-                                LocationConstraint=violation.value)
-        if violation.path == "checksumAlgorithm":
-            return checksums.unsupported_algorithm()
-        if violation.path == "checksumType":
-            return ServiceError("InvalidRequest", "Value for x-amz-checksum-type header is invalid.", 400)
-        return invalid_argument(violation.describe(), violation.path, violation.value)
-
-    def serialization_error(self, failed: SerializationError) -> ServiceError:
-        if failed.operation in ("UploadPart", "UploadPartCopy"):
-            # The part number is the only value of these requests that can fail to read as a number.
-            return invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber")
-        if failed.operation in ("GetObject", "HeadObject", "ListObjectsV2", "ListBuckets", "PutObject",
-                                "CopyObject", "DeleteObject", "ListParts", "ListMultipartUploads"):
-            return invalid_argument(str(failed) or "Invalid argument")
-        return malformed_xml()
-
-    def internal_error(self) -> ServiceError:
-        return ServiceError("InternalError", "We encountered an internal error. Please try again.", 500,
-                            sender_fault=False)
-
-    def access_denied(self) -> ServiceError:
-        return ServiceError("AccessDenied", "Access Denied", 403)
-
     def call(self, ctx: Context, operation: str, params: dict) -> dict:
         owner = params.get("ExpectedBucketOwner")
         if owner is not None and owner != ctx.account:
-            raise self.access_denied()
+            raise rules.access_denied()
         return super().call(ctx, operation, params)
 
     # -- buckets -------------------------------------------------------------------------------------
@@ -299,15 +256,12 @@ class S3Service(Service):
         constraint = _REGION_ALIASES.get(constraint, constraint)
         if constraint == DEFAULT_REGION:
             # S3: us-east-1 is the default and may not be named (InvalidLocationConstraint).
-            raise ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
-                               LocationConstraint=constraint)
+            raise invalid_location_constraint(constraint)
         region = constraint or DEFAULT_REGION
         # The us-east-1 endpoint takes any constraint; a regional endpoint only its own region.
         if ctx.region != DEFAULT_REGION and ctx.region != region:
             shown = "unspecified" if constraint is None else constraint
-            raise ServiceError("IllegalLocationConstraintException",
-                               f"The {shown} location constraint is incompatible for the region specific endpoint "
-                               "this request was sent to.", 400)
+            raise illegal_location_constraint(shown)
         created = {"Location": f"/{params['Bucket']}", "BucketArn": f"arn:aws:s3:::{params['Bucket']}"}
         if region == DEFAULT_REGION and ctx.objects.bucket_exists(params["Bucket"]) \
                 and ctx.objects.head_bucket(params["Bucket"]).region == DEFAULT_REGION:
@@ -358,9 +312,7 @@ class S3Service(Service):
     @operation("GetObjectLockConfiguration")
     def get_object_lock_configuration(self, ctx: Context, params: dict) -> dict:
         if not ctx.objects.head_bucket(params["Bucket"]).object_lock:
-            raise ServiceError("ObjectLockConfigurationNotFoundError",
-                               "Object Lock configuration does not exist for this bucket", 404,
-                               BucketName=params["Bucket"])
+            raise no_lock_configuration(params["Bucket"])
         return {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}
 
     @operation("GetBucketLocation")
@@ -574,12 +526,10 @@ class S3Service(Service):
             except ObjectError:
                 target = None
             if params.get("IfNoneMatch") is not None and target is not None:
-                raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not "
-                                                         "hold", 412, Condition="If-None-Match")
+                raise rules.precondition_failed("If-None-Match")
             if params.get("IfMatch") is not None and (target is None or not rules.etag_matches(params["IfMatch"],
                                                                                            target.etag)):
-                raise ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not "
-                                                         "hold", 412, Condition="If-Match")
+                raise rules.precondition_failed("If-Match")
         info = store.copy(
             source_bucket, source_key, params["Bucket"], params["Key"], source_version_id=source_version,
             metadata=(params.get("Metadata") or {}) if replace_metadata else None,
@@ -750,7 +700,7 @@ class S3Service(Service):
         grants = header_grants(params)
         if policy is not None:
             if params.get("ACL") is not None or grants is not None:
-                raise ServiceError("UnexpectedContent", "This request does not support content", 400)
+                raise unexpected_content()
             grants = policy.get("Grants")
             if grants is None:
                 raise malformed_xml()
@@ -791,8 +741,7 @@ class S3Service(Service):
     def restore_object(self, ctx: Context, params: dict) -> dict:
         request = params.get("RestoreRequest") or {}
         if request.get("Type") == "SELECT" or request.get("SelectParameters") or request.get("OutputLocation"):
-            raise ServiceError("NotImplemented", "Restore with S3 Select is not implemented", 501,
-                               sender_fault=False)
+            raise not_implemented("Restore with S3 Select is not implemented")
         tier = (request.get("GlacierJobParameters") or {}).get("Tier") or request.get("Tier") or "Standard"
         started = ctx.objects.restore(params["Bucket"], params["Key"], days=request.get("Days"), tier=tier,
                                       version_id=params.get("VersionId"))

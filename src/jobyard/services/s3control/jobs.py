@@ -31,12 +31,10 @@ import hashlib
 import math
 
 from ...clock import US, to_datetime
-from ...objects import ObjectLayer, ObjectStore
-from ...store import Resource, Tx
+from ...context import Context, Scope
+from ...store import Resource
 from ..base import partition
-from . import report
-from . import states as S
-from . import tasks
+from . import report, states, tasks
 from .operations import run_task
 from .stored import thaw
 
@@ -48,8 +46,8 @@ RESULTS = "s3control.results"    # one step's completion-report rows
 SLOT = "slot"
 MAX_PRIORITY = 2**31 - 1
 
-RUNNING = (S.ACTIVE, S.PAUSING)
-WAITING = (S.READY, S.PAUSED)
+RUNNING = (states.ACTIVE, states.PAUSING)
+WAITING = (states.READY, states.PAUSED)
 
 SUSPENDED_CAUSE = "The job was created with ConfirmationRequired and waits to be confirmed (UpdateJobStatus Ready)."
 FAILURE_SUSPENDED_TOO_LONG = {
@@ -81,21 +79,22 @@ def token_id(token: str) -> str:
 
 # -- creating -----------------------------------------------------------------------------------------
 
-def new_job(account: str, region: str, job_id: str, now_us: int, doc: dict) -> Resource:
-    doc["Entered"] = {S.NEW: now_us}
-    doc["Tasks"] = {"Total": S.default_tasks(), "Known": False}
+def new_job(scope: Scope, job_id: str, doc: dict, created_us: int | None = None) -> Resource:
+    """A new job of ``scope`` (not stored yet), created now unless told otherwise."""
+    created_us = scope.now_us if created_us is None else created_us
+    doc["Entered"] = {states.NEW: created_us}
+    doc["Tasks"] = {"Total": states.default_tasks(), "Known": False}
     doc["Active"] = {"Us": 0, "Since": None}
     doc["Ran"] = 0
-    job = Resource(JOB, account, region, job_id, state=S.NEW, created_us=now_us, doc=doc)
-    job.next_due_us = now_us + int(S.stay_seconds(job_id, S.NEW, now_us) * US)
-    return job
+    return scope.new(JOB, job_id, state=states.NEW, created_us=created_us, doc=doc,
+                     next_due_us=created_us + int(states.stay_seconds(job_id, states.NEW, created_us) * US))
 
 
 # -- moving -------------------------------------------------------------------------------------------
 
 def _active_us(job: Resource, now_us: int) -> int:
     active = job.doc["Active"]
-    running = now_us - active["Since"] if job.state == S.ACTIVE and active["Since"] is not None else 0
+    running = now_us - active["Since"] if job.state == states.ACTIVE and active["Since"] is not None else 0
     return active["Us"] + max(0, running)
 
 
@@ -138,66 +137,62 @@ def _start_tasks(job: Resource) -> None:
     plan = job.doc["Tasks"]
     if "Rate" in plan:
         return
-    plan.update(Rate=S.task_rate(job.id), WarmupUs=int(S.warmup_seconds(job.id) * US), ThresholdFailed=False)
+    plan.update(Rate=states.task_rate(job.id), WarmupUs=int(states.warmup_seconds(job.id) * US),
+                ThresholdFailed=False)
     if plan.get("Objects"):
-        plan.update(Step=S.tasks_per_step(plan["Rate"]), Done=0, Succeeded=0, Failed=0)
+        plan.update(Step=states.tasks_per_step(plan["Rate"]), Done=0, Succeeded=0, Failed=0)
     else:
         outcome = tasks.plan(job)
         plan.update(Runs=outcome.runs, StopAt=outcome.stop_at, ThresholdFailed=outcome.threshold_failed)
 
 
-def enter(tx: Tx, job: Resource, state: str, at_us: int, *, finished: bool = False) -> None:
+def enter(scope: Scope, job: Resource, state: str, at_us: int, *, finished: bool = False) -> None:
     """Move ``job`` into ``state`` at ``at_us`` and set when it next moves by itself."""
-    if job.state == S.ACTIVE and state != S.ACTIVE:
+    if job.state == states.ACTIVE and state != states.ACTIVE:
         _leave_active(job, at_us, finished)
-    _dequeue(tx, job)
+    _dequeue(scope, job)
     job.parent = SLOT if state in RUNNING else ""
     job.state = state
     doc = job.doc
     doc["Entered"][state] = at_us
-    if state == S.ACTIVE:
+    if state == states.ACTIVE:
         _start_tasks(job)
         doc["Active"]["Since"] = at_us
         job.next_due_us = at_us + max(0, _needed_us(doc["Tasks"], _next_target(doc["Tasks"])) - doc["Active"]["Us"])
-    elif state in S.TERMINAL:
-        _drop_children(tx, job)   # its manifest rows and report rows are not needed any more
+    elif state in states.TERMINAL:
+        _drop_children(scope, job)   # its manifest rows and report rows are not needed any more
         doc["TerminationUs"] = at_us
-        job.next_due_us = at_us + int(S.retention_seconds() * US)
-    elif state == S.SUSPENDED:
+        job.next_due_us = at_us + int(states.retention_seconds() * US)
+    elif state == states.SUSPENDED:
         doc["SuspendedUs"] = at_us
         doc["SuspendedCause"] = SUSPENDED_CAUSE
-        job.next_due_us = at_us + int(S.SUSPENDED_LIMIT * US)
+        job.next_due_us = at_us + int(states.SUSPENDED_LIMIT * US)
     elif state in WAITING:
         job.next_due_us = None  # until the scheduler gives it a slot
-        _enqueue(tx, job)
-    elif state == S.PREPARING:
-        job.next_due_us = at_us + int(S.preparing_seconds(job.id, doc["Tasks"]["Total"]) * US)
+        _enqueue(scope, job)
+    elif state == states.PREPARING:
+        job.next_due_us = at_us + int(states.preparing_seconds(job.id, doc["Tasks"]["Total"]) * US)
     else:
-        job.next_due_us = at_us + int(S.stay_seconds(job.id, state, at_us) * US)
+        job.next_due_us = at_us + int(states.stay_seconds(job.id, state, at_us) * US)
 
 
-def _store(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> ObjectStore | None:
-    return objects.bind(tx, job.account, at_us) if objects is not None else None
-
-
-def _finish_preparing(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> None:
-    doc = job.doc
-    store = _store(tx, job, at_us, objects)
+def _finish_preparing(ctx: Context, job: Resource) -> None:
+    doc, at_us, objects = job.doc, ctx.now_us, ctx.objects
     generator = (doc.get("ManifestGenerator") or {}).get("S3JobManifestGenerator")
     writes_manifest = bool(generator and generator.get("EnableManifestOutput")
                            and generator.get("ManifestOutputLocation"))
     try:
-        found = tasks.read_tasks(job, store)
+        found = tasks.read_tasks(job, objects)
         if found is not None:
             if tasks.operation_name(doc["Operation"]) == "S3ReplicateObject":
                 raise tasks.JobFailed(*FAILURE_NO_REPLICATION.values())
             if report.enabled(doc["Report"]):
-                report.check_bucket(job, store)
+                report.check_bucket(job, objects)
             if writes_manifest:
-                doc["GeneratedManifestDescriptor"] = tasks.write_generated_manifest(job, found, store, at_us)
+                doc["GeneratedManifestDescriptor"] = tasks.write_generated_manifest(job, found, objects, at_us)
     except tasks.JobFailed as failed:
         doc["FailureReasons"] = [failed.failure]
-        enter(tx, job, S.FAILING, at_us)
+        enter(ctx.scope, job, states.FAILING, at_us)
         return
     if found is None:
         doc["Tasks"].update(Known=True)
@@ -205,8 +200,8 @@ def _finish_preparing(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | 
             doc["GeneratedManifestDescriptor"] = _unwritten_manifest(job, generator["ManifestOutputLocation"])
     else:
         doc["Tasks"].update(Total=len(found), Known=True, Objects=True)
-        _keep_tasks(tx, job, found)
-    enter(tx, job, S.SUSPENDED if doc["ConfirmationRequired"] else S.READY, at_us)
+        _keep_tasks(ctx.scope, job, found)
+    enter(ctx.scope, job, states.SUSPENDED if doc["ConfirmationRequired"] else states.READY, at_us)
 
 
 def _unwritten_manifest(job: Resource, location: dict) -> dict:
@@ -224,48 +219,49 @@ def _chunk_id(job: Resource, chunk: int) -> str:
     return f"{job.id}/{chunk:08d}"
 
 
-def _keep_tasks(tx: Tx, job: Resource, found: list[tasks.Task]) -> None:
-    size = S.MAX_TASKS_PER_STEP
-    tx.insert_many(Resource(TASKS, job.account, job.region, _chunk_id(job, n // size), parent=job.id,
-                            created_us=job.created_us, doc={"rows": found[n:n + size]})
-                   for n in range(0, len(found), size))
+def _keep_tasks(scope: Scope, job: Resource, found: list[tasks.Task]) -> None:
+    size = states.MAX_TASKS_PER_STEP
+    scope.tx.insert_many(scope.new(TASKS, _chunk_id(job, n // size), parent=job.id, created_us=job.created_us,
+                                   doc={"rows": found[n:n + size]})
+                         for n in range(0, len(found), size))
 
 
-def _tasks_between(tx: Tx, job: Resource, first: int, end: int):
+def _tasks_between(scope: Scope, job: Resource, first: int, end: int):
     """(chunk, task) for the tasks numbered ``first`` to ``end`` - 1 (at most two chunks: a step is no
     larger than a chunk)."""
-    size = S.MAX_TASKS_PER_STEP
+    size = states.MAX_TASKS_PER_STEP
     for chunk in range(first // size, (end - 1) // size + 1):
-        rows = tx.get(TASKS, job.account, job.region, _chunk_id(job, chunk)).doc["rows"]
+        rows = scope.get(TASKS, _chunk_id(job, chunk)).doc["rows"]
         low, high = max(first, chunk * size), min(end, (chunk + 1) * size)
         for task in rows[low - chunk * size:high - chunk * size]:
             yield chunk, task
 
 
-def _run_step(tx: Tx, job: Resource, at_us: int, objects: ObjectStore) -> None:
-    """Apply the tasks due by ``at_us`` (at most one step's worth) to their objects."""
+def _run_step(ctx: Context, job: Resource) -> None:
+    """Apply the tasks due now (at most one step's worth) to their objects."""
+    scope, at_us = ctx.scope, ctx.now_us
     doc, plan = job.doc, job.doc["Tasks"]
     first = done = plan["Done"]
-    due = min(_ran_after(job, _active_us(job, at_us)), first + S.MAX_TASKS_PER_STEP)
+    due = min(_ran_after(job, _active_us(job, at_us)), first + states.MAX_TASKS_PER_STEP)
     rows = {report.SUCCEEDED: [], report.FAILED: []}
     read_chunks = set()
-    for chunk, task in _tasks_between(tx, job, first, due) if due > first else ():
+    for chunk, task in _tasks_between(scope, job, first, due) if due > first else ():
         read_chunks.add(chunk)
-        result = run_task(doc["Operation"], task, objects)
+        result = run_task(doc["Operation"], task, ctx.objects)
         done += 1
         plan["Succeeded" if result.succeeded else "Failed"] += 1
         if report.keeps(doc["Report"], result):
             rows[report.SUCCEEDED if result.succeeded else report.FAILED].append(report.row(task, result))
-        if done >= S.FAILURE_THRESHOLD_MIN_TASKS and plan["Failed"] > done * S.FAILURE_THRESHOLD_RATE:
+        if done >= states.FAILURE_THRESHOLD_MIN_TASKS and plan["Failed"] > done * states.FAILURE_THRESHOLD_RATE:
             plan["ThresholdFailed"] = True
             break
     plan["Done"] = done
     if rows[report.SUCCEEDED] or rows[report.FAILED]:
-        tx.insert(Resource(RESULTS, job.account, job.region, f"{job.id}/{first:012d}", parent=job.id,
-                           created_us=at_us, doc={k: "".join(v) for k, v in rows.items() if v}))
+        scope.add(RESULTS, f"{job.id}/{first:012d}", parent=job.id,
+                  doc={k: "".join(v) for k, v in rows.items() if v})
     for chunk in read_chunks:   # chunks whose tasks have all run are not needed again
-        if (chunk + 1) * S.MAX_TASKS_PER_STEP <= done or done >= plan["Total"]:
-            tx.delete(tx.get(TASKS, job.account, job.region, _chunk_id(job, chunk)))
+        if (chunk + 1) * states.MAX_TASKS_PER_STEP <= done or done >= plan["Total"]:
+            scope.delete(scope.get(TASKS, _chunk_id(job, chunk)))
 
 
 def _next_step_due(job: Resource, at_us: int, progressed: bool) -> int:
@@ -274,44 +270,44 @@ def _next_step_due(job: Resource, at_us: int, progressed: bool) -> int:
     return max(due, at_us if progressed else at_us + 1)
 
 
-def _advance_active(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> bool:
+def _advance_active(ctx: Context, job: Resource) -> bool:
     """The job's next Active wake; True when it has stopped being Active."""
-    plan = job.doc["Tasks"]
+    plan, at_us = job.doc["Tasks"], ctx.now_us
     if plan.get("Objects"):
         before = plan["Done"]
-        _run_step(tx, job, at_us, _store(tx, job, at_us, objects))
+        _run_step(ctx, job)
         if not plan["ThresholdFailed"] and plan["Done"] < plan["Total"]:
             job.next_due_us = _next_step_due(job, at_us, plan["Done"] > before)
             return False
     if plan["ThresholdFailed"]:
         job.doc["FailureReasons"] = [FAILURE_THRESHOLD]
-        enter(tx, job, S.FAILING, at_us, finished=True)
+        enter(ctx.scope, job, states.FAILING, at_us, finished=True)
     else:
-        enter(tx, job, S.COMPLETING, at_us, finished=True)
+        enter(ctx.scope, job, states.COMPLETING, at_us, finished=True)
     return True
 
 
-def _finish(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None) -> str:
+def _finish(ctx: Context, job: Resource) -> str:
     """The end of Completing, Failing or Cancelling: write the completion report of a job whose tasks acted
     on objects (when at least one ran), and say the state the job ends in."""
-    final = {S.COMPLETING: S.COMPLETE, S.FAILING: S.FAILED, S.CANCELLING: S.CANCELLED}[job.state]
+    final = {states.COMPLETING: states.COMPLETE, states.FAILING: states.FAILED,
+             states.CANCELLING: states.CANCELLED}[job.state]
     doc = job.doc
     if not doc["Tasks"].get("Objects"):
         return final
     if report.enabled(doc["Report"]) and doc["Tasks"].get("Done", 0) > 0:
         try:
-            report.write(job, tx.children(RESULTS, job.account, job.region, job.id),
-                         _store(tx, job, at_us, objects), at_us)
+            report.write(job, ctx.scope.children(RESULTS, job.id), ctx.objects, ctx.now_us)
         except tasks.JobFailed as failed:
             doc["FailureReasons"] = [*doc.get("FailureReasons", []), failed.failure]
-            final = S.FAILED
+            final = states.FAILED
     return final
 
 
-def _drop_children(tx: Tx, job: Resource) -> None:
+def _drop_children(scope: Scope, job: Resource) -> None:
     for kind in (TASKS, RESULTS):
-        for child in tx.children(kind, job.account, job.region, job.id):
-            tx.delete(child)
+        for child in scope.children(kind, job.id):
+            scope.delete(child)
 
 
 def _report_pending(job: Resource) -> bool:
@@ -319,60 +315,59 @@ def _report_pending(job: Resource) -> bool:
     return bool(plan.get("Objects") and plan.get("Done") and report.enabled(job.doc["Report"]))
 
 
-def advance(tx: Tx, job: Resource, at_us: int, objects: ObjectLayer | None = None) -> list[Resource]:
-    """The lifecycle handler: the job's stay in its state is over. ``objects`` is the server's object layer,
-    where the job's manifest may be."""
-    state = job.state
-    if state in S.TERMINAL:
+def advance(ctx: Context, job: Resource) -> list[Resource]:
+    """The transition handler: the job's stay in its state is over (``ctx.now_us``: when it ended)."""
+    scope, at_us, state = ctx.scope, ctx.now_us, job.state
+    if state in states.TERMINAL:
         # The retention window has passed: the job is gone (DescribeJob answers NotFound from now on).
-        delete(tx, job)
+        delete(scope, job)
         job.next_due_us = None
         return []
-    if state == S.NEW:
-        enter(tx, job, S.PREPARING, at_us)
+    if state == states.NEW:
+        enter(scope, job, states.PREPARING, at_us)
         return []
-    if state == S.PREPARING:
-        _finish_preparing(tx, job, at_us, objects)
-    elif state == S.SUSPENDED:
+    if state == states.PREPARING:
+        _finish_preparing(ctx, job)
+    elif state == states.SUSPENDED:
         job.doc["FailureReasons"] = [FAILURE_SUSPENDED_TOO_LONG]
-        enter(tx, job, S.FAILED, at_us)
+        enter(scope, job, states.FAILED, at_us)
         return []
     elif state in WAITING:
-        enter(tx, job, S.ACTIVE, at_us)        # the start time of its slot has come
+        enter(scope, job, states.ACTIVE, at_us)        # the start time of its slot has come
         return []
-    elif state == S.ACTIVE:
-        if not _advance_active(tx, job, at_us, objects):
+    elif state == states.ACTIVE:
+        if not _advance_active(ctx, job):
             return []
-    elif state == S.PAUSING:
-        enter(tx, job, S.PAUSED, at_us)
+    elif state == states.PAUSING:
+        enter(scope, job, states.PAUSED, at_us)
     else:
-        enter(tx, job, _finish(tx, job, at_us, objects), at_us)
-    return schedule(tx, job.account, job.region, at_us, job)
+        enter(scope, job, _finish(ctx, job), at_us)
+    return schedule(scope, at_us, job)
 
 
-def cancel(tx: Tx, job: Resource, at_us: int) -> None:
+def cancel(scope: Scope, job: Resource, at_us: int) -> None:
     # A paused job whose tasks ran still has its completion report to write: it goes through Cancelling.
-    at_once = job.state in S.CANCEL_AT_ONCE and not _report_pending(job)
-    enter(tx, job, S.CANCELLED if at_once else S.CANCELLING, at_us)
+    at_once = job.state in states.CANCEL_AT_ONCE and not _report_pending(job)
+    enter(scope, job, states.CANCELLED if at_once else states.CANCELLING, at_us)
 
 
-def set_priority(tx: Tx, job: Resource, priority: int) -> None:
+def set_priority(scope: Scope, job: Resource, priority: int) -> None:
     queued = job.doc.get("QueueId") is not None
-    _dequeue(tx, job)
+    _dequeue(scope, job)
     job.doc["Priority"] = priority
     if queued:
-        _enqueue(tx, job)
+        _enqueue(scope, job)
 
 
-def delete(tx: Tx, job: Resource) -> None:
-    _dequeue(tx, job)
-    _drop_children(tx, job)
-    tx.delete(job)
+def delete(scope: Scope, job: Resource) -> None:
+    _dequeue(scope, job)
+    _drop_children(scope, job)
+    scope.delete(job)
     token = job.doc.get("TokenId")
     if token:
-        lookup = tx.get(TOKEN, job.account, job.region, token)
+        lookup = scope.get(TOKEN, token)
         if lookup is not None:
-            tx.delete(lookup)
+            scope.delete(lookup)
 
 
 # -- sharing capacity ---------------------------------------------------------------------------------
@@ -382,56 +377,55 @@ def _queue_id(job: Resource) -> str:
     return f"{MAX_PRIORITY - job.doc['Priority']:010d}.{job.created_us:020d}.{job.id}"
 
 
-def _enqueue(tx: Tx, job: Resource) -> None:
-    entry = Resource(QUEUE, job.account, job.region, _queue_id(job), created_us=job.created_us,
-                     doc={"JobId": job.id})
-    tx.insert(entry)
+def _enqueue(scope: Scope, job: Resource) -> None:
+    entry = scope.add(QUEUE, _queue_id(job), created_us=job.created_us, doc={"JobId": job.id})
     job.doc["QueueId"] = entry.id
 
 
-def _dequeue(tx: Tx, job: Resource) -> None:
+def _dequeue(scope: Scope, job: Resource) -> None:
     entry_id = job.doc.pop("QueueId", None)
     if entry_id is not None:
-        entry = tx.get(QUEUE, job.account, job.region, entry_id)
+        entry = scope.get(QUEUE, entry_id)
         if entry is not None:
-            tx.delete(entry)
+            scope.delete(entry)
 
 
-def schedule(tx: Tx, account: str, region: str, at_us: int, current: Resource | None = None) -> list[Resource]:
+def schedule(scope: Scope, at_us: int, current: Resource | None = None) -> list[Resource]:
     """Start waiting jobs in free slots and pause lower-priority running jobs for higher-priority waiting ones.
 
     ``current`` is a job the caller holds and saves itself (its changes may not be stored yet); the other
     jobs changed here are saved and returned.
     """
     def load(job_id: str) -> Resource:
-        return current if current is not None and current.id == job_id else tx.get(JOB, account, region, job_id)
+        return current if current is not None and current.id == job_id else scope.get(JOB, job_id)
 
-    holders = [j for j in tx.children(JOB, account, region, SLOT) if current is None or j.id != current.id]
+    holders = [j for j in scope.children(JOB, SLOT) if current is None or j.id != current.id]
     if current is not None and current.parent == SLOT:
         holders.append(current)
-    slots = S.concurrent_jobs()
+    slots = states.concurrent_jobs()
     free = max(0, slots - len(holders))
-    entries, _ = tx.page(QUEUE, account, region, limit=free + len(holders), by="id", parent="")
+    entries, _ = scope.rows(QUEUE, limit=free + len(holders), by="id", parent="")
     waiting = [load(e.doc["JobId"]) for e in entries]
     changed: list[Resource] = []
     for job in waiting[:free]:
-        _dequeue(tx, job)
+        _dequeue(scope, job)
         job.parent = SLOT
-        job.next_due_us = at_us + int(S.stay_seconds(job.id, job.state, at_us) * US)
+        job.next_due_us = at_us + int(states.stay_seconds(job.id, job.state, at_us) * US)
         changed.append(job)
     # Jobs already pausing make room for the next waiting jobs; each further one that outranks a running
     # job pauses the lowest-priority (then newest) running job.
-    running = sorted((j for j in holders if j.state == S.ACTIVE), key=lambda j: (j.doc["Priority"], -j.created_us))
-    pausing = sum(1 for j in holders if j.state == S.PAUSING)
+    running = sorted((j for j in holders if j.state == states.ACTIVE),
+                     key=lambda j: (j.doc["Priority"], -j.created_us))
+    pausing = sum(1 for j in holders if j.state == states.PAUSING)
     for candidate in waiting[free + pausing:]:
         if not running or running[0].doc["Priority"] >= candidate.doc["Priority"]:
             break
         victim = running.pop(0)
-        enter(tx, victim, S.PAUSING, at_us)
+        enter(scope, victim, states.PAUSING, at_us)
         changed.append(victim)
     others = [j for j in changed if current is None or j.id != current.id]
     for job in others:
-        tx.save(job)
+        scope.save(job)
     return others
 
 
@@ -444,7 +438,7 @@ def progress_summary(job: Resource, now_us: int) -> dict:
     if plan.get("Objects"):
         succeeded, failed = plan.get("Succeeded", 0), plan.get("Failed", 0)
     else:
-        ran = _ran_after(job, active_us) if job.state == S.ACTIVE else doc["Ran"]
+        ran = _ran_after(job, active_us) if job.state == states.ACTIVE else doc["Ran"]
         succeeded, failed = tasks.counts(plan.get("Runs", []), ran)
     return {"TotalNumberOfTasks": plan["Total"] if plan["Known"] else 0,
             "NumberOfTasksSucceeded": succeeded, "NumberOfTasksFailed": failed,

@@ -31,7 +31,7 @@ from urllib.parse import quote_plus, unquote_plus
 from ...objects import ObjectError, ObjectStore
 from ...objects.checksums import md5_hex
 from ...store import Resource
-from . import states as S
+from . import states
 from .stored import microseconds
 
 Run = list  # [count, succeeded, error code, message]
@@ -85,12 +85,10 @@ def write_failure(what: str, code_prefix: str, error: ObjectError, bucket: str, 
                                                    f"({where})")
 
 
-def read_tasks(job: Resource, objects: ObjectStore | None) -> list[Task] | None:
+def read_tasks(job: Resource, objects: ObjectStore) -> list[Task] | None:
     """The job's tasks as S3 learns them while the job is Preparing, or None when jobyard does not hold the
     manifest's bucket (the job then has the default number of tasks, with no objects); raises
     ManifestUnreadable."""
-    if objects is None:
-        return None
     doc = job.doc
     if doc.get("Manifest"):
         return _manifest_tasks(doc["Manifest"], objects)
@@ -245,7 +243,7 @@ def plan(job: Resource) -> TaskPlan:
             runs[-1][0] += 1
         else:
             runs.append([1, *key])
-        if ran >= S.FAILURE_THRESHOLD_MIN_TASKS and failed > ran * S.FAILURE_THRESHOLD_RATE:
+        if ran >= states.FAILURE_THRESHOLD_MIN_TASKS and failed > ran * states.FAILURE_THRESHOLD_RATE:
             return TaskPlan(runs, ran, True)
     return TaskPlan(runs, ran, False)
 

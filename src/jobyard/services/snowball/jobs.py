@@ -16,11 +16,10 @@ import hashlib
 import uuid
 
 from ...clock import US, to_datetime
-from ...store import Resource, Tx
-from . import states as S
-
-JOB = "snowball.job"
-CLUSTER = "snowball.cluster"
+from ...context import Context, Scope
+from ...store import Resource
+from . import states
+from .errors import CLUSTER, JOB
 
 # Members a job takes from CreateJob as given (and echoes in JobMetadata).
 JOB_INPUT_MEMBERS = (
@@ -37,7 +36,7 @@ CLUSTER_INHERITED = (
 )
 
 # States in which the device is out of AWS's hands (GetSnowballUsage's "in use").
-DEVICE_OUT = (S.PREPARING_SHIPMENT, S.IN_TRANSIT_TO_CUSTOMER, S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS)
+DEVICE_OUT = (states.PREPARING_SHIPMENT, states.IN_TRANSIT_TO_CUSTOMER, states.WITH_CUSTOMER, states.IN_TRANSIT_TO_AWS)
 
 
 def new_job_id() -> str:
@@ -74,10 +73,10 @@ def manifest_bytes(job_id: str, secret: str) -> bytes:
 # -- creating --------------------------------------------------------------------------------------
 
 def new_job(account: str, region: str, now_us: int, doc: dict, *, parent: str = "", job_id: str | None = None,
-            state: str = S.NEW, schedule: bool = True) -> Resource:
+            state: str = states.NEW, schedule: bool = True) -> Resource:
     job_id = job_id or new_job_id()
     doc.setdefault("IsMaster", False)
-    doc.setdefault("ShippingOption", S.DEFAULT_SHIPPING)
+    doc.setdefault("ShippingOption", states.DEFAULT_SHIPPING)
     doc["Entered"] = {state: now_us}
     job = Resource(JOB, account, region, job_id, parent=parent, state=state, created_us=now_us, doc=doc)
     if schedule:
@@ -92,14 +91,14 @@ def _path_type(job: Resource) -> str:
 def _schedule_stay(job: Resource, entered_us: int) -> None:
     """Set when the job leaves its current state (None for terminal and waiting states)."""
     doc = job.doc
-    if job.state in S.TERMINAL or job.state == S.PENDING or doc.get("IsMaster") and job.state != S.NEW:
+    if job.state in states.TERMINAL or job.state == states.PENDING or doc.get("IsMaster") and job.state != states.NEW:
         job.next_due_us = None
         return
-    seconds = S.stay_seconds(job.id, _path_type(job), job.state, doc.get("ShippingOption", S.DEFAULT_SHIPPING))
+    seconds = states.stay_seconds(job.id, _path_type(job), job.state, doc.get("ShippingOption", states.DEFAULT_SHIPPING))
     job.next_due_us = entered_us + int(seconds * US)
 
 
-def enter(tx: Tx, job: Resource, state: str, at_us: int) -> list[Resource]:
+def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]:
     """Move ``job`` into ``state`` at ``at_us``: record it, do the step's work, schedule the next step.
 
     Returns the other resources this changed (already saved).
@@ -110,48 +109,48 @@ def enter(tx: Tx, job: Resource, state: str, at_us: int) -> list[Resource]:
     _on_enter(job, state, at_us)
     _schedule_stay(job, at_us)
     touched: list[Resource] = []
-    if doc.get("IsMaster") and state == S.PREPARING_APPLIANCE:
-        touched += _create_export_parts(tx, job, at_us)
+    if doc.get("IsMaster") and state == states.PREPARING_APPLIANCE:
+        touched += _create_export_parts(scope, job, at_us)
     if doc.get("MainJobId"):
-        touched += _after_part_moved(tx, job, at_us)
+        touched += _after_part_moved(scope, job, at_us)
     if doc.get("ClusterId"):
-        touched += _after_node_moved(tx, job)
+        touched += _after_node_moved(scope, job)
     return touched
 
 
 def _on_enter(job: Resource, state: str, at_us: int) -> None:
     doc = job.doc
-    if state == S.PREPARING_APPLIANCE and not doc.get("IsMaster"):
+    if state == states.PREPARING_APPLIANCE and not doc.get("IsMaster"):
         doc["SnowballId"] = hashlib.sha256(job.id.encode()).hexdigest()[:12]
-    elif state == S.PREPARING_SHIPMENT:
+    elif state == states.PREPARING_SHIPMENT:
         doc["OutboundShipment"] = {"Status": "Preparing", "TrackingNumber": tracking_number(job.id, "out")}
-    elif state == S.IN_TRANSIT_TO_CUSTOMER:
+    elif state == states.IN_TRANSIT_TO_CUSTOMER:
         doc.setdefault("OutboundShipment", {})["Status"] = "InTransit"
-    elif state == S.WITH_CUSTOMER:
+    elif state == states.WITH_CUSTOMER:
         doc.setdefault("OutboundShipment", {})["Status"] = "Delivered"
-    elif state == S.IN_TRANSIT_TO_AWS:
+    elif state == states.IN_TRANSIT_TO_AWS:
         doc["InboundShipment"] = {"Status": "InTransit", "TrackingNumber": tracking_number(job.id, "in")}
-    elif state == S.WITH_AWS_SORTING:
+    elif state == states.WITH_AWS_SORTING:
         doc.setdefault("InboundShipment", {})["Status"] = "Delivered"
-    elif state == S.IN_PROGRESS and _path_type(job) in ("IMPORT", "EXPORT"):
+    elif state == states.IN_PROGRESS and _path_type(job) in ("IMPORT", "EXPORT"):
         raw = _digest(job.id, "transfer")
         objects = 1_000 + int.from_bytes(raw[:4], "big") % 5_000_000
         doc["Transfer"] = {"TotalObjects": objects,
                            "TotalBytes": objects * (4096 + int.from_bytes(raw[4:8], "big") % 8_000_000)}
 
 
-def advance(tx: Tx, job: Resource, at_us: int) -> list[Resource]:
-    """The lifecycle handler: the job's stay in its state is over."""
-    following = S.next_state(_path_type(job), job.state)
+def advance(ctx: Context, job: Resource) -> list[Resource]:
+    """The transition handler: the job's stay in its state is over."""
+    following = states.next_state(_path_type(job), job.state)
     if following is None:
         job.next_due_us = None
         return []
-    return enter(tx, job, following, at_us)
+    return enter(ctx.scope, job, following, ctx.now_us)
 
 
 # -- export job families ---------------------------------------------------------------------------
 
-def _create_export_parts(tx: Tx, main: Resource, at_us: int) -> list[Resource]:
+def _create_export_parts(scope: Scope, main: Resource, at_us: int) -> list[Resource]:
     """One job part per S3 resource (at least one); the first starts now, the rest wait their turn."""
     buckets = (main.doc.get("Resources") or {}).get("S3Resources") or [{}]
     parts = []
@@ -163,74 +162,74 @@ def _create_export_parts(tx: Tx, main: Resource, at_us: int) -> list[Resource]:
         # Part ids derive from the main job's, so a job family's schedule repeats run after run.
         part_id = f"JID{uuid.uuid5(uuid.NAMESPACE_OID, f'{main.id}/part/{index}')}"
         part = new_job(main.account, main.region, at_us + index, doc, parent=main.id, job_id=part_id,
-                       state=S.PENDING, schedule=False)
-        tx.insert(part)
+                       state=states.PENDING, schedule=False)
+        scope.insert(part)
         parts.append(part)
-    enter(tx, parts[0], S.PREPARING_APPLIANCE, at_us)
-    tx.save(parts[0])
+    enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us)
+    scope.save(parts[0])
     return parts
 
 
-def _after_part_moved(tx: Tx, part: Resource, at_us: int) -> list[Resource]:
-    main = tx.get(JOB, part.account, part.region, part.doc["MainJobId"])
+def _after_part_moved(scope: Scope, part: Resource, at_us: int) -> list[Resource]:
+    main = scope.get(JOB, part.doc["MainJobId"])
     if main is None:
         return []
     touched = []
-    parts = [part if p.id == part.id else p for p in tx.children(JOB, part.account, part.region, main.id)]
-    if part.state == S.IN_TRANSIT_TO_AWS:
+    parts = [part if p.id == part.id else p for p in scope.children(JOB, main.id)]
+    if part.state == states.IN_TRANSIT_TO_AWS:
         # The next part ships once the one before it is on its way back.
-        waiting = next((p for p in parts if p.state == S.PENDING), None)
+        waiting = next((p for p in parts if p.state == states.PENDING), None)
         if waiting is not None:
-            enter(tx, waiting, S.PREPARING_APPLIANCE, at_us)
-            tx.save(waiting)
+            enter(scope, waiting, states.PREPARING_APPLIANCE, at_us)
+            scope.save(waiting)
             touched.append(waiting)
-    current = next((p for p in parts if p.state not in S.TERMINAL), None)
-    main_state = current.state if current is not None else S.COMPLETE
-    if current is not None and current.state == S.PENDING:
-        main_state = S.IN_TRANSIT_TO_AWS
+    current = next((p for p in parts if p.state not in states.TERMINAL), None)
+    main_state = current.state if current is not None else states.COMPLETE
+    if current is not None and current.state == states.PENDING:
+        main_state = states.IN_TRANSIT_TO_AWS
     if main.state != main_state:
         main.state = main_state
         main.doc.setdefault("Entered", {})[main_state] = at_us
-        tx.save(main)
+        scope.save(main)
         touched.append(main)
     return touched
 
 
 # -- clusters --------------------------------------------------------------------------------------
 
-def cluster_nodes(tx: Tx, cluster: Resource) -> list[Resource]:
-    return tx.children(JOB, cluster.account, cluster.region, cluster.id)
+def cluster_nodes(scope: Scope, cluster: Resource) -> list[Resource]:
+    return scope.children(JOB, cluster.id)
 
 
-def start_cluster_if_complete(tx: Tx, cluster: Resource, now_us: int) -> list[Resource]:
+def start_cluster_if_complete(scope: Scope, cluster: Resource, now_us: int) -> list[Resource]:
     """Once a cluster has all its nodes it leaves AwaitingQuorum and its node jobs start moving."""
-    nodes = [n for n in cluster_nodes(tx, cluster) if n.state != S.CANCELLED]
-    if cluster.state != S.AWAITING_QUORUM or len(nodes) < cluster.doc["ClusterSize"]:
+    nodes = [n for n in cluster_nodes(scope, cluster) if n.state != states.CANCELLED]
+    if cluster.state != states.AWAITING_QUORUM or len(nodes) < cluster.doc["ClusterSize"]:
         return []
-    cluster.state = S.CLUSTER_PENDING
-    tx.save(cluster)
+    cluster.state = states.CLUSTER_PENDING
+    scope.save(cluster)
     for node in nodes:
-        if node.state == S.NEW and node.next_due_us is None:
+        if node.state == states.NEW and node.next_due_us is None:
             _schedule_stay(node, now_us)
-            tx.save(node)
+            scope.save(node)
     return nodes
 
 
-def _after_node_moved(tx: Tx, node: Resource) -> list[Resource]:
-    cluster = tx.get(CLUSTER, node.account, node.region, node.doc["ClusterId"])
-    if cluster is None or cluster.state in (S.AWAITING_QUORUM, S.CANCELLED, S.COMPLETE):
+def _after_node_moved(scope: Scope, node: Resource) -> list[Resource]:
+    cluster = scope.get(CLUSTER, node.doc["ClusterId"])
+    if cluster is None or cluster.state in (states.AWAITING_QUORUM, states.CANCELLED, states.COMPLETE):
         return []
-    nodes = [node if n.id == node.id else n for n in cluster_nodes(tx, cluster) if n.state != S.CANCELLED]
-    delivered = {S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS, S.WITH_AWS_SORTING, S.WITH_AWS, S.COMPLETE}
-    if nodes and all(n.state == S.COMPLETE for n in nodes):
-        state = S.COMPLETE
+    nodes = [node if n.id == node.id else n for n in cluster_nodes(scope, cluster) if n.state != states.CANCELLED]
+    delivered = {states.WITH_CUSTOMER, states.IN_TRANSIT_TO_AWS, states.WITH_AWS_SORTING, states.WITH_AWS, states.COMPLETE}
+    if nodes and all(n.state == states.COMPLETE for n in nodes):
+        state = states.COMPLETE
     elif any(n.state in delivered for n in nodes):
-        state = S.IN_USE
+        state = states.IN_USE
     else:
         state = cluster.state
     if state != cluster.state:
         cluster.state = state
-        tx.save(cluster)
+        scope.save(cluster)
         return [cluster]
     return []
 
@@ -241,8 +240,8 @@ def _progress(job: Resource, now_us: int) -> dict | None:
     transfer = job.doc.get("Transfer")
     if not transfer:
         return None
-    started = job.doc.get("Entered", {}).get(S.IN_PROGRESS)
-    if job.state == S.IN_PROGRESS and started is not None and job.next_due_us:
+    started = job.doc.get("Entered", {}).get(states.IN_PROGRESS)
+    if job.state == states.IN_PROGRESS and started is not None and job.next_due_us:
         done = min(1.0, max(0.0, (now_us - started) / max(1, job.next_due_us - started)))
     else:
         done = 1.0
@@ -269,7 +268,7 @@ def metadata(job: Resource, now_us: int, log_urls: dict | None = None) -> dict:
     if pickup and pickup.get("IdentificationExpirationDate") is not None:
         out["PickupDetails"] = {**pickup, "IdentificationExpirationDate":
                                 to_datetime(pickup["IdentificationExpirationDate"])}
-    shipping = {"ShippingOption": doc.get("ShippingOption", S.DEFAULT_SHIPPING)}
+    shipping = {"ShippingOption": doc.get("ShippingOption", states.DEFAULT_SHIPPING)}
     if doc.get("OutboundShipment"):
         shipping["OutboundShipment"] = doc["OutboundShipment"]
     if doc.get("InboundShipment"):

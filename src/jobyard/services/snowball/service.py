@@ -10,19 +10,15 @@ import uuid
 
 from ...clock import US, to_datetime, from_datetime
 from ...errors import ServiceError
-from ...lifecycle import Lifecycle, draw_seconds
+from ...lifecycle import draw_seconds
 from ...store import Resource
 from ..base import Context, Service, operation
-from . import catalog, jobs
-from . import states as S
-from .jobs import CLUSTER, JOB
-
-ADDRESS = "snowball.address"
-PRICING = "snowball.long-term-pricing"
+from . import catalog, jobs, states
+from .errors import ADDRESS, CLUSTER, ERRORS, JOB, PRICING, invalid_combination, invalid_resource_token, invalid_state
 
 DEFAULT_PAGE = 100  # MaxResults absent or 0
 
-PRICING_TERMS = {"OneMonth": 30 * S.DAY, "OneYear": 365 * S.DAY, "ThreeYear": 3 * 365 * S.DAY}
+PRICING_TERMS = {"OneMonth": 30 * states.DAY, "OneYear": 365 * states.DAY, "ThreeYear": 3 * 365 * states.DAY}
 
 # Countries a region ships to ("The address you provide must be located within the serviceable area
 # of your region"); regions not listed accept any country.
@@ -39,24 +35,6 @@ COUNTRY_ALIASES = {"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA
 ADDRESS_REQUIRED = ("Name", "Street1", "City", "StateOrProvince", "Country", "PostalCode", "PhoneNumber")
 
 
-def invalid_resource(kind: str, resource_id: str) -> ServiceError:
-    noun = {"JOB": "job", "CLUSTER": "cluster", "ADDRESS": "address", "LONG_TERM_PRICING": "long-term pricing"}[kind]
-    return ServiceError("InvalidResourceException", f"The {noun} ID {resource_id} is not valid.",
-                        ResourceType=kind)
-
-
-def invalid_state(message: str) -> ServiceError:
-    return ServiceError("InvalidJobStateException", message)
-
-
-def invalid_combination(message: str) -> ServiceError:
-    return ServiceError("InvalidInputCombinationException", message)
-
-
-def invalid_token() -> ServiceError:
-    return ServiceError("InvalidNextTokenException", "The token provided is not valid.")
-
-
 def _limit(params: dict) -> int:
     return params.get("MaxResults") or DEFAULT_PAGE
 
@@ -64,27 +42,16 @@ def _limit(params: dict) -> int:
 class SnowballService(Service):
     model_name = "snowball"
     signing_names = ("snowball",)
+    errors = ERRORS
 
-    def register_lifecycle(self, lifecycle: Lifecycle) -> None:
-        lifecycle.register(JOB, jobs.advance)
+    def transitions(self) -> dict:
+        return {JOB: jobs.advance}
 
     # -- lookups -------------------------------------------------------------------------------
 
-    def _job(self, ctx: Context, job_id: str) -> Resource:
-        job = ctx.tx.get(JOB, ctx.account, ctx.region, job_id)
-        if job is None:
-            raise invalid_resource("JOB", job_id)
-        return job
-
-    def _cluster(self, ctx: Context, cluster_id: str) -> Resource:
-        cluster = ctx.tx.get(CLUSTER, ctx.account, ctx.region, cluster_id)
-        if cluster is None:
-            raise invalid_resource("CLUSTER", cluster_id)
-        return cluster
-
     def _check_address(self, ctx: Context, address_id: str | None) -> None:
-        if address_id is not None and ctx.tx.get(ADDRESS, ctx.account, ctx.region, address_id) is None:
-            raise invalid_resource("ADDRESS", address_id)
+        if address_id is not None:
+            ctx.scope.require(ADDRESS, address_id)
 
     def _secret(self, ctx: Context) -> str:
         # Per-job secrets (unlock code, manifest) derive from the store's token secret and the job id.
@@ -98,33 +65,30 @@ class SnowballService(Service):
         address.pop("AddressId", None)
         missing = [m for m in ADDRESS_REQUIRED if not str(address.get(m) or "").strip()]
         if missing:
-            raise ServiceError("InvalidAddressException",
+            raise ERRORS.error("InvalidAddressException",
                                f"The address is not valid: {', '.join(missing)} must be provided.")
         country = COUNTRY_ALIASES.get(address["Country"].strip().upper(), address["Country"].strip().upper())
         if len(country) != 2 or not country.isalpha():
-            raise ServiceError("InvalidAddressException", f"The country {address['Country']} is not valid.")
+            raise ERRORS.error("InvalidAddressException", f"The country {address['Country']} is not valid.")
         allowed = next((c for prefix, c in SERVICEABLE.items() if ctx.region.startswith(prefix)), None)
         if allowed is not None and country not in allowed:
-            raise ServiceError("UnsupportedAddressException",
+            raise ERRORS.error("UnsupportedAddressException",
                                f"The address is outside the serviceable area of {ctx.region}.")
         # PrefectureOrDistrict and Landmark are accepted but ignored, as AWS documents.
         address.pop("PrefectureOrDistrict", None)
         address.pop("Landmark", None)
         address_id = f"ADID{uuid.uuid4()}"
-        ctx.tx.insert(Resource(ADDRESS, ctx.account, ctx.region, address_id, created_us=ctx.now_us, doc=address))
+        ctx.scope.add(ADDRESS, address_id, doc=address)
         return {"AddressId": address_id}
 
     @operation("DescribeAddress")
     def describe_address(self, ctx: Context, params: dict) -> dict:
-        address = ctx.tx.get(ADDRESS, ctx.account, ctx.region, params["AddressId"])
-        if address is None:
-            raise invalid_resource("ADDRESS", params["AddressId"])
+        address = ctx.scope.require(ADDRESS, params["AddressId"])
         return {"Address": {"AddressId": address.id, **address.doc}}
 
     @operation("DescribeAddresses")
     def describe_addresses(self, ctx: Context, params: dict) -> dict:
-        page = self.page(ctx, ADDRESS, limit=_limit(params), token=params.get("NextToken"),
-                         invalid_token=invalid_token)
+        page = ctx.scope.page(ADDRESS, limit=_limit(params), token=params.get("NextToken"))
         out = {"Addresses": [{"AddressId": a.id, **a.doc} for a in page.items]}
         if page.next_token:
             out["NextToken"] = page.next_token
@@ -133,12 +97,9 @@ class SnowballService(Service):
     @operation("ListPickupLocations")
     def list_pickup_locations(self, ctx: Context, params: dict) -> dict:
         locations = _pickup_locations(ctx.region)
-        items, token = self.page_fixed(ctx, locations, limit=_limit(params), token=params.get("NextToken"),
-                                       invalid_token=lambda: invalid_resource_token())
-        out = {"Addresses": items}
-        if token:
-            out["NextToken"] = token
-        return out
+        page = ctx.scope.page_fixed(locations, limit=_limit(params), token=params.get("NextToken"),
+                                    invalid_token=invalid_resource_token)
+        return _with_token({"Addresses": page.items}, page.next_token)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -163,7 +124,7 @@ class SnowballService(Service):
         if job_type == "EXPORT":
             doc["IsMaster"] = True
         job = jobs.new_job(ctx.account, ctx.region, ctx.now_us, doc)
-        ctx.tx.insert(job)
+        ctx.scope.insert(job)
         if doc.get("LongTermPricingId"):
             self._attach_pricing(ctx, doc["LongTermPricingId"], job.id)
         return {"JobId": job.id}
@@ -183,24 +144,22 @@ class SnowballService(Service):
         if doc.get("DeviceConfiguration") and snowball_type not in catalog.SNOWCONE_TYPES:
             raise invalid_combination("DeviceConfiguration applies to Snowcone devices only.")
         if doc.get("LongTermPricingId"):
-            pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, doc["LongTermPricingId"])
-            if pricing is None:
-                raise invalid_resource("LONG_TERM_PRICING", doc["LongTermPricingId"])
+            pricing = ctx.scope.require(PRICING, doc["LongTermPricingId"])
             if pricing.doc.get("SnowballType") and pricing.doc["SnowballType"] != snowball_type:
                 raise invalid_combination("The long-term pricing was bought for another SnowballType.")
 
     def _create_cluster_node(self, ctx: Context, params: dict) -> Resource:
-        cluster = self._cluster(ctx, params["ClusterId"])
-        nodes = [n for n in jobs.cluster_nodes(ctx.tx, cluster) if n.state != S.CANCELLED]
+        cluster = ctx.scope.require(CLUSTER, params["ClusterId"])
+        nodes = [n for n in jobs.cluster_nodes(ctx.scope, cluster) if n.state != states.CANCELLED]
         if len(nodes) >= cluster.doc["ClusterSize"]:
-            raise ServiceError("ClusterLimitExceededException",
+            raise ERRORS.error("ClusterLimitExceededException",
                                f"Cluster {cluster.id} already has all its {cluster.doc['ClusterSize']} node jobs.")
-        if cluster.state != S.AWAITING_QUORUM:
+        if cluster.state != states.AWAITING_QUORUM:
             # CreateJob models no InvalidJobStateException: a cluster that takes no nodes is an invalid resource.
-            raise ServiceError("InvalidResourceException", f"Cluster {cluster.id} is {cluster.state}; node jobs "
+            raise ERRORS.error("InvalidResourceException", f"Cluster {cluster.id} is {cluster.state}; node jobs "
                                "can only be added while it is AwaitingQuorum.", ResourceType="CLUSTER")
         node = self._new_node(ctx, cluster, params.get("Description"))
-        jobs.start_cluster_if_complete(ctx.tx, cluster, ctx.now_us)
+        jobs.start_cluster_if_complete(ctx.scope, cluster, ctx.now_us)
         return node
 
     def _new_node(self, ctx: Context, cluster: Resource, description: str | None) -> Resource:
@@ -210,37 +169,37 @@ class SnowballService(Service):
             doc["Description"] = description
         # Nodes wait in New, unscheduled, until the cluster has all of them.
         node = jobs.new_job(ctx.account, ctx.region, ctx.now_us, doc, parent=cluster.id, schedule=False)
-        ctx.tx.insert(node)
+        ctx.scope.insert(node)
         return node
 
     @operation("DescribeJob")
     def describe_job(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         out = {"JobMetadata": self._metadata(ctx, job)}
         if job.doc.get("IsMaster"):
             out["SubJobMetadata"] = [self._metadata(ctx, part)
-                                     for part in ctx.tx.children(JOB, ctx.account, ctx.region, job.id)]
+                                     for part in ctx.scope.children(JOB, job.id)]
         return out
 
     def _metadata(self, ctx: Context, job: Resource) -> dict:
         logs = None
-        if job.state == S.COMPLETE and job.doc["JobType"] in ("IMPORT", "EXPORT") and not job.doc.get("IsMaster"):
-            expires = ctx.now_us + int(S.MANIFEST_URL_VALID * US)
-            args = {"account": ctx.account, "region": ctx.region, "job": job.id}
-            logs = {"JobCompletionReportURI": ctx.signed_url("snowball", "completion-report", args, expires),
-                    "JobSuccessLogURI": ctx.signed_url("snowball", "success-log", args, expires),
-                    "JobFailureLogURI": ctx.signed_url("snowball", "failure-log", args, expires)}
+        if job.state == states.COMPLETE and job.doc["JobType"] in ("IMPORT", "EXPORT") and not job.doc.get("IsMaster"):
+            expires = ctx.now_us + int(states.MANIFEST_URL_VALID * US)
+            args = {"job": job.id}
+            logs = {"JobCompletionReportURI": ctx.signed_url("completion-report", args, expires),
+                    "JobSuccessLogURI": ctx.signed_url("success-log", args, expires),
+                    "JobFailureLogURI": ctx.signed_url("failure-log", args, expires)}
         return jobs.metadata(job, ctx.now_us, logs)
 
     @operation("ListJobs")
     def list_jobs(self, ctx: Context, params: dict) -> dict:
-        page = self.page(ctx, JOB, limit=_limit(params), token=params.get("NextToken"), invalid_token=invalid_token)
+        page = ctx.scope.page(JOB, limit=_limit(params), token=params.get("NextToken"))
         return _with_token({"JobListEntries": [jobs.list_entry(j) for j in page.items]}, page.next_token)
 
     @operation("UpdateJob")
     def update_job(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
-        if job.state != S.NEW:
+        job = ctx.scope.require(JOB, params["JobId"])
+        if job.state != states.NEW:
             raise invalid_state(f"Job {job.id} is {job.state}; it can only be updated while New.")
         self._check_address(ctx, params.get("AddressId"))
         self._check_address(ctx, params.get("ForwardingAddressId"))
@@ -254,70 +213,68 @@ class SnowballService(Service):
             doc["PickupDetails"] = {**changes["PickupDetails"], "IdentificationExpirationDate":
                                     from_datetime(changes["PickupDetails"]["IdentificationExpirationDate"])}
         job.doc = doc
-        ctx.tx.save(job)
+        ctx.scope.save(job)
         return {}
 
     @operation("CancelJob")
     def cancel_job(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
-        if job.state != S.NEW:
+        job = ctx.scope.require(JOB, params["JobId"])
+        if job.state != states.NEW:
             raise invalid_state(f"Job {job.id} is {job.state}; a job can only be cancelled while New.")
         self._cancel(ctx, job)
         return {}
 
     def _cancel(self, ctx: Context, job: Resource) -> None:
-        job.state, job.next_due_us = S.CANCELLED, None
-        job.doc.setdefault("Entered", {})[S.CANCELLED] = ctx.now_us
-        ctx.tx.save(job)
+        job.state, job.next_due_us = states.CANCELLED, None
+        job.doc.setdefault("Entered", {})[states.CANCELLED] = ctx.now_us
+        ctx.scope.save(job)
 
     @operation("UpdateJobShipmentState")
     def update_job_shipment_state(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         shipment = params["ShipmentState"]
         # RECEIVED: the customer has the device; RETURNED: the customer has handed it to the carrier.
-        moves = {"RECEIVED": (S.IN_TRANSIT_TO_CUSTOMER, S.WITH_CUSTOMER),
-                 "RETURNED": (S.WITH_CUSTOMER, S.IN_TRANSIT_TO_AWS)}
+        moves = {"RECEIVED": (states.IN_TRANSIT_TO_CUSTOMER, states.WITH_CUSTOMER),
+                 "RETURNED": (states.WITH_CUSTOMER, states.IN_TRANSIT_TO_AWS)}
         source, target = moves[shipment]
         if job.state == target:
             return {}
         if job.state != source:
             raise invalid_state(f"Job {job.id} is {job.state}; shipment state {shipment} needs {source}.")
-        jobs.enter(ctx.tx, job, target, ctx.now_us)
-        ctx.tx.save(job)
+        jobs.enter(ctx.scope, job, target, ctx.now_us)
+        ctx.scope.save(job)
         return {}
 
     # -- device access: manifest, unlock code, software updates --------------------------------
 
     def _with_customer(self, job: Resource, what: str) -> None:
-        if job.state != S.WITH_CUSTOMER:
+        if job.state != states.WITH_CUSTOMER:
             raise invalid_state(f"Job {job.id} is {job.state}; the {what} is only available while WithCustomer.")
 
     @operation("GetJobManifest")
     def get_job_manifest(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         self._with_customer(job, "manifest")
-        expires = ctx.now_us + int(S.MANIFEST_URL_VALID * US)
-        url = ctx.signed_url("snowball", "manifest", {"account": ctx.account, "region": ctx.region, "job": job.id},
-                             expires)
+        expires = ctx.now_us + int(states.MANIFEST_URL_VALID * US)
+        url = ctx.signed_url("manifest", {"job": job.id}, expires)
         return {"ManifestURI": url}
 
     @operation("GetJobUnlockCode")
     def get_job_unlock_code(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         self._with_customer(job, "unlock code")
         return {"UnlockCode": jobs.unlock_code(job.id, self._secret(ctx))}
 
     @operation("GetSoftwareUpdates")
     def get_software_updates(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         self._with_customer(job, "software update")
-        expires = ctx.now_us + int(S.UPDATES_URL_VALID * US)
-        url = ctx.signed_url("snowball", "software-update",
-                             {"account": ctx.account, "region": ctx.region, "job": job.id}, expires)
+        expires = ctx.now_us + int(states.UPDATES_URL_VALID * US)
+        url = ctx.signed_url("software-update", {"job": job.id}, expires)
         return {"UpdatesURI": url}
 
     def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
-        job = ctx.tx.get(JOB, args["account"], args["region"], args["job"])
+        job = ctx.scope.get(JOB, args["job"])
         if job is None:
             raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
         if name == "manifest":
@@ -334,26 +291,26 @@ class SnowballService(Service):
 
     @operation("CreateReturnShippingLabel")
     def create_return_shipping_label(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
-        if job.state != S.WITH_CUSTOMER:
+        job = ctx.scope.require(JOB, params["JobId"])
+        if job.state != states.WITH_CUSTOMER:
             raise invalid_state(f"Job {job.id} is {job.state}; a return label needs the device WithCustomer.")
         label = job.doc.get("ReturnLabel")
         if label is not None:
             if ctx.now_us < label["ReadyAt"]:
-                raise ServiceError("ConflictException", "A return shipping label is already being created.",
+                raise ERRORS.error("ConflictException", "A return shipping label is already being created.",
                                    ConflictResource=job.id)
             if ctx.now_us < label["ExpiresAt"]:
-                raise ServiceError("ReturnShippingLabelAlreadyExistsException",
+                raise ERRORS.error("ReturnShippingLabelAlreadyExistsException",
                                    "A valid return shipping label already exists for this job.")
-        ready = ctx.now_us + int(draw_seconds(job.id, f"label@{ctx.now_us}", *S.LABEL_READY) * US)
-        job.doc["ReturnLabel"] = {"ReadyAt": ready, "ExpiresAt": ready + int(S.LABEL_VALID * US),
+        ready = ctx.now_us + int(draw_seconds(job.id, f"label@{ctx.now_us}", *states.LABEL_READY) * US)
+        job.doc["ReturnLabel"] = {"ReadyAt": ready, "ExpiresAt": ready + int(states.LABEL_VALID * US),
                                   "ShippingOption": params.get("ShippingOption") or job.doc.get("ShippingOption")}
-        ctx.tx.save(job)
+        ctx.scope.save(job)
         return {"Status": "InProgress"}
 
     @operation("DescribeReturnShippingLabel")
     def describe_return_shipping_label(self, ctx: Context, params: dict) -> dict:
-        job = self._job(ctx, params["JobId"])
+        job = ctx.scope.require(JOB, params["JobId"])
         label = job.doc.get("ReturnLabel")
         if label is None:
             raise invalid_state(f"No return shipping label has been requested for job {job.id}.")
@@ -361,9 +318,7 @@ class SnowballService(Service):
             return {"Status": "InProgress"}
         out = {"Status": "Succeeded", "ExpirationDate": to_datetime(label["ExpiresAt"])}
         if ctx.now_us < label["ExpiresAt"]:
-            out["ReturnShippingLabelURI"] = ctx.signed_url(
-                "snowball", "return-label", {"account": ctx.account, "region": ctx.region, "job": job.id},
-                label["ExpiresAt"])
+            out["ReturnShippingLabelURI"] = ctx.signed_url("return-label", {"job": job.id}, label["ExpiresAt"])
         return out
 
     # -- clusters ------------------------------------------------------------------------------
@@ -382,21 +337,18 @@ class SnowballService(Service):
             raise invalid_combination(f"InitialClusterSize {initial} does not match the S3 service size {s3_size}; "
                                       "set ForceCreateJobs to create it anyway.")
         for pricing_id in params.get("LongTermPricingIds") or []:
-            if ctx.tx.get(PRICING, ctx.account, ctx.region, pricing_id) is None:
-                raise invalid_resource("LONG_TERM_PRICING", pricing_id)
+            ctx.scope.require(PRICING, pricing_id)
         capacity = params.get("SnowballCapacityPreference")
         if capacity and capacity != "NoPreference" and capacity not in catalog.CAPACITIES[params["SnowballType"]]:
             raise invalid_combination(f"The capacity {capacity} is not available for {params['SnowballType']}.")
         doc = {k: v for k, v in params.items() if v is not None and k not in ("InitialClusterSize", "ForceCreateJobs")}
         doc["ClusterSize"] = min(catalog.MAX_CLUSTER_SIZE, initial or s3_size or catalog.DEFAULT_CLUSTER_SIZE)
-        cluster = Resource(CLUSTER, ctx.account, ctx.region, jobs.new_cluster_id(), state=S.AWAITING_QUORUM,
-                           created_us=ctx.now_us, doc=doc)
-        ctx.tx.insert(cluster)
+        cluster = ctx.scope.add(CLUSTER, jobs.new_cluster_id(), state=states.AWAITING_QUORUM, doc=doc)
         nodes = []
         for index in range(initial):
             name = f"{doc['Description']}-node-{index + 1:03d}" if doc.get("Description") else None
             nodes.append(self._new_node(ctx, cluster, name))
-        jobs.start_cluster_if_complete(ctx.tx, cluster, ctx.now_us)
+        jobs.start_cluster_if_complete(ctx.scope, cluster, ctx.now_us)
         out = {"ClusterId": cluster.id}
         if nodes:
             out["JobListEntries"] = [jobs.list_entry(n) for n in nodes]
@@ -404,48 +356,47 @@ class SnowballService(Service):
 
     @operation("DescribeCluster")
     def describe_cluster(self, ctx: Context, params: dict) -> dict:
-        return {"ClusterMetadata": jobs.cluster_metadata(self._cluster(ctx, params["ClusterId"]))}
+        return {"ClusterMetadata": jobs.cluster_metadata(ctx.scope.require(CLUSTER, params["ClusterId"]))}
 
     @operation("ListClusters")
     def list_clusters(self, ctx: Context, params: dict) -> dict:
-        page = self.page(ctx, CLUSTER, limit=_limit(params), token=params.get("NextToken"),
-                         invalid_token=invalid_token)
+        page = ctx.scope.page(CLUSTER, limit=_limit(params), token=params.get("NextToken"))
         return _with_token({"ClusterListEntries": [jobs.cluster_entry(c) for c in page.items]}, page.next_token)
 
     @operation("ListClusterJobs")
     def list_cluster_jobs(self, ctx: Context, params: dict) -> dict:
-        cluster = self._cluster(ctx, params["ClusterId"])
-        page = self.page(ctx, JOB, limit=_limit(params), token=params.get("NextToken"), invalid_token=invalid_token,
+        cluster = ctx.scope.require(CLUSTER, params["ClusterId"])
+        page = ctx.scope.page(JOB, limit=_limit(params), token=params.get("NextToken"),
                          parent=cluster.id)
         return _with_token({"JobListEntries": [jobs.list_entry(j) for j in page.items]}, page.next_token)
 
     @operation("UpdateCluster")
     def update_cluster(self, ctx: Context, params: dict) -> dict:
-        cluster = self._cluster(ctx, params["ClusterId"])
-        if cluster.state != S.AWAITING_QUORUM:
+        cluster = ctx.scope.require(CLUSTER, params["ClusterId"])
+        if cluster.state != states.AWAITING_QUORUM:
             raise invalid_state(f"Cluster {cluster.id} is {cluster.state}; it can only be updated while "
                                 "AwaitingQuorum.")
         self._check_address(ctx, params.get("AddressId"))
         self._check_address(ctx, params.get("ForwardingAddressId"))
         changes = {k: v for k, v in params.items() if k != "ClusterId" and v is not None}
         cluster.doc.update(changes)
-        ctx.tx.save(cluster)
+        ctx.scope.save(cluster)
         # Node jobs inherit the cluster's settings.
-        for node in jobs.cluster_nodes(ctx.tx, cluster):
+        for node in jobs.cluster_nodes(ctx.scope, cluster):
             node.doc.update({k: v for k, v in changes.items() if k in jobs.CLUSTER_INHERITED})
-            ctx.tx.save(node)
+            ctx.scope.save(node)
         return {}
 
     @operation("CancelCluster")
     def cancel_cluster(self, ctx: Context, params: dict) -> dict:
-        cluster = self._cluster(ctx, params["ClusterId"])
-        if cluster.state != S.AWAITING_QUORUM:
+        cluster = ctx.scope.require(CLUSTER, params["ClusterId"])
+        if cluster.state != states.AWAITING_QUORUM:
             raise invalid_state(f"Cluster {cluster.id} is {cluster.state}; it can only be cancelled while "
                                 "AwaitingQuorum.")
-        cluster.state = S.CANCELLED
-        ctx.tx.save(cluster)
-        for node in jobs.cluster_nodes(ctx.tx, cluster):
-            if node.state not in S.TERMINAL:
+        cluster.state = states.CANCELLED
+        ctx.scope.save(cluster)
+        for node in jobs.cluster_nodes(ctx.scope, cluster):
+            if node.state not in states.TERMINAL:
                 self._cancel(ctx, node)
         return {}
 
@@ -453,15 +404,14 @@ class SnowballService(Service):
 
     @operation("GetSnowballUsage")
     def get_snowball_usage(self, ctx: Context, params: dict) -> dict:
-        in_use = ctx.tx.count(JOB, ctx.account, ctx.region, states=jobs.DEVICE_OUT)
+        in_use = ctx.scope.count(JOB, states=jobs.DEVICE_OUT)
         return {"SnowballLimit": catalog.SNOWBALL_LIMIT, "SnowballsInUse": in_use}
 
     @operation("ListCompatibleImages")
     def list_compatible_images(self, ctx: Context, params: dict) -> dict:
         images = [{"AmiId": ami, "Name": name} for ami, name in catalog.COMPATIBLE_IMAGES]
-        items, token = self.page_fixed(ctx, images, limit=_limit(params), token=params.get("NextToken"),
-                                       invalid_token=invalid_token)
-        return _with_token({"CompatibleImages": items}, token)
+        page = ctx.scope.page_fixed(images, limit=_limit(params), token=params.get("NextToken"))
+        return _with_token({"CompatibleImages": page.items}, page.next_token)
 
     @operation("ListServiceVersions")
     def list_service_versions(self, ctx: Context, params: dict) -> dict:
@@ -470,12 +420,11 @@ class SnowballService(Service):
         versions = _service_versions(service, dependents)
         filters = (service, tuple(sorted((d.get("ServiceName", ""), (d.get("ServiceVersion") or {}).get("Version", ""))
                                         for d in dependents)))
-        items, token = self.page_fixed(ctx, versions, limit=_limit(params), token=params.get("NextToken"),
-                                       invalid_token=invalid_token, filters=filters)
-        out = {"ServiceVersions": [{"Version": v} for v in items], "ServiceName": service}
+        page = ctx.scope.page_fixed(versions, limit=_limit(params), token=params.get("NextToken"), filters=filters)
+        out = {"ServiceVersions": [{"Version": v} for v in page.items], "ServiceName": service}
         if dependents:
             out["DependentServices"] = dependents
-        return _with_token(out, token)
+        return _with_token(out, page.next_token)
 
     # -- long-term pricing ---------------------------------------------------------------------
 
@@ -488,39 +437,31 @@ class SnowballService(Service):
         doc = {"LongTermPricingType": params["LongTermPricingType"], "SnowballType": params["SnowballType"],
                "IsLongTermPricingAutoRenew": bool(params.get("IsLongTermPricingAutoRenew", False)),
                "StartUs": ctx.now_us, "EndUs": ctx.now_us + int(term * US), "JobIds": []}
-        ctx.tx.insert(Resource(PRICING, ctx.account, ctx.region, pricing_id, created_us=ctx.now_us, doc=doc))
+        ctx.scope.add(PRICING, pricing_id, doc=doc)
         return {"LongTermPricingId": pricing_id}
 
     def _attach_pricing(self, ctx: Context, pricing_id: str, job_id: str) -> None:
-        pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, pricing_id)
+        pricing = ctx.scope.get(PRICING, pricing_id)
         pricing.doc["JobIds"] = [*pricing.doc["JobIds"], job_id]
         pricing.doc["CurrentActiveJob"] = job_id
-        ctx.tx.save(pricing)
+        ctx.scope.save(pricing)
 
     @operation("ListLongTermPricing")
     def list_long_term_pricing(self, ctx: Context, params: dict) -> dict:
-        page = self.page(ctx, PRICING, limit=_limit(params), token=params.get("NextToken"),
-                         invalid_token=invalid_token)
+        page = ctx.scope.page(PRICING, limit=_limit(params), token=params.get("NextToken"))
         return _with_token({"LongTermPricingEntries": [_pricing_entry(p, ctx.now_us) for p in page.items]},
                            page.next_token)
 
     @operation("UpdateLongTermPricing")
     def update_long_term_pricing(self, ctx: Context, params: dict) -> dict:
-        pricing = ctx.tx.get(PRICING, ctx.account, ctx.region, params["LongTermPricingId"])
-        if pricing is None:
-            raise invalid_resource("LONG_TERM_PRICING", params["LongTermPricingId"])
+        pricing = ctx.scope.require(PRICING, params["LongTermPricingId"])
         if params.get("ReplacementJob") is not None:
-            self._job(ctx, params["ReplacementJob"])
+            ctx.scope.require(JOB, params["ReplacementJob"])
             pricing.doc["ReplacementJob"] = params["ReplacementJob"]
         if params.get("IsLongTermPricingAutoRenew") is not None:
             pricing.doc["IsLongTermPricingAutoRenew"] = params["IsLongTermPricingAutoRenew"]
-        ctx.tx.save(pricing)
+        ctx.scope.save(pricing)
         return {}
-
-
-def invalid_resource_token() -> ServiceError:
-    # ListPickupLocations models no InvalidNextTokenException; InvalidResourceException is what it has.
-    return ServiceError("InvalidResourceException", "The token provided is not valid.", ResourceType="TOKEN")
 
 
 def _with_token(out: dict, token: str | None) -> dict:
