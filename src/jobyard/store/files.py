@@ -253,6 +253,9 @@ class FileTxFiles(TxFiles):
     def _hook(self) -> None:
         if not self._hooked:
             self._hooked = True
+            # Even a transaction that only deletes needs the lock: its journal rows name this process as owner,
+            # and the sweep finds a dead owner by its released lock.
+            self.files._own_pending_dir()
             self.tx.before_commit(self._journal)
             self.tx.on_commit(self._apply, outermost=True)
 
