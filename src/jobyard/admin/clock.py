@@ -37,7 +37,6 @@ def set_clock(emulator, request):
     if advance is not None:
         clock.advance(float(advance))
     # Saved and caught up in one transaction, so the answer's time and the jobs' states agree.
-    with emulator.store.transaction() as tx:
-        clock.save(tx)
-        emulator.lifecycle.catch_up(tx, clock.now_us())
+    with emulator.runtime.unit("", "", None) as ctx:
+        clock.save(ctx.tx)
     return json_response(200, _state(emulator))

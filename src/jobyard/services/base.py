@@ -14,9 +14,30 @@ from ..errors import ErrorTable, ServiceError, UnknownOperation
 from ..lifecycle import Handler
 from ..wire import Request
 
-__all__ = ["Context", "ObjectResponse", "Operation", "Page", "Service", "operation", "partition"]
+__all__ = ["Context", "ObjectResponse", "Operation", "Page", "SIGNED_URL_ERRORS", "Service", "no_such_key", "operation",
+           "partition", "signed_url_error"]
 
 Operation = Callable[["Service", Context, dict], dict]
+
+
+# What a URL made by ``ctx.signed_url`` answers: it stands in for an S3 presigned URL, so S3's codes and
+# statuses (Amazon S3 API Reference, "Error responses").
+SIGNED_URL_ERRORS = ErrorTable(None, {
+    "AccessDenied": 403,
+    "NoSuchKey": 404,
+    "NoSuchUpload": 404,
+    "MethodNotAllowed": 405,
+    "BadDigest": 400,
+    "EntityTooLarge": 400,
+})
+
+
+def signed_url_error(code: str, message: str) -> ServiceError:
+    return SIGNED_URL_ERRORS.error(code, message)
+
+
+def no_such_key() -> ServiceError:
+    return signed_url_error("NoSuchKey", "The specified key does not exist.")
 
 
 @dataclass
@@ -77,12 +98,12 @@ class Service:
                       headers: dict[str, str]) -> ObjectResponse:
         """Answer a request to a URL made by ``ctx.signed_url``; by default a download of ``download()``."""
         if method not in ("GET", "HEAD"):
-            raise ServiceError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+            raise signed_url_error("MethodNotAllowed", "The specified method is not allowed against this resource.")
         content_type, data = self.download(ctx, name, args)
         return ObjectResponse(200, content_type, data)
 
     def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
-        raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+        raise no_such_key()
 
 
 def partition(region: str) -> str:

@@ -5,7 +5,7 @@ ResourceNotFoundException 404 and ConflictException 409 (both with ResourceId/Re
 ServiceLimitExceededException 402, ThrottlingException 429, InternalServerException 500. Input the codec
 refuses, or cannot read, is a ValidationException; a bad page token too.
 
-Signed URLs stand in for Amazon S3 presigned URLs, so they answer with S3's own codes (``SIGNED_URL_ERRORS``).
+Signed URLs answer with S3's codes, from ``services.base.SIGNED_URL_ERRORS``.
 """
 
 from __future__ import annotations
@@ -55,10 +55,6 @@ def throttled(message: str) -> ServiceError:
     return ERRORS.error("ThrottlingException", message)
 
 
-def signed_url_error(code: str, message: str) -> ServiceError:
-    return SIGNED_URL_ERRORS.error(code, message)
-
-
 def _unknown_operation(failure, operation: str | None) -> ServiceError:
     return ERRORS.error("UnknownOperationException", f"Unknown operation {failure.what or ''}".strip())
 
@@ -74,13 +70,3 @@ ERRORS = ErrorTable(
     invalid_token_message="The pagination token is invalid or has expired.",
     not_found=lambda kind, resource_id, scope: not_found(RESOURCE_TYPES[kind], resource_id),
 )
-
-# What a presigned URL answers: S3's codes and statuses, each from the Amazon S3 API Reference, "Error responses".
-SIGNED_URL_ERRORS = ErrorTable(None, {
-    "AccessDenied": 403,       # S3 API Reference, Error responses: AccessDenied
-    "NoSuchKey": 404,          # S3 API Reference, Error responses: NoSuchKey
-    "NoSuchUpload": 404,       # S3 API Reference, Error responses: NoSuchUpload
-    "MethodNotAllowed": 405,   # S3 API Reference, Error responses: MethodNotAllowed
-    "BadDigest": 400,          # S3 API Reference, Error responses: BadDigest
-    "EntityTooLarge": 400,     # S3 API Reference, Error responses: EntityTooLarge
-})

@@ -17,11 +17,10 @@ from datetime import datetime
 from ...clock import US, from_datetime, to_datetime
 from ...context import Scope
 from ...store import Resource
-from ..base import Context, ObjectResponse, Service, operation
+from ..base import Context, ObjectResponse, Service, no_such_key, operation, signed_url_error
 from . import jobs, resources
 from .errors import (ASSET, DATA_GRANT, DATA_SET, ERRORS, EVENT_ACTION, JOB, NOTIFICATION, RECEIVED_GRANT,
-                     REVISION, access_denied, conflict, invalid, limit_exceeded, not_found, signed_url_error,
-                     throttled)
+                     REVISION, access_denied, conflict, invalid, limit_exceeded, not_found, throttled)
 
 DEFAULT_PAGE = 25            # MaxResults when absent (AWS does not document its default)
 DATA_SETS_PER_ACCOUNT = 3000
@@ -397,7 +396,7 @@ class DataExchangeService(Service):
             return self._receive_upload(ctx, args, body, headers)
         asset = ctx.scope.get(ASSET, args["asset"])
         if asset is None or not asset.doc.get("FileKey") or not ctx.files.exists(asset.doc["FileKey"]):
-            raise signed_url_error("NoSuchKey", "The specified key does not exist.")
+            raise no_such_key()
         revision = ctx.scope.get(REVISION, asset.parent)
         if revision is not None and revision.doc.get("Revoked"):
             raise signed_url_error("AccessDenied", "Access to this revision has been revoked.")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 
 from ...clock import US, to_datetime, from_datetime
-from ...errors import ServiceError
 from ...lifecycle import draw_seconds
 from ...store import Resource
-from ..base import Context, Service, operation
+from ..base import Context, Service, no_such_key, operation
 from . import catalog, jobs, states
 from .errors import ADDRESS, CLUSTER, ERRORS, JOB, PRICING, invalid_combination, invalid_resource_token, invalid_state
 
@@ -276,7 +275,7 @@ class SnowballService(Service):
     def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
         job = ctx.scope.get(JOB, args["job"])
         if job is None:
-            raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+            raise no_such_key()
         if name == "manifest":
             return "application/octet-stream", jobs.manifest_bytes(job.id, self._secret(ctx))
         if name == "software-update":
@@ -285,7 +284,7 @@ class SnowballService(Service):
             return "application/pdf", _label_pdf(job)
         if name in ("completion-report", "success-log", "failure-log"):
             return "text/csv", _job_log(job, name)
-        raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+        raise no_such_key()
 
     # -- return shipping labels ----------------------------------------------------------------
 
