@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..context import Context, Page
+from ..context import GENERIC_ERRORS, Context, Page
 from ..errors import ErrorTable, ServiceError, UnknownOperation
 from ..lifecycle import Handler
 from ..wire import Request
@@ -57,7 +57,7 @@ class Service:
     model_name: str = ""
     signing_names: tuple[str, ...] = ()
     path_prefixes: tuple[str, ...] = ()
-    errors: ErrorTable = ErrorTable(None)
+    errors: ErrorTable = GENERIC_ERRORS
     operations: dict[str, Operation]
 
     def __init_subclass__(cls, **kwargs):
