@@ -380,3 +380,60 @@ def test_characters_xml_cannot_carry(s3control, codec):
     # A NUL can reach a service through a query string; the answer must still be readable XML.
     response = codec.serialize_error(ServiceError("InvalidRequest", "bad value 'a\x00b'\r\n", 400))
     assert read_back(s3control, "ListJobs", response)["Error"]["Message"] == "bad value 'a\ufffdb'\r\n"
+
+
+# --- routing S3 from its model alone -----------------------------------------------------------------------
+
+# Operations that share a URI, method and requirements with another: the rank gives the request to the first.
+_S3_SAME_ROUTE_AS = {"ListDirectoryBuckets": "ListBuckets", "GetBucketLifecycle": "GetBucketLifecycleConfiguration",
+                     "GetBucketNotification": "GetBucketNotificationConfiguration",
+                     "PutBucketLifecycle": "PutBucketLifecycleConfiguration",
+                     "PutBucketNotification": "PutBucketNotificationConfiguration"}
+
+
+def _required_params(model, name: str) -> dict:
+    """Every required member of an operation's input with a plausible value, as a client must send them."""
+    shape = model.operation_model(name).input_shape
+    params = {}
+    for member in (shape.required_members if shape is not None else ()):
+        kind = shape.members[member].type_name
+        params[member] = {"integer": 1, "long": 1, "boolean": True, "blob": b"x", "timestamp": datetime(2024, 1, 1),
+                          "structure": {}, "list": [], "map": {}}.get(kind, "key-1")
+    return params
+
+
+@pytest.fixture(scope="module")
+def s3_model() -> ServiceModel:
+    return botocore.session.get_session().get_service_model("s3")
+
+
+def test_every_s3_operation_routes_to_itself_from_what_botocore_sends(s3_model):
+    """S3's operations that share ``PUT /{Bucket}/{Key+}`` and the like are told apart by the query parameters
+    and headers their input requires, without a word from the service."""
+    codec = build_codec(s3_model, PROTOCOL)
+    for name in s3_model.operation_names:
+        sent = botocore_request(s3_model, name, _required_params(s3_model, name), PROTOCOL)
+        assert codec.operation_for(sent) == _S3_SAME_ROUTE_AS.get(name, name), name
+
+
+@pytest.mark.parametrize("method, query, headers, expected", [
+    ("PUT", "", {}, "PutObject"),
+    ("PUT", "", {"x-amz-copy-source": "b/k"}, "CopyObject"),
+    ("PUT", "partNumber=1&uploadId=u", {}, "UploadPart"),
+    ("PUT", "partNumber=1&uploadId=u", {"x-amz-copy-source": "b/k"}, "UploadPartCopy"),
+    ("PUT", "partNumber=1", {}, "PutObject"),        # UploadPart lacks its uploadId: not an upload's part
+    ("GET", "", {}, "GetObject"),
+    ("GET", "uploadId=u", {}, "ListParts"),
+    ("GET", "partNumber=2", {}, "GetObject"),
+    ("DELETE", "", {}, "DeleteObject"),
+    ("DELETE", "uploadId=u", {}, "AbortMultipartUpload"),
+    ("POST", "uploadId=u", {}, "CompleteMultipartUpload"),
+    ("POST", "", {}, "CompleteMultipartUpload"),      # none satisfied: the route's own, to answer what is missing
+    ("POST", "uploads", {}, "CreateMultipartUpload"),
+    ("GET", "x-id=GetObject", {}, "GetObject"),       # the JavaScript SDK names the operation
+    ("PUT", "x-id=CopyObject", {"x-amz-copy-source": "b/k"}, "CopyObject"),
+    ("PUT", "x-id=ListBuckets", {}, "PutObject"),     # a name whose route does not match is not taken
+])
+def test_s3_object_routes(s3_model, method, query, headers, expected):
+    codec = build_codec(s3_model, PROTOCOL)
+    assert codec.operation_for(Request(method, "/b/k", "/b/k", query, headers)) == expected

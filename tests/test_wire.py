@@ -115,3 +115,19 @@ def test_absolute_form_request_target(server):
     head, _, payload = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
     assert json.loads(payload) == {"JobListEntries": []}
+
+
+def test_endpoint_url_takes_off_the_operations_host_prefix():
+    from jobyard.routing import endpoint_url
+    from jobyard.wire import Request
+
+    def at(host):
+        return Request("GET", "/", "/", "", {}, host=host)
+
+    account = {"AccountId": "123456789012"}
+    assert endpoint_url(at("123456789012.localhost:4600"), "{AccountId}.", account) == "http://localhost:4600"
+    assert endpoint_url(at("127.0.0.1:4600"), "{AccountId}.", account) == "http://127.0.0.1:4600"
+    assert endpoint_url(at("999999999999.localhost:4600"), "{AccountId}.", account) == "http://999999999999.localhost:4600"
+    assert endpoint_url(at("api-fulfill.example.com"), "api-fulfill.", {}) == "http://example.com"
+    assert endpoint_url(at("api-fulfill.example.com"), None, {}) == "http://api-fulfill.example.com"
+    assert endpoint_url(at("123456789012.localhost:4600"), "{AccountId}.", {}) == "http://123456789012.localhost:4600"

@@ -4,13 +4,34 @@ In order: the SigV4 credential scope (``Authorization`` header or presigned ``X-
 signing service and region; ``X-Amz-Target`` names a JSON-RPC service; ``/service/<Name>/operation/<Op>``
 with ``smithy-protocol: rpc-v2-cbor`` names an RPC v2 CBOR service; path prefixes settle the rest
 (``/v20180820/`` is S3 Control, which signs as ``s3``). The account comes from the access key id.
+
+Virtual hosting. A service may let clients name the first label of its URIs in the Host instead of the
+path (S3's buckets: ``bucket.s3.amazonaws.com/key`` for ``/bucket/key``, also as an absolute-form target
+when jobyard serves as the client's HTTP proxy). A request for such a service is read as virtual-hosted
+when its host is
+
+* ``<bucket>.s3.amazonaws.com`` or a regional / dual-stack / accelerate form of it
+  (``<bucket>.s3.us-west-2.amazonaws.com``, ``<bucket>.s3-us-west-2.amazonaws.com``), or
+* ``<bucket>.localhost`` (what botocore builds for ``endpoint_url=http://localhost:port``), or
+* any other host of two or more labels whose first label is an existing bucket of the caller, which the
+  predicate handed to the router answers (one indexed read, only for such hosts).
+
+Anything else (an IP address, ``localhost``, ``s3.amazonaws.com`` itself, a host whose first label is no
+bucket of the caller) is path-style. The routed request then has the bucket in its path, where the
+service's URI templates expect it.
+
+Host prefixes. Some operations' models put a prefix before the endpoint's host (S3 Control's
+``{AccountId}.``, Data Exchange SendApiAsset's ``api-fulfill.``); requests are accepted whatever the Host
+says, and ``endpoint_url`` takes the prefix off again, so URLs the server hands out name the endpoint itself.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from dataclasses import dataclass
-from urllib.parse import parse_qs
+from dataclasses import dataclass, replace
+from typing import Callable
+from urllib.parse import parse_qs, quote
 
 from botocore.model import ServiceModel
 
@@ -23,6 +44,11 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
 _V2_AUTHORIZATION = re.compile(r"AWS ([^:\s]+):")
 _RPC_V2_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
+_AWS_BUCKET_HOST = re.compile(r"(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?")
+_LOCALHOST_BUCKET = re.compile(r"(?P<bucket>.+)\.localhost")
+
+# Whether ``account`` has a bucket (or other first URI label) of this name.
+LabelExists = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,7 @@ class Route:
     region: str
     access_key: str
     foreign_account: bool = False  # the request names an account other than the one its key belongs to
+    request: Request | None = None  # the request as the codec is to read it (a virtual-hosted bucket in the path)
 
 
 @dataclass(frozen=True)
@@ -43,8 +70,12 @@ class _Entry:
 
 class Router:
     def __init__(self, models: dict[str, ServiceModel], signing_names: dict[str, tuple[str, ...]],
-                 path_prefixes: dict[str, tuple[str, ...]] | None = None, default_account: str = DEFAULT_ACCOUNT):
+                 path_prefixes: dict[str, tuple[str, ...]] | None = None, default_account: str = DEFAULT_ACCOUNT,
+                 virtual_hosts: dict[str, LabelExists] | None = None):
+        """``virtual_hosts`` names the services whose first URI label may travel in the Host, each with the
+        predicate that tells whether an account has such a label (S3: a bucket)."""
         self.default_account = default_account
+        self._virtual_hosts = virtual_hosts or {}
         self._models = models
         self._by_target = {m.metadata.get("targetPrefix"): name for name, m in models.items()
                            if m.metadata.get("targetPrefix")}
@@ -96,7 +127,12 @@ class Router:
                 foreign = claimed != access_key
             else:
                 account = claimed
-        return Route(service, protocol, account, region, access_key, foreign)
+        exists = self._virtual_hosts.get(service)
+        if exists is not None:
+            label = virtual_label(request.host, lambda name: exists(account, name))
+            if label is not None:
+                request = with_label_in_path(request, label)
+        return Route(service, protocol, account, region, access_key, foreign, request)
 
     def _service_and_protocol(self, request: Request, signing: str | None) -> tuple[str | None, str]:
         target = request.headers.get("x-amz-target")
@@ -127,3 +163,56 @@ class Router:
         protocols = self._protocols(name)
         return next((p for p in protocols if p.startswith("rest")),
                     "json" if "json" in protocols else protocols[0])
+
+
+# -- virtual hosting -------------------------------------------------------------------------------------
+
+def _hostname(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def virtual_label(host: str, exists: Callable[[str], bool]) -> str | None:
+    """The bucket a Host names (see the module docstring), or None for a path-style request."""
+    name = _hostname(host)
+    if not name or _is_ip(name) or "." not in name:
+        return None
+    for pattern in (_AWS_BUCKET_HOST, _LOCALHOST_BUCKET):
+        match = pattern.fullmatch(name)
+        if match:
+            return match.group("bucket")
+    first = name.partition(".")[0]
+    return first if exists(first) else None
+
+
+def with_label_in_path(request: Request, label: str) -> Request:
+    path = "" if request.path == "/" else request.path
+    raw_path = "" if (request.raw_path or "/") == "/" else request.raw_path
+    return replace(request, path=f"/{label}{path}", raw_path=f"/{quote(label, safe='')}{raw_path}")
+
+
+# -- host prefixes ---------------------------------------------------------------------------------------
+
+_HOST_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+def endpoint_url(request: Request, host_prefix: str | None, params: dict) -> str:
+    """Where the client reaches the server, without the operation's ``host_prefix`` (rendered with the
+    request's own input members, so that only the prefix the client was told to add is taken off)."""
+    labels = _HOST_LABEL.findall(host_prefix or "")
+    if host_prefix and all(params.get(label) is not None for label in labels):
+        prefix = _HOST_LABEL.sub(lambda m: str(params[m.group(1)]), host_prefix).lower()
+        host = request.host.lower()
+        if host.startswith(prefix) and len(host) > len(prefix):
+            return f"{request.scheme}://{request.host[len(prefix):]}"
+    return request.base_url

@@ -18,7 +18,7 @@ from .errors import ForeignAccount, SerializationError, ServiceError, UnknownOpe
 from .lifecycle import Lifecycle
 from .objects import layer_for
 from .protocols import build_codec
-from .routing import Router
+from .routing import Router, endpoint_url
 from .services import Service, all_services
 from .store import FileStore, InvalidToken, Store, TokenSigner
 from .store.tokens import load_or_create_secret
@@ -53,7 +53,6 @@ class Emulator:
         for service in all_services():
             self.services[service.model_name] = service
             models[service.model_name] = session.get_service_model(service.model_name)
-            service.attach(self.runtime)
             for kind, handler in service.transitions().items():
                 self.lifecycle.register(kind, handler, service.model_name, service.errors)
         self.models = models
@@ -62,6 +61,7 @@ class Emulator:
             {s.model_name: s.signing_names for s in self.services.values()},
             {s.model_name: s.path_prefixes for s in self.services.values()},
             default_account=config.default_account,
+            virtual_hosts={s.model_name: self.objects.has_bucket for s in self.services.values() if s.virtual_hosted},
         )
         self._codecs: dict[tuple[str, str], object] = {}
         # What a killed process left half-done is settled in the background: the server answers at once.
@@ -98,18 +98,19 @@ class Emulator:
             return _NOT_FOUND
         service = self.services[route.service]
         codec = self.codec(route.service, route.protocol)
+        request = route.request   # as the service's routes expect it (a virtual-hosted bucket in the path)
         name = operation_model = None
         try:
-            request = service.prepare(request, route.account)
-            name = service.operation_for(request, codec.operation_for(request))
+            name = codec.operation_for(request)
             if name is None:
                 raise UnknownOperation(request.headers.get("x-amz-target") or request.path)
             operation_model = self.models[route.service].operation_model(name)
             if route.foreign_account:
                 raise ForeignAccount()
             params = codec.parse(operation_model, request)
+            base_url = endpoint_url(request, (operation_model.endpoint or {}).get("hostPrefix"), params)
             with self.runtime.unit(route.account, route.region, name, service=route.service, errors=service.errors,
-                                   base_url=request.base_url) as ctx:
+                                   base_url=base_url) as ctx:
                 output = service.call(ctx, name, params)
             return codec.serialize(operation_model, output)
         except Exception as failure:

@@ -6,11 +6,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 
-# An output dict may carry the HTTP status of a successful answer under this key, for operations whose
-# model has no statusCode member (S3: 206 for a byte range, 202 for a restore that starts).
-HTTP_STATUS = "@http_status"
-
-
 @dataclass
 class Request:
     method: str

@@ -140,7 +140,7 @@ def test_presigned_urls(s3, account):
 
 
 def test_which_hosts_name_a_bucket():
-    from jobyard.services.s3.incoming import virtual_bucket
+    from jobyard.routing import virtual_label as virtual_bucket
 
     owned = {"mine", "my.dotted.bucket"}
     cases = {

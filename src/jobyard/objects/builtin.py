@@ -130,8 +130,7 @@ class BuiltinObjectLayer(ObjectLayer):
         return BuiltinObjectStore(tx, account, now_us, files, self.signer)
 
     def has_bucket(self, account: str, bucket: str) -> bool:
-        with self.store.transaction() as tx:
-            return tx.get(BUCKET, account, GLOBAL, bucket) is not None
+        return self.store.exists(BUCKET, account, GLOBAL, bucket)
 
     def transitions(self) -> dict[str, Handler]:
         return {OBJECT: advance_restore, VERSION: advance_restore}

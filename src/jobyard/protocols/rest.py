@@ -24,9 +24,11 @@ from urllib.parse import parse_qsl, unquote
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from . import payload
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822
 from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
-from ..wire import HTTP_STATUS, Request, Response
+from ..outputs import STARTED
+from ..wire import Request, Response
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -49,18 +51,25 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class UriTemplate:
-    """One operation's ``requestUri`` template, compiled.
+    """One operation's route, compiled: its method, ``requestUri`` template and the input members it requires.
 
     ``{Label}`` matches one path segment, ``{Label+}`` any run of characters including '/'; both match the
     raw (percent-encoded) path, so an encoded '/' inside a plain label stays inside it, and are decoded
     after matching. Static query parameters of the template (``?operation=add``) must be present.
+
+    Operations that share a method and path (S3's PutObject, CopyObject, UploadPart and UploadPartCopy on
+    ``PUT /{Bucket}/{Key+}``) differ in the query parameters and headers their input requires
+    (``partNumber`` and ``uploadId``, ``x-amz-copy-source``): ``required_query`` and ``required_headers``.
     """
 
-    __slots__ = ("operation", "method", "regex", "labels", "static_query", "segments", "greedy", "specificity")
+    __slots__ = ("operation", "method", "regex", "labels", "static_query", "segments", "greedy", "specificity",
+                 "required_query", "required_headers")
 
-    def __init__(self, operation: str, method: str, template: str):
+    def __init__(self, operation: str, method: str, template: str,
+                 required_query: tuple[str, ...] = (), required_headers: tuple[str, ...] = ()):
         self.operation = operation
         self.method = method.upper()
+        self.required_query, self.required_headers = required_query, required_headers
         path, _, query = template.partition("?")
         # A key alone (``?uploads``) only has to be present; ``key=value`` has to have that value.
         self.static_query = tuple(parse_qsl(query, keep_blank_values=True)) if query else ()
@@ -93,7 +102,7 @@ class UriTemplate:
         self.regex = re.compile("^/" + "/".join(parts) + "/?$" if parts else "^/?$")
         self.segments = len(segments)
         # Most specific first: more literal segments, then more literal text, then more static query
-        # keys, then non-greedy over greedy.
+        # keys, then non-greedy over greedy. Routes equal in all of these share a URI.
         self.specificity = (static_segments, static_chars, len(self.static_query), not self.greedy)
 
     def match(self, raw_path: str, segments: int, query: dict[str, list[str]]) -> re.Match | None:
@@ -107,6 +116,11 @@ class UriTemplate:
             if values is None or (value and value not in values):
                 return None
         return self.regex.match(raw_path)
+
+    def satisfied_by(self, query: dict[str, list[str]], headers: dict[str, str]) -> bool:
+        """Whether the request carries every query parameter and header this operation requires."""
+        return all(key in query for key in self.required_query) and all(
+            name in headers for name in self.required_headers)
 
     def labels_of(self, match: re.Match) -> dict[str, str]:
         return {name: unquote(match.group(group)) for group, name in self.labels.items()}
@@ -129,21 +143,50 @@ def _query_dict(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def _required_locations(operation: OperationModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The query keys and (lower-case) header names of the members an operation's input requires."""
+    shape = operation.input_shape
+    if shape is None:
+        return (), ()
+    query, headers = [], []
+    for name in shape.required_members:
+        serialization = shape.members[name].serialization
+        location, wire = serialization.get("location"), serialization.get("name", name)
+        if location == "querystring" and shape.members[name].type_name != "map":
+            query.append(wire)
+        elif location == "header":
+            headers.append(wire.lower())
+    return tuple(query), tuple(headers)
+
+
 class UriTemplates:
-    """Every operation's route, grouped by method, most specific first."""
+    """Every operation's route, grouped by method, most specific first.
+
+    A request goes to the most specific route its method and path match. Among routes that share a URI,
+    the one requiring the most of the request's query parameters and headers wins, provided the request
+    has them all (as LocalStack's ``op_router`` ranks them); then a current operation over a deprecated one
+    on the same URI (GetBucketLifecycleConfiguration over GetBucketLifecycle), then the model's order. When none of the
+    routes sharing the URI has all it requires, the first one still gets the request, so that a missing
+    required member is answered as the validation error it is. A JavaScript SDK's ``x-id`` query
+    parameter, which names the operation, is taken at its word when that operation's route matches.
+    """
 
     def __init__(self, service_model: ServiceModel):
         self.by_operation: dict[str, UriTemplate] = {}
         self.by_method: dict[str, list[UriTemplate]] = {}
+        current: dict[str, bool] = {}
         for name in service_model.operation_names:
-            http = service_model.operation_model(name).http
+            operation = service_model.operation_model(name)
+            http = operation.http
             if "requestUri" not in http:
                 continue
-            template = UriTemplate(name, http.get("method", "POST"), http["requestUri"])
+            template = UriTemplate(name, http.get("method", "POST"), http["requestUri"], *_required_locations(operation))
             self.by_operation[name] = template
             self.by_method.setdefault(template.method, []).append(template)
+            current[name] = not operation.deprecated
         for templates in self.by_method.values():
-            templates.sort(key=lambda t: t.specificity, reverse=True)
+            templates.sort(key=lambda t: (t.specificity, len(t.required_query) + len(t.required_headers),
+                                          current[t.operation]), reverse=True)
 
     def match(self, request: Request) -> UriTemplate | None:
         templates = self.by_method.get(request.method.upper())
@@ -152,10 +195,22 @@ class UriTemplates:
         raw_path = request.raw_path or request.path
         segments = _segment_count(raw_path)
         query = _query_dict(query_pairs(request.query_string)) if request.query_string else {}
-        for template in templates:
-            if template.match(raw_path, segments, query) is not None:
+        named = query.get("x-id")
+        if named:
+            template = self.by_operation.get(named[0])
+            if template is not None and template.method == request.method.upper() and template.match(
+                    raw_path, segments, query) is not None:
                 return template
-        return None
+        first = None
+        for template in templates:
+            if first is not None and template.specificity != first.specificity:
+                break   # past the routes that share the first match's URI
+            if template.match(raw_path, segments, query) is None:
+                continue
+            if template.satisfied_by(query, request.headers):
+                return template
+            first = first or template
+        return first
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -320,7 +375,7 @@ class RequestPlan:
     """How one operation's input is read: which member comes from where, and its converter and reader."""
 
     __slots__ = ("template", "labels", "query", "query_map", "headers", "header_maps", "payload",
-                 "payload_kind", "body_fields", "required", "has_body", "decoder")
+                 "payload_kind", "body_fields", "required", "has_body", "decoder", "checksums")
 
     def __init__(self):
         self.template: UriTemplate | None = None
@@ -335,17 +390,19 @@ class RequestPlan:
         self.required: list[tuple[str, str]] = []
         self.has_body = False
         self.decoder: Any = None        # the protocol's compiled body reader (see compile_decoder)
+        self.checksums = payload.CHECKSUMS_IGNORED   # what the model's httpChecksum trait asks of the body
 
 
 class ResponsePlan:
     """How one operation's output is written."""
 
-    __slots__ = ("status", "status_member", "headers", "header_maps", "payload", "payload_kind",
+    __slots__ = ("status", "status_member", "range_member", "headers", "header_maps", "payload", "payload_kind",
                  "payload_shape", "body_members", "shape", "encoder")
 
     def __init__(self, status: int):
         self.status = status
         self.status_member: str | None = None
+        self.range_member: str | None = None   # the member sent as Content-Range: set, the answer is partial
         self.headers: list[tuple[str, str, Callable[[Any], str]]] = []
         self.header_maps: list[tuple[str, str, Callable[[Any], str]]] = []
         self.payload: str | None = None
@@ -390,6 +447,8 @@ class RestCodec(Codec):
         plan = self._request_plans.get(operation.name)
         if plan is None:
             plan = self._request_plans[operation.name] = self.compile_request(operation)
+        request = payload.unframe(request)
+        payload.verify(request, plan.checksums)
         try:
             return self._parse(plan, request)
         except (SerializationError, ValidationFailed):
@@ -495,6 +554,7 @@ class RestCodec(Codec):
     def compile_request(self, operation: OperationModel) -> RequestPlan:
         plan = RequestPlan()
         plan.template = self.templates.by_operation.get(operation.name)
+        plan.checksums = payload.checksum_policy(operation)
         shape = operation.input_shape
         if shape is None:
             return plan
@@ -553,6 +613,8 @@ class RestCodec(Codec):
                 plan.status_member = name
             elif location == "header":
                 plan.headers.append((name, wire, text_formatter(member, "header")))
+                if wire.lower() == "content-range":
+                    plan.range_member = name
             elif location == "headers":
                 plan.header_maps.append((name, wire, text_formatter(member.value, "headers")))
             elif location is None:
@@ -575,8 +637,10 @@ class RestCodec(Codec):
         status = plan.status
         if plan.status_member is not None and output.get(plan.status_member) is not None:
             status = int(output[plan.status_member])
-        elif output.get(HTTP_STATUS) is not None:
-            status = int(output[HTTP_STATUS])
+        elif plan.range_member is not None and output.get(plan.range_member) is not None:
+            status = 206   # RFC 9110: a Content-Range on a success is a Partial Content answer
+        elif output.get(STARTED):
+            status = 202
         for name, header, fmt in plan.headers:
             value = output.get(name)
             if value is not None:

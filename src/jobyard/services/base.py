@@ -12,7 +12,6 @@ from typing import Callable
 from ..context import GENERIC_ERRORS, Context, Page
 from ..errors import ErrorTable, ServiceError, UnknownOperation
 from ..lifecycle import Handler
-from ..wire import Request
 
 __all__ = ["Context", "ObjectResponse", "Operation", "Page", "SIGNED_URL_ERRORS", "Service", "no_such_key", "operation",
            "partition", "signed_url_error"]
@@ -52,11 +51,17 @@ class ObjectResponse:
 
 class Service:
     """Base of a service package. Subclasses set ``model_name``, ``signing_names`` and ``errors`` (the
-    service's ``ErrorTable``, from its ``errors`` module) and mark their operations with ``@operation``."""
+    service's ``ErrorTable``, from its ``errors`` module) and mark their operations with ``@operation``.
+
+    What routing needs to find a service's requests is declared here, as data: ``signing_names`` (the SigV4
+    service names its clients sign with), ``path_prefixes`` (paths that are this service's whatever the
+    signature says: S3 Control's ``/v20180820/``) and ``virtual_hosted`` (a client may name the first URI
+    label in the Host: S3's buckets)."""
 
     model_name: str = ""
     signing_names: tuple[str, ...] = ()
     path_prefixes: tuple[str, ...] = ()
+    virtual_hosted: bool = False
     errors: ErrorTable = GENERIC_ERRORS
     operations: dict[str, Operation]
 
@@ -68,23 +73,9 @@ class Service:
             if name:
                 cls.operations[name] = attr
 
-    def attach(self, runtime) -> None:
-        """Called once by the server with the shared ``Runtime``, for work outside any unit of work (S3 tells
-        virtual-hosted from path-style addressing by whether the bucket exists)."""
-
     def transitions(self) -> dict[str, Handler]:
         """The scheduled-transition handler of each resource kind this service moves on the clock."""
         return {}
-
-    def prepare(self, request: Request, account: str) -> Request:
-        """The request as this service's operations are to see it, before its operation is looked up (S3
-        moves a virtual-hosted bucket into the path and decodes aws-chunked bodies); raises ServiceError."""
-        return request
-
-    def operation_for(self, request: Request, matched: str | None) -> str | None:
-        """The operation a request is for, given the one its protocol's routes matched: services whose
-        operations share a route (S3's PutObject and CopyObject) tell them apart here."""
-        return matched
 
     def call(self, ctx: Context, operation: str, params: dict) -> dict:
         handler = self.operations.get(operation)

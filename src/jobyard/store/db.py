@@ -111,6 +111,13 @@ class Store:
                 raise
             tx._finish(committed=True)
 
+    def exists(self, kind: str, account: str, region: str, id: str) -> bool:
+        """Whether a resource exists, read outside any unit of work: one indexed lookup, no hooks, no catch-up
+        (routing asks this of a Host that may name an S3 bucket)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(_EXISTS, {"kind": kind, "account": account, "region": region, "id": id}).first()
+        return found is not None
+
     def reset(self) -> None:
         """Empty every resource (the clock and the token secret stay)."""
         with self.engine.begin() as conn:
@@ -125,6 +132,7 @@ _c = resources.c
 _ONE = and_(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c.region == bindparam("region"),
             _c.id == bindparam("id"))
 _GET = select(*_COLUMNS).where(_ONE)
+_EXISTS = select(_c.seq).where(_ONE)
 # UPDATE reserves the column names for its SET values, so its WHERE binds under other names.
 _SAVE = (update(resources)
          .where(_c.kind == bindparam("w_kind"), _c.account == bindparam("w_account"),

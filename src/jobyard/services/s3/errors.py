@@ -51,21 +51,6 @@ def invalid_storage_class(requested) -> ServiceError:
                         StorageClassRequested=requested)
 
 
-def incomplete_body() -> ServiceError:
-    return ERRORS.error("IncompleteBody", "The request body terminated unexpectedly")
-
-
-def malformed_trailer() -> ServiceError:
-    return ERRORS.error("MalformedTrailerError", "The request contained trailing data that was not well-formed or "
-                                                 "did not conform to our published schema.")
-
-
-def sha256_mismatch(declared: str, computed: str) -> ServiceError:
-    return ERRORS.error("XAmzContentSHA256Mismatch",
-                        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                        ClientComputedContentSHA256=declared, S3ComputedContentSHA256=computed)
-
-
 # -- answers to what no operation raised --------------------------------------------------------------
 
 def _validation(failure: ValidationFailed, operation: str | None) -> ServiceError:

@@ -15,13 +15,11 @@ from datetime import datetime
 from urllib.parse import parse_qsl, quote, unquote
 
 from ...clock import from_datetime, to_datetime
-from ...context import Runtime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
 from ...objects.api import DEFAULT_REGION, STANDARD
 from ...objects.rules import invalid_argument, malformed_xml
-from ...wire import HTTP_STATUS, Request
+from ...outputs import STARTED
 from ..base import Context, Service, operation
-from . import incoming
 from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid_location_constraint,
                      no_lock_configuration, not_implemented, not_modified, unexpected_content)
 
@@ -200,46 +198,8 @@ class S3Service(Service):
     model_name = "s3"
     signing_names = ("s3",)
     errors = ERRORS
-    # The server's Runtime, given by ``attach``: prepare() asks its object layer whether a bucket exists,
-    # before any unit of work is open (None until attached: every request is then path-style).
-    runtime: Runtime | None = None
-
-    def attach(self, runtime) -> None:
-        self.runtime = runtime
-
-    # -- before the operation is known ----------------------------------------------------------------
-
-    def prepare(self, request: Request, account: str) -> Request:
-        bucket = incoming.virtual_bucket(request.host, lambda name: self._has_bucket(account, name))
-        if bucket is not None:
-            request = incoming.with_bucket_in_path(request, bucket)
-        request = incoming.decode_body(request)
-        query = dict(request.query)
-        completing = request.method == "POST" and "uploadId" in query   # CompleteMultipartUpload
-        incoming.verify_digests(request, checksum_headers=not completing)
-        if request.method == "POST" and "delete" in query:
-            incoming.require_digest(request)   # DeleteObjects
-        return request
-
-    def _has_bucket(self, account: str, name: str) -> bool:
-        return self.runtime is not None and self.runtime.objects.has_bucket(account, name)
-
-    def operation_for(self, request: Request, matched: str | None) -> str | None:
-        """PutObject, CopyObject, UploadPart and UploadPartCopy share ``PUT /{Bucket}/{Key+}`` (so do
-        GetObject and ListParts, DeleteObject and AbortMultipartUpload): S3 tells them apart by the
-        ``x-amz-copy-source`` header and the ``uploadId`` query parameter."""
-        if matched not in ("PutObject", "CopyObject", "UploadPart", "UploadPartCopy", "GetObject", "ListParts",
-                           "DeleteObject", "AbortMultipartUpload", "ListBuckets", "ListDirectoryBuckets"):
-            return matched
-        if matched in ("ListBuckets", "ListDirectoryBuckets"):
-            return "ListBuckets"
-        upload = "uploadId=" in request.query_string
-        if request.method == "PUT":
-            copy = "x-amz-copy-source" in request.headers
-            return ("UploadPartCopy" if copy else "UploadPart") if upload else ("CopyObject" if copy else "PutObject")
-        if request.method == "GET":
-            return "ListParts" if upload else "GetObject"
-        return "AbortMultipartUpload" if upload else "DeleteObject"
+    # A bucket may be named in the Host instead of the path (virtual-hosted-style requests).
+    virtual_hosted = True
 
     def call(self, ctx: Context, operation: str, params: dict) -> dict:
         owner = params.get("ExpectedBucketOwner")
@@ -404,7 +364,6 @@ class S3Service(Service):
         if body.content_range is not None:
             first, last = body.content_range
             out["ContentRange"] = f"bytes {first}-{last}/{body.info.size}"
-            out[HTTP_STATUS] = 206
         elif params.get("ChecksumMode") == "ENABLED":
             out.update(self._checksum_members(body.info))
         for member, header in _OVERRIDES.items():
@@ -425,7 +384,6 @@ class S3Service(Service):
             first, last = rules.resolve_range(byte_range, info.size)
             out["ContentLength"] = last - first + 1
             out["ContentRange"] = f"bytes {first}-{last}/{info.size}"
-            out[HTTP_STATUS] = 206
         elif params.get("ChecksumMode") == "ENABLED":
             out.update(self._checksum_members(info))
         return out
@@ -745,8 +703,8 @@ class S3Service(Service):
         tier = (request.get("GlacierJobParameters") or {}).get("Tier") or request.get("Tier") or "Standard"
         started = ctx.objects.restore(params["Bucket"], params["Key"], days=request.get("Days"), tier=tier,
                                       version_id=params.get("VersionId"))
-        # 202 Accepted when a restore starts, 200 OK when the object was already restored.
-        return {HTTP_STATUS: 202 if started else 200}
+        # S3 answers a restore that starts differently from one of an object already restored.
+        return {STARTED: started}
 
 
 def _owner(ctx: Context) -> str:
