@@ -437,3 +437,28 @@ def test_every_s3_operation_routes_to_itself_from_what_botocore_sends(s3_model):
 def test_s3_object_routes(s3_model, method, query, headers, expected):
     codec = build_codec(s3_model, PROTOCOL)
     assert codec.operation_for(Request(method, "/b/k", "/b/k", query, headers)) == expected
+
+
+def test_digest_checks_follow_the_models_http_checksum_trait(s3_model):
+    """x-amz-checksum-* headers are checked against the body only where the model's httpChecksum trait says
+    they describe it; CompleteMultipartUpload's describe the object it makes and pass to the operation."""
+    from jobyard.protocols import payload
+
+    policy = {name: payload.checksum_policy(s3_model.operation_model(name))
+              for name in ("PutObject", "UploadPart", "DeleteObjects", "CompleteMultipartUpload", "GetObject")}
+    assert policy == {"PutObject": payload.CHECKSUMS_CHECKED, "UploadPart": payload.CHECKSUMS_CHECKED,
+                      "DeleteObjects": payload.CHECKSUMS_REQUIRED,
+                      "CompleteMultipartUpload": payload.CHECKSUMS_IGNORED, "GetObject": payload.CHECKSUMS_IGNORED}
+    codec = build_codec(s3_model, PROTOCOL)
+    wrong = {"x-amz-checksum-crc32": "AAAAAA=="}
+    body = (b'<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>"e"</ETag>'
+            b"<PartNumber>1</PartNumber></Part></CompleteMultipartUpload>")
+    complete = codec.parse(s3_model.operation_model("CompleteMultipartUpload"),
+                           Request("POST", "/b/k", "/b/k", "uploadId=u", dict(wrong), body))
+    assert complete["ChecksumCRC32"] == "AAAAAA=="
+    with pytest.raises(ServiceError) as put:
+        codec.parse(s3_model.operation_model("PutObject"), Request("PUT", "/b/k", "/b/k", "", dict(wrong), b"data"))
+    assert put.value.code == "BadDigest"
+    with pytest.raises(ServiceError) as delete:
+        codec.parse(s3_model.operation_model("DeleteObjects"), Request("POST", "/b", "/b", "delete", {}, b"<Delete/>"))
+    assert delete.value.code == "InvalidRequest"

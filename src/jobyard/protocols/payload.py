@@ -38,7 +38,9 @@ def checksum_policy(operation: OperationModel) -> int:
     trait = operation.http_checksum or {}
     if trait.get("requestChecksumRequired") or operation.http_checksum_required:
         return CHECKSUMS_REQUIRED
-    return CHECKSUMS_CHECKED if trait else CHECKSUMS_IGNORED
+    # ``requestAlgorithmMember``: the request may carry a checksum of its body (the rest of the trait is
+    # about responses: GetObject's ``requestValidationModeMember``).
+    return CHECKSUMS_CHECKED if "requestAlgorithmMember" in trait else CHECKSUMS_IGNORED
 
 
 def incomplete_body() -> ServiceError:
