@@ -251,3 +251,29 @@ def test_a_receiver_event_action_exports_granted_revisions_to_its_own_bucket(ser
     assert job["State"] == "COMPLETED", job
     assert objects_in(receiver_s3, "receiver-bucket") == {f"{revision['Id']}/prices.csv": b"fresh prices"}
     assert not failures, "\n".join(failures)
+
+
+def test_revision_pruning_revokes_then_deletes_the_assets(server, dx, dx_other, other_account):
+    """A provider's pruning script: list a published revision's assets, revoke the revision, delete the assets
+    (Data Exchange User Guide, "Revoking access to revisions": revoking keeps the assets, DeleteAsset removes
+    them), then the revision. A finalized revision's assets stay read-only until it is revoked."""
+    data_set, revision = published_data_set(server, dx, data=b"stale prices")
+    ids = {"DataSetId": data_set["Id"], "RevisionId": revision["Id"]}
+    grant = dx.create_data_grant(Name="prices", GrantDistributionScope="NONE", ReceiverPrincipal=other_account,
+                                 SourceDataSetId=data_set["Id"])
+    dx_other.accept_data_grant(DataGrantArn=grant["Arn"])
+    received = {"DataSetId": grant["DataSetId"], "RevisionId": revision["Id"]}
+    assets = [a["Id"] for a in dx.list_revision_assets(**ids)["Assets"]]
+    assert len(assets) == 1 and [a["Id"] for a in dx_other.list_revision_assets(**received)["Assets"]] == assets
+    expect_error(dx, "DeleteAsset", "ConflictException", 409, AssetId=assets[0], **ids)
+
+    dx.revoke_revision(RevocationComment="prices were wrong", **ids)
+    expect_error(dx, "UpdateAsset", "ConflictException", 409, AssetId=assets[0], Name="renamed", **ids)
+    for asset_id in assets:
+        assert dx.delete_asset(AssetId=asset_id, **ids)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert dx.list_revision_assets(**ids)["Assets"] == []
+    assert dx_other.list_revision_assets(**received)["Assets"] == []
+    assert dx.get_revision(**ids)["Revoked"] is True
+    expect_error(dx, "DeleteAsset", "ResourceNotFoundException", 404, AssetId=assets[0], **ids)
+    dx.delete_revision(**ids)
+    expect_error(dx, "GetRevision", "ResourceNotFoundException", 404, **ids)

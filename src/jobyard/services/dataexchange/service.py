@@ -290,17 +290,19 @@ class DataExchangeService(Service):
         return _with_token({"Assets": [resources.asset_entry(a, self._asset_details(ctx, a)) for a in page.items]},
                            page.next_token)
 
-    def _changeable_asset(self, ctx: Context, params: dict, action: str) -> Resource:
+    def _changeable_asset(self, ctx: Context, params: dict, action: str,
+                          revoked_ok: bool = False) -> tuple[Resource, Resource]:
+        """The asset and its revision, which must be a draft (or, with ``revoked_ok``, revoked)."""
         revision = self._owned_revision(ctx, params, action)
         asset = self._asset(ctx, params)
-        if revision.state == resources.FINALIZED:
+        if revision.state == resources.FINALIZED and not (revoked_ok and revision.doc.get("Revoked")):
             raise conflict(f"Revision {revision.id} is finalized and read-only; its assets cannot change.",
                            "ASSET", asset.id)
-        return asset
+        return asset, revision
 
     @operation("UpdateAsset")
     def update_asset(self, ctx: Context, params: dict) -> dict:
-        asset = self._changeable_asset(ctx, params, "rename its assets")
+        asset, _revision = self._changeable_asset(ctx, params, "rename its assets")
         if not params["Name"].strip():
             raise invalid("Name must not be empty.")
         asset.doc.update(Name=params["Name"], UpdatedAt=ctx.now_us)
@@ -309,10 +311,18 @@ class DataExchangeService(Service):
 
     @operation("DeleteAsset")
     def delete_asset(self, ctx: Context, params: dict) -> dict:
-        asset = self._changeable_asset(ctx, params, "delete its assets")
+        # Data Exchange User Guide, "Revoking access to revisions": revoking does not delete a revision's assets,
+        # and after it they can be deleted with DeleteAsset (a finalized revision's cannot).
+        asset, revision = self._changeable_asset(ctx, params, "delete its assets", revoked_ok=True)
         ctx.scope.delete(asset)
         if asset.doc.get("FileKey"):
             ctx.files.delete(asset.doc["FileKey"])
+        if revision.doc.get("Revoked"):   # receivers' copies of it go with it: their bytes were the owner's
+            for grant in ctx.scope.children(DATA_GRANT, revision.parent):
+                receiver = ctx.at(grant.doc["ReceiverPrincipal"], ctx.region).scope
+                copy = receiver.get(ASSET, asset.id)
+                if copy is not None:
+                    receiver.delete(copy)
         return {}
 
     # -- jobs -----------------------------------------------------------------------------------
