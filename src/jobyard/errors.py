@@ -76,11 +76,13 @@ class SerializationError(Exception):
 
 
 class UnknownOperation(Exception):
-    """No operation of the service matches the request (``what``: the target or path that was asked for)."""
+    """No operation of the service matches the request (``what``: the target or path that was asked for;
+    ``wrong_method``: the path has operations, under other methods)."""
 
-    def __init__(self, what: str | None):
+    def __init__(self, what: str | None, wrong_method: bool = False):
         super().__init__(what or "")
         self.what = what
+        self.wrong_method = wrong_method
 
 
 class ForeignAccount(Exception):

@@ -120,11 +120,24 @@ def test_other_operations_are_not_implemented(raw_s3c, account, call):
     assert "not implemented" in error["Error"]["Message"]
 
 
-def test_unroutable_path_is_not_implemented(server, account):
-    status, body = raw_request(server, "GET", "/v20180820/no-such-thing", account)
-    assert status == 501
+@pytest.mark.parametrize("method, path, status, code", [
+    ("GET", "/v20180820/no-such-thing", 400, "InvalidURI"),
+    ("GET", "/v20180820/jobs//status", 400, "InvalidURI"),
+    ("GET", "/v20180820/jobs;jsessionid=0A1B", 400, "InvalidURI"),
+    ("GET", "/v20180820/jobs/%FF%FE", 400, "InvalidURI"),        # not UTF-8 once decoded
+    ("GET", "/v20180820/%FF%FE/status", 400, "InvalidURI"),
+    ("GET", "/v20180820/jobs/a/../b", 400, "InvalidURI"),
+    ("DELETE", "/v20180820/jobs", 405, "MethodNotAllowed"),      # the path has operations, not this method
+    ("PATCH", "/v20180820/jobs/0c7a3ec8-4b36-4c5c-9a6b-4b1e7d2f1a11", 405, "MethodNotAllowed"),
+    ("GET", "/v20180820/accesspoint", 501, "NotImplemented"),    # a real S3 Control operation jobyard lacks
+])
+def test_requests_for_no_operation_are_the_clients_fault(server, account, method, path, status, code):
+    """Only a real S3 Control operation that jobyard does not serve is a 501; a path or method that no operation
+    has is the client's error, answered as S3 answers it."""
+    answered, body = raw_request(server, method, path, account)
     error = error_of(body)
-    assert error["Code"] == "NotImplemented" and error["Message"] and error["RequestId"] and error["HostId"]
+    assert (answered, error["Code"]) == (status, code)
+    assert error["Message"] and error["RequestId"] and error["HostId"]
 
 
 @pytest.mark.parametrize("body", [b"<CreateJobRequest><Priority>1</Priority", b"not xml at all",

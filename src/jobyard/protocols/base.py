@@ -597,6 +597,10 @@ class Codec:
     def operation_for(self, request: Request) -> str | None:
         raise NotImplementedError
 
+    def wrong_method(self, request: Request) -> bool:
+        """Whether a request no operation matches has the path of some, under other methods."""
+        return False
+
     def parse(self, operation: OperationModel, request: Request) -> dict:
         raise NotImplementedError
 

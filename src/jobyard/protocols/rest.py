@@ -19,8 +19,9 @@ import binascii
 import json
 import math
 import re
+from dataclasses import replace
 from typing import Any, Callable
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -143,6 +144,14 @@ def _query_dict(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def _decodes(raw_path: str) -> bool:
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _required_locations(operation: OperationModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The query keys and (lower-case) header names of the members an operation's input requires."""
     shape = operation.input_shape
@@ -193,6 +202,8 @@ class UriTemplates:
         if not templates:
             return None
         raw_path = request.raw_path or request.path
+        if "%" in raw_path and not _decodes(raw_path):
+            return None   # a label that is not UTF-8 once decoded names nothing an operation can take
         segments = _segment_count(raw_path)
         query = _query_dict(query_pairs(request.query_string)) if request.query_string else {}
         named = query.get("x-id")
@@ -440,6 +451,10 @@ class RestCodec(Codec):
     def operation_for(self, request: Request) -> str | None:
         template = self.templates.match(request)
         return template.operation if template is not None else None
+
+    def wrong_method(self, request: Request) -> bool:
+        return any(self.templates.match(replace(request, method=method)) is not None
+                   for method in self.templates.by_method if method != request.method.upper())
 
     # --- input ------------------------------------------------------------------------------------------
 

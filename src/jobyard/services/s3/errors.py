@@ -86,7 +86,9 @@ def _unknown_operation(failure: UnknownOperation, operation: str | None) -> Serv
     # ``what`` is the request's path when no route matched, the operation's name when jobyard lacks it.
     if failure.what and not failure.what.startswith("/"):
         return not_implemented("A header you provided implies functionality that is not implemented")
-    return rules.method_not_allowed()
+    if failure.wrong_method:
+        return rules.method_not_allowed()
+    return ERRORS.error("InvalidURI", "Couldn't parse the specified URI.")
 
 
 ERRORS = ErrorTable(

@@ -20,11 +20,14 @@ InvalidTag                  400     a tag set S3 refuses (duplicate keys, charac
 AccessDenied                403     an account other than the caller's (raised by the server, or a job ARN)
 MalformedXML                400     a body that cannot be read (S3's own code)
 NotImplemented              501     an S3 Control operation outside the job API
+MethodNotAllowed            405     a path of the API under a method it has no operation for (S3's own code)
+InvalidURI                  400     a path no operation has (S3's own code)
 InternalServiceException    500     a defect of jobyard's (logged; never a traceback)
 ==========================  ======  =========================================================================
 
 Only the job API is served: a request for any other S3 Control operation in the model answers
-``NotImplemented``, whichever failure stopped it first. The answers learn which operations are served from
+``NotImplemented``, whichever failure stopped it first; a request for no operation at all is the client's
+fault, a 4xx. The answers learn which operations are served from
 ``IMPLEMENTED``, which ``service.py`` fills once its class has collected them (this module cannot import it).
 """
 
@@ -99,7 +102,14 @@ def _not_served(what: str | None) -> ServiceError:
 
 
 def _unknown_operation(failure, operation: str | None) -> ServiceError:
-    return _not_served(failure.what)
+    """A request no operation matches is the client's fault unless it names an operation jobyard lacks: a known
+    path under another method is S3's MethodNotAllowed (405), any other path S3's InvalidURI (400), which S3
+    Control answers for a URI it cannot parse (Amazon S3 API Reference, "List of error codes")."""
+    if failure.what and not failure.what.startswith("/"):
+        return _not_served(failure.what)
+    if failure.wrong_method:
+        return ERRORS.error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+    return ERRORS.error("InvalidURI", "Couldn't parse the specified URI.")
 
 
 def _validation(failure, operation: str | None) -> ServiceError:
@@ -129,6 +139,8 @@ ERRORS = ErrorTable(
         "InternalServiceException": 500,   # S3 Control API Reference, CreateJob: Errors
         "AccessDenied": 403,               # Amazon S3 API Reference, Error responses: List of error codes
         "NotImplemented": 501,             # Amazon S3 API Reference, Error responses: List of error codes
+        "MethodNotAllowed": 405,           # the same
+        "InvalidURI": 400,                 # the same
     },
     validation=_validation,
     serialization=_serialization,
