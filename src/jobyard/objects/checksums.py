@@ -14,6 +14,7 @@ import hashlib
 import zlib
 
 from .api import ObjectError
+from .rules import bad_digest, invalid_digest
 
 try:  # optional, as in botocore
     from awscrt import checksums as _crt
@@ -166,6 +167,6 @@ def verify_md5(value: str, data: bytes) -> None:
     except ValueError:
         digest = b""
     if len(digest) != 16:
-        raise ObjectError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
+        raise invalid_digest()
     if digest != hashlib.md5(data).digest():
-        raise ObjectError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+        raise bad_digest()
