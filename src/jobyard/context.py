@@ -7,10 +7,11 @@ service reaches everything it may touch, without passing account and region by h
     ctx.scope.insert(Resource(...)) / ctx.scope.save(job) / ctx.scope.page(JOB, limit=..., token=...)
     ctx.files.put(key, data)                      # bytes that become visible when the transaction commits
     ctx.objects.put(bucket, key, data)            # S3 objects of this account
+    ctx.signed_url("manifest", {"job": job.id}, expires_us)   # a URL for bytes the service serves itself
     raise ctx.errors.error("InvalidJobStateException", "...")
 
-``Runtime`` holds what every context shares (store, byte store, signer, object layer, lifecycle, clock) and
-opens units: ``runtime.unit(...)`` for a request, ``runtime.transition_context(...)`` for catch-up.
+``Runtime`` holds what every context shares (store, byte store, signer, object layer, signed URLs, lifecycle,
+clock) and opens units: ``runtime.unit(...)`` for a request, ``runtime.transition_context(...)`` for catch-up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .errors import ErrorTable, ServiceError
+from .objects.urls import SignedUrls
 from .store import ByteStore, InvalidToken, Resource, Store, TokenSigner, Tx, TxFiles
 
 if TYPE_CHECKING:
@@ -183,10 +185,9 @@ class Context:
                        self.errors, self.base_url)
 
     def signed_url(self, name: str, args: dict, expires_us: int) -> str:
-        """A URL this server serves until ``expires_us``: ``name`` of this service's downloads, with ``args``,
-        answered in a context of this account and region."""
-        claim = {"s": self.service, "n": name, "a": args, "e": expires_us, "acct": self.account, "reg": self.region}
-        return f"{self.base_url}/_jobyard/objects/{self.signer.encode(claim, ('url',))}"
+        """A URL this server serves until ``expires_us``: ``name`` of this service's ``signed_urls()``, with
+        ``args``, answered in a context of this account and region (``objects/urls.py``)."""
+        return self.runtime.urls.url(self, name, args, expires_us)
 
 
 class Runtime:
@@ -196,6 +197,7 @@ class Runtime:
                  lifecycle: "Lifecycle", clock: "Clock"):
         self.store, self.files, self.signer = store, files, signer
         self.objects, self.lifecycle, self.clock = objects, lifecycle, clock
+        self.urls = SignedUrls(self)   # every service's signed URLs, registered by the server at start-up
         lifecycle.runtime = self
 
     @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The ASGI application: admin routes and signed objects, then route → codec → service → codec."""
+"""The ASGI application: admin routes (signed URLs among them), then route → codec → service → codec."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 from functools import cached_property
-from xml.sax.saxutils import escape
 
 import botocore.session
 
@@ -20,7 +19,7 @@ from .objects import layer_for
 from .protocols import build_codec
 from .routing import Router, endpoint_url
 from .services import Service, all_services
-from .store import FileStore, InvalidToken, Store, TokenSigner
+from .store import FileStore, Store, TokenSigner
 from .store.tokens import load_or_create_secret
 from .wire import Request, Response
 
@@ -55,6 +54,7 @@ class Emulator:
             models[service.model_name] = session.get_service_model(service.model_name)
             for kind, handler in service.transitions().items():
                 self.lifecycle.register(kind, handler, service.model_name, service.errors)
+            self.runtime.urls.register(service.model_name, service.signed_urls(), service.errors)
         self.models = models
         self.router = Router(
             models,
@@ -118,42 +118,11 @@ class Emulator:
                 log.exception("internal error on %s %s", request.method, request.path)
             return codec.serialize_error(service.errors.translate(failure, name), operation_model)
 
-    def serve_object(self, request: Request, token: str) -> Response:
-        """Answer a signed URL that an operation handed out. These stand in for S3 presigned URLs,
-        so their errors are S3's XML errors."""
-        try:
-            claim = self.signer.decode(token, ("url",))
-            service = self.services[claim["s"]]
-            name, args, expires_us = claim["n"], claim["a"], claim["e"]
-            account, region = claim.get("acct", ""), claim.get("reg", "")
-        except (InvalidToken, KeyError, TypeError):
-            return _s3_error(403, "AccessDenied", "Invalid or forged URL")
-        try:
-            with self.runtime.unit(account, region, name, service=service.model_name, errors=service.errors,
-                                   base_url=request.base_url) as ctx:
-                if ctx.now_us > expires_us:
-                    return _s3_error(403, "AccessDenied", "Request has expired")
-                answer = service.signed_object(ctx, name, args, request.method, request.body, request.headers)
-        except ServiceError as error:
-            return _s3_error(error.status, error.code, error.message)
-        except Exception:
-            log.exception("internal error on signed URL %s", name)
-            return _s3_error(500, "InternalError", "We encountered an internal error. Please try again.")
-        body = b"" if request.method == "HEAD" else answer.body
-        headers = [("content-type", answer.content_type), ("content-length", str(len(answer.body))), *answer.headers]
-        return Response(answer.status, headers, body)
-
     # -- ASGI ---------------------------------------------------------------------------------------
 
     @cached_property
     def asgi(self):
         return ASGIApp(self)
-
-
-def _s3_error(status: int, code: str, message: str) -> Response:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
-            f"<Message>{escape(message)}</Message></Error>").encode()
-    return Response(status, [("content-type", "application/xml")], body)
 
 
 def _request_from_scope(scope, body: bytes) -> Request:

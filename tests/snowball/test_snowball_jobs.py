@@ -1,4 +1,6 @@
+import hashlib
 import re
+import urllib.error
 import urllib.request
 from datetime import datetime
 
@@ -142,6 +144,24 @@ def test_manifest_url_expires_after_an_hour(server, snowball):
     forged = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(forged)
+
+
+def test_device_urls_answer_head_with_size_and_etag(server, snowball):
+    job_id = create_job(snowball, create_address(snowball), job_type="LOCAL_USE")
+    advance_until(server, snowball, job_id, "WithCustomer")
+    for url in (snowball.get_job_manifest(JobId=job_id)["ManifestURI"],
+                snowball.get_software_updates(JobId=job_id)["UpdatesURI"]):
+        with urllib.request.urlopen(url) as response:
+            data = response.read()
+            assert response.headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD")) as response:
+            assert response.read() == b"" and response.headers["Content-Length"] == str(len(data))
+            assert response.headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+            assert response.headers["Content-Type"] == "application/octet-stream"
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"x", method="PUT"))
+        assert caught.value.code == 405 and caught.value.headers["Allow"] == "GET, HEAD"
+        assert b"<Code>MethodNotAllowed</Code>" in caught.value.read()
 
 
 def test_shipment_state_updates(server, snowball):

@@ -24,6 +24,7 @@ ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
 MIN_PART_SIZE = 5 * 1024 * 1024          # every part but the last
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 MAX_PARTS = 10000
+MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024    # one PUT of a whole object (S3 user guide, "Uploading objects")
 
 
 class ObjectError(ServiceError):

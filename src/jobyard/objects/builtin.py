@@ -796,8 +796,7 @@ class BuiltinObjectStore(ObjectStore):
         rules.check_part_number(part_number)
         upload = self._upload(bucket, key, upload_id)
         if len(data) > MAX_PART_SIZE:
-            raise ObjectError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
-                              ProposedSize=len(data), MaxSizeAllowed=MAX_PART_SIZE)
+            raise rules.entity_too_large(len(data), MAX_PART_SIZE)
         given = checksums or {}
         for algorithm, value in given.items():
             verify_checksum(algorithm, value, data)

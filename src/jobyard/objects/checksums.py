@@ -60,5 +60,3 @@ def type_mismatch(expected: str | None, actual: str | None) -> ObjectError:
     return ObjectError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                                          f"{(expected or 'null').lower()}, actual checksum Type: "
                                          f"{(actual or 'null').lower()}", 400)
-
-

@@ -37,7 +37,7 @@ def no_such_bucket(bucket: str) -> ObjectError:
     return ObjectError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
 
 
-def no_such_key(key: str) -> ObjectError:
+def no_such_key(key: str | None = None) -> ObjectError:
     return ObjectError("NoSuchKey", "The specified key does not exist.", 404, Key=key)
 
 
@@ -61,8 +61,13 @@ def invalid_version_id(version_id: str) -> ObjectError:
     return invalid_argument("Invalid version id specified", "versionId", version_id)
 
 
-def access_denied(message: str = "Access Denied") -> ObjectError:
-    return ObjectError("AccessDenied", message, 403)
+def access_denied(message: str = "Access Denied", **extra) -> ObjectError:
+    return ObjectError("AccessDenied", message, 403, **extra)
+
+
+def request_expired(expires: str, server_time: str) -> ObjectError:
+    """A presigned URL used after its expiry (both times in ISO 8601, UTC, as S3 writes them)."""
+    return access_denied("Request has expired", Expires=expires, ServerTime=server_time)
 
 
 def locked() -> ObjectError:
@@ -84,6 +89,19 @@ def method_not_allowed(**extra) -> ObjectError:
 
 def delete_marker_not_allowed(method: str) -> ObjectError:
     return method_not_allowed(Method=method, ResourceType="DeleteMarker")
+
+
+def invalid_digest() -> ObjectError:
+    return ObjectError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
+
+
+def bad_digest() -> ObjectError:
+    return ObjectError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+
+
+def entity_too_large(size: int, limit: int) -> ObjectError:
+    return ObjectError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                       ProposedSize=size, MaxSizeAllowed=limit)
 
 
 def check_part_number(number: int) -> None:

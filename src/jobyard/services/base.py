@@ -1,4 +1,4 @@
-"""What every service package builds on: operation registration, transitions, signed downloads.
+"""What every service package builds on: operation registration, transitions, signed URLs.
 
 A service is plain Python: each operation takes ``(ctx, params)`` — the parsed input members — and returns
 the output members as a dict, or raises ``ServiceError``. It never sees a wire format.
@@ -6,47 +6,16 @@ the output members as a dict, or raises ``ServiceError``. It never sees a wire f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from ..context import GENERIC_ERRORS, Context, Page
-from ..errors import ErrorTable, ServiceError, UnknownOperation
+from ..errors import ErrorTable, UnknownOperation
 from ..lifecycle import Handler
+from ..objects.urls import Download, Upload
 
-__all__ = ["Context", "ObjectResponse", "Operation", "Page", "SIGNED_URL_ERRORS", "Service", "no_such_key", "operation",
-           "partition", "signed_url_error"]
+__all__ = ["Context", "Operation", "Page", "Service", "operation", "partition"]
 
 Operation = Callable[["Service", Context, dict], dict]
-
-
-# What a URL made by ``ctx.signed_url`` answers: it stands in for an S3 presigned URL, so S3's codes and
-# statuses (Amazon S3 API Reference, "Error responses").
-SIGNED_URL_ERRORS = ErrorTable(None, {
-    "AccessDenied": 403,
-    "NoSuchKey": 404,
-    "NoSuchUpload": 404,
-    "MethodNotAllowed": 405,
-    "BadDigest": 400,
-    "EntityTooLarge": 400,
-})
-
-
-def signed_url_error(code: str, message: str) -> ServiceError:
-    return SIGNED_URL_ERRORS.error(code, message)
-
-
-def no_such_key() -> ServiceError:
-    return signed_url_error("NoSuchKey", "The specified key does not exist.")
-
-
-@dataclass
-class ObjectResponse:
-    """What a signed URL answers (it stands in for an S3 presigned URL)."""
-
-    status: int = 200
-    content_type: str = "application/octet-stream"
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Service:
@@ -77,24 +46,16 @@ class Service:
         """The scheduled-transition handler of each resource kind this service moves on the clock."""
         return {}
 
+    def signed_urls(self) -> dict[str, Download | Upload]:
+        """The handler of each name this service makes URLs for with ``ctx.signed_url`` (``objects/urls.py``
+        answers them in S3's manner)."""
+        return {}
+
     def call(self, ctx: Context, operation: str, params: dict) -> dict:
         handler = self.operations.get(operation)
         if handler is None:
             raise UnknownOperation(operation)
         return handler(self, ctx, params) or {}
-
-    # -- signed URLs that the service hands out ---------------------------------------------------------
-
-    def signed_object(self, ctx: Context, name: str, args: dict, method: str, body: bytes,
-                      headers: dict[str, str]) -> ObjectResponse:
-        """Answer a request to a URL made by ``ctx.signed_url``; by default a download of ``download()``."""
-        if method not in ("GET", "HEAD"):
-            raise signed_url_error("MethodNotAllowed", "The specified method is not allowed against this resource.")
-        content_type, data = self.download(ctx, name, args)
-        return ObjectResponse(200, content_type, data)
-
-    def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
-        raise no_such_key()
 
 
 def partition(region: str) -> str:

@@ -5,7 +5,7 @@ ResourceNotFoundException 404 and ConflictException 409 (both with ResourceId/Re
 ServiceLimitExceededException 402, ThrottlingException 429, InternalServerException 500. Input the codec
 refuses, or cannot read, is a ValidationException; a bad page token too.
 
-Signed URLs answer with S3's codes, from ``services.base.SIGNED_URL_ERRORS``.
+Signed URLs answer with S3's codes, from ``objects.rules``.
 """
 
 from __future__ import annotations

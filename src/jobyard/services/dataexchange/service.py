@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import partial
 
 from ...clock import US, from_datetime, to_datetime
 from ...context import Scope
+from ...objects import rules
+from ...objects.urls import Content, Download, Upload
 from ...store import Resource
-from ..base import Context, ObjectResponse, Service, no_such_key, operation, signed_url_error
+from ..base import Context, Service, operation
 from . import jobs, resources
 from .errors import (ASSET, DATA_GRANT, DATA_SET, ERRORS, EVENT_ACTION, JOB, NOTIFICATION, RECEIVED_GRANT,
                      REVISION, access_denied, conflict, invalid, limit_exceeded, not_found, throttled)
@@ -76,6 +79,11 @@ class DataExchangeService(Service):
 
     def transitions(self) -> dict:
         return {JOB: jobs.advance, RECEIVED_GRANT: _end_grant}
+
+    def signed_urls(self) -> dict:
+        return {"upload": Upload(self._receive_upload, max_bytes=jobs.SIGNED_URL_MAX_BYTES),
+                "asset": Download(partial(self._asset_download, "application/octet-stream")),
+                "api-spec": Download(partial(self._asset_download, "application/json"))}
 
     # -- data sets ------------------------------------------------------------------------------
 
@@ -396,46 +404,32 @@ class DataExchangeService(Service):
         return {}
 
     # -- signed URLs: uploads into import jobs, downloads of assets -------------------------------
+    # ``ctx`` speaks for the account and Region that issued the URL; objects/urls.py has already checked
+    # the method, the size and any Content-MD5 the client sent.
 
-    def signed_object(self, ctx: Context, name: str, args: dict, method: str, body: bytes,
-                      headers: dict[str, str]) -> ObjectResponse:
-        """Uploads and downloads; ``ctx`` speaks for the account and Region that issued the URL."""
-        if method not in (("PUT",) if name == "upload" else ("GET", "HEAD")):
-            raise signed_url_error("MethodNotAllowed", "The specified method is not allowed against this resource.")
-        if name == "upload":
-            return self._receive_upload(ctx, args, body, headers)
+    def _asset_download(self, content_type: str, ctx: Context, args: dict) -> Content:
         asset = ctx.scope.get(ASSET, args["asset"])
         if asset is None or not asset.doc.get("FileKey") or not ctx.files.exists(asset.doc["FileKey"]):
-            raise no_such_key()
+            raise rules.no_such_key()
         revision = ctx.scope.get(REVISION, asset.parent)
         if revision is not None and revision.doc.get("Revoked"):
-            raise signed_url_error("AccessDenied", "Access to this revision has been revoked.")
-        data = ctx.files.get(asset.doc["FileKey"])
-        content_type = "application/json" if name == "api-spec" else "application/octet-stream"
+            raise rules.access_denied("Access to this revision has been revoked.")
         filename = asset.doc["Name"].rsplit("/", 1)[-1].replace('"', "")
-        return ObjectResponse(200, content_type, data, (
-            ("etag", f'"{hashlib.md5(data).hexdigest()}"'),
-            ("content-disposition", f'attachment; filename="{filename}"')))
+        return Content(content_type, ctx.files.get(asset.doc["FileKey"]), f'attachment; filename="{filename}"')
 
-    def _receive_upload(self, ctx: Context, args: dict, body: bytes, headers: dict[str, str]) -> ObjectResponse:
+    def _receive_upload(self, ctx: Context, args: dict, data: bytes, content_type: str) -> None:
         job = ctx.scope.get(JOB, args["job"])
         if job is None:
-            raise signed_url_error("NoSuchUpload", "The job this URL was issued for no longer exists.")
+            raise rules.no_such_upload(args["job"])
         if job.state in jobs.FINISHED:
-            raise signed_url_error("AccessDenied", f"Job {job.id} is {job.state} and takes no more uploads.")
-        if len(body) > jobs.SIGNED_URL_MAX_BYTES:
-            raise signed_url_error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.")
-        digest = jobs.md5_base64(body)
-        sent = headers.get("content-md5")
+            raise rules.access_denied(f"Job {job.id} is {job.state} and takes no more uploads.")
         details = job.doc["Details"]
-        expected = details.get("Md5Hash") or details.get("ApiSpecificationMd5Hash")
-        if (sent is not None and sent.strip() != digest) or digest != expected:
-            raise signed_url_error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+        if jobs.md5_base64(data) != (details.get("Md5Hash") or details.get("ApiSpecificationMd5Hash")):
+            raise rules.bad_digest()
         key = _upload_key(job.account, job.region, job.id)
-        ctx.files.put(key, body)
-        job.doc["Upload"] = {"Key": key, "Size": len(body)}
+        ctx.files.put(key, data)
+        job.doc["Upload"] = {"Key": key, "Size": len(data)}
         ctx.scope.save(job)
-        return ObjectResponse(200, "application/xml", b"", (("etag", f'"{hashlib.md5(body).hexdigest()}"'),))
 
     # -- event actions --------------------------------------------------------------------------
 

@@ -7,11 +7,14 @@ model (lengths, patterns, enums, MaxResults 0–100) are checked by the codec be
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from ...clock import US, to_datetime, from_datetime
 from ...lifecycle import draw_seconds
+from ...objects import rules
+from ...objects.urls import Download
 from ...store import Resource
-from ..base import Context, Service, no_such_key, operation
+from ..base import Context, Service, operation
 from . import catalog, jobs, states
 from .errors import ADDRESS, CLUSTER, ERRORS, JOB, PRICING, invalid_combination, invalid_resource_token, invalid_state
 
@@ -45,6 +48,12 @@ class SnowballService(Service):
 
     def transitions(self) -> dict:
         return {JOB: jobs.advance}
+
+    def signed_urls(self) -> dict:
+        return {"manifest": Download(self._manifest), "software-update": Download(self._software_update),
+                "return-label": Download(self._return_label),
+                **{name: Download(partial(self._job_log, name))
+                   for name in ("completion-report", "success-log", "failure-log")}}
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -272,19 +281,26 @@ class SnowballService(Service):
         url = ctx.signed_url("software-update", {"job": job.id}, expires)
         return {"UpdatesURI": url}
 
-    def download(self, ctx: Context, name: str, args: dict) -> tuple[str, bytes]:
+    # -- what the signed URLs serve ----------------------------------------------------------------
+
+    def _url_job(self, ctx: Context, args: dict) -> Resource:
         job = ctx.scope.get(JOB, args["job"])
         if job is None:
-            raise no_such_key()
-        if name == "manifest":
-            return "application/octet-stream", jobs.manifest_bytes(job.id, self._secret(ctx))
-        if name == "software-update":
-            return "application/octet-stream", b"SNOWBALL-UPDATE\x00" + job.id.encode()
-        if name == "return-label":
-            return "application/pdf", _label_pdf(job)
-        if name in ("completion-report", "success-log", "failure-log"):
-            return "text/csv", _job_log(job, name)
-        raise no_such_key()
+            raise rules.no_such_key()
+        return job
+
+    def _manifest(self, ctx: Context, args: dict) -> tuple[str, bytes]:
+        job = self._url_job(ctx, args)
+        return "application/octet-stream", jobs.manifest_bytes(job.id, self._secret(ctx))
+
+    def _software_update(self, ctx: Context, args: dict) -> tuple[str, bytes]:
+        return "application/octet-stream", b"SNOWBALL-UPDATE\x00" + self._url_job(ctx, args).id.encode()
+
+    def _return_label(self, ctx: Context, args: dict) -> tuple[str, bytes]:
+        return "application/pdf", _label_pdf(self._url_job(ctx, args))
+
+    def _job_log(self, name: str, ctx: Context, args: dict) -> tuple[str, bytes]:
+        return "text/csv", _job_log(self._url_job(ctx, args), name)
 
     # -- return shipping labels ----------------------------------------------------------------
 
