@@ -227,7 +227,8 @@ def test_inventory_retrieval_json(server, glacier, account):
     entry = document["ArchiveList"][0]
     assert entry["ArchiveDescription"] == "first archive" and entry["Size"] == 100
     assert entry["SHA256TreeHash"] == tree_hash(b"1" * 100)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["CreationDate"])
+    # Inventories give whole seconds (Glacier Developer Guide, "Downloading a Vault Inventory").
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["CreationDate"])
 
 
 def test_inventory_retrieval_csv(server, glacier):
@@ -243,6 +244,7 @@ def test_inventory_retrieval_csv(server, glacier):
     lines = body.decode().splitlines()
     assert lines[0] == "ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash"
     assert lines[1].startswith(f"{plain},plain,") and lines[1].endswith(f",1,{tree_hash(b'a')}")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines[1].split(",")[2])
     # A field with a comma or a quote is quoted; the quote inside is escaped with a backslash.
     assert lines[2].startswith(f'{tricky},"my archive description,1\\"2",')
     assert glacier.describe_job(vaultName=vault, jobId=job_id)["InventoryRetrievalParameters"]["Format"] == "CSV"

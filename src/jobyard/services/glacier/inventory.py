@@ -19,7 +19,7 @@ from ...clock import US
 from ...context import Context
 from ...lifecycle import draw_seconds
 from ...store import Resource, TxFiles
-from .common import DAY, DELETED, HOUR, iso_millis, iso_seconds, snapshot_key
+from .common import DAY, DELETED, HOUR, iso_seconds, snapshot_key
 from .errors import ARCHIVE
 
 INVENTORY_DELAY = (12 * HOUR, 24 * HOUR)   # after the first change since the last inventory
@@ -102,18 +102,20 @@ def decode_marker(marker: str) -> list | None:
 
 
 def render(entries: list, vault_arn: str, inventory_date_us: int, fmt: str) -> tuple[bytes, str]:
-    """The inventory document in AWS's JSON (one line) or CSV layout, and its content type."""
+    """The inventory document in AWS's JSON (one line) or CSV layout, and its content type. Its dates are
+    whole seconds, as in the inventories of the Glacier Developer Guide ("2012-03-20T17:03:43Z"), where the
+    API's own answers give milliseconds."""
     if fmt == "CSV":
         lines = [",".join(CSV_COLUMNS)]
         for archive_id, description, created, size, tree_hash, _ in entries:
-            fields = (archive_id, description or "", iso_millis(created), str(size), tree_hash)
+            fields = (archive_id, description or "", iso_seconds(created), str(size), tree_hash)
             lines.append(",".join(_csv_field(f) for f in fields))
         return ("\n".join(lines) + "\n").encode(), "text/csv"
     document = {
         "VaultARN": vault_arn,
         "InventoryDate": iso_seconds(inventory_date_us),
         "ArchiveList": [{"ArchiveId": archive_id, "ArchiveDescription": description or "",
-                         "CreationDate": iso_millis(created), "Size": size, "SHA256TreeHash": tree_hash}
+                         "CreationDate": iso_seconds(created), "Size": size, "SHA256TreeHash": tree_hash}
                         for archive_id, description, created, size, tree_hash, _ in entries],
     }
     return orjson.dumps(document), "application/json"
