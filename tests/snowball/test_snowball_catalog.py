@@ -78,3 +78,18 @@ def test_all_six_paginators_exist_and_end(snowball, paginator):
                                                       ShippingOption="SECOND_DAY")["ClusterId"]
     pages = list(snowball.get_paginator(paginator).paginate(**kwargs, PaginationConfig={"PageSize": 1}))
     assert pages and "NextToken" not in pages[-1]
+
+
+def test_the_original_snowball_only_where_aws_offers_it(server, account, snowball):
+    """STANDARD (T50/T80) "is only available in the Ningxia, Beijing, and Singapore" Regions (CreateJob API
+    reference); other device types are not limited to Regions."""
+    from support import make_client
+
+    expect_error(snowball, "CreateJob", "InvalidInputCombinationException", 400, JobType="IMPORT",
+                 AddressId=create_address(snowball), RoleARN="arn:aws:iam::123456789012:role/r",
+                 SnowballType="STANDARD", SnowballCapacityPreference="T80")
+    singapore = make_client("snowball", server.url, account, region="ap-southeast-1")
+    address = create_address(singapore, Country="SG", StateOrProvince="Singapore", City="Singapore",
+                             PostalCode="018956")
+    job_id = create_job(singapore, address, SnowballType="STANDARD", SnowballCapacityPreference="T80")
+    assert singapore.describe_job(JobId=job_id)["JobMetadata"]["SnowballType"] == "STANDARD"

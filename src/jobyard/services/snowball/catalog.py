@@ -16,6 +16,12 @@ CAPACITIES: dict[str, frozenset[str]] = {
     "RACK_5U_C": frozenset({"T13"}),
 }
 
+# Regions a device type is limited to (CreateJob API reference: the original Snowball, STANDARD, "is only
+# available in the Ningxia, Beijing, and Singapore Amazon Web Services Region"); other types are not limited.
+REGIONS: dict[str, frozenset[str]] = {
+    "STANDARD": frozenset({"cn-northwest-1", "cn-north-1", "ap-southeast-1"}),
+}
+
 # Snowball Edge devices: the only family that can form clusters.
 CLUSTER_TYPES = frozenset({"EDGE", "EDGE_C", "EDGE_CG", "EDGE_S", "V3_5C", "V3_5S"})
 # Snowcone devices: small, shipped to customers, Wi-Fi option (SnowconeDeviceConfiguration).

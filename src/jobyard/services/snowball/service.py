@@ -149,6 +149,8 @@ class SnowballService(Service):
         capacity = doc.get("SnowballCapacityPreference")
         if capacity and capacity != "NoPreference" and capacity not in catalog.CAPACITIES.get(snowball_type, ()):
             raise invalid_combination(f"The capacity {capacity} is not available for SnowballType {snowball_type}.")
+        if ctx.region not in catalog.REGIONS.get(snowball_type, (ctx.region,)):
+            raise invalid_combination(f"SnowballType {snowball_type} is not available in {ctx.region}.")
         if doc.get("DeviceConfiguration") and snowball_type not in catalog.SNOWCONE_TYPES:
             raise invalid_combination("DeviceConfiguration applies to Snowcone devices only.")
         if doc.get("LongTermPricingId"):
