@@ -470,6 +470,7 @@ class RestXmlCodec(RestCodec):
         request_id, host = new_request_id_s3(), host_id()
         headers = self._s3_headers(request_id, host)
         headers.append(("Content-Type", CONTENT_TYPE))
+        headers.extend(getattr(error, "headers", ()))
         shape = self.error_shape(error.code)
         members = shape.members if shape is not None else {}
         out = [XML_DECLARATION, "<Error>", f"<Code>{escape_text(code)}</Code>"]
