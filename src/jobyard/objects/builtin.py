@@ -1034,10 +1034,19 @@ class BuiltinObjectStore(ObjectStore):
         if key_marker is not None:
             if version_id_marker is not None:
                 marked = self._find(bucket, key_marker, version_id_marker)
-                # The current version is the newest: whichever version is named, it has been listed.
-                object_after = _object_id(bucket, key_marker)
-                version_after = (_version_row_id(bucket, key_marker, _sort_key(marked.doc)) if marked is not None
-                                 else _version_row_id(bucket, key_marker, _PAST))
+                if marked is not None:
+                    sort_key = _sort_key(marked.doc)
+                elif version_id_marker != "null":
+                    # Gone since (a page deleted as it is listed): a version id is its own sort key.
+                    sort_key = version_id_marker
+                else:
+                    sort_key = _PAST
+                # The current version comes again only when it is older than the one named (it was deleted
+                # and an older version took its place).
+                now_current = self._current(bucket, key_marker)
+                older = now_current is not None and _sort_key(now_current.doc) > sort_key
+                object_after = _before(_object_id(bucket, key_marker)) if older else _object_id(bucket, key_marker)
+                version_after = _version_row_id(bucket, key_marker, sort_key)
                 resumed = key_marker
             elif delimiter and self._rolled_up(key_marker, prefix, delimiter) == key_marker:
                 object_after = version_after = _object_id(bucket, key_marker + _PAST)
