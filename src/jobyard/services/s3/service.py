@@ -196,7 +196,9 @@ def check_preconditions(info: ObjectInfo, if_match, if_none_match, if_modified_s
 
 class S3Service(Service):
     model_name = "s3"
-    signing_names = ("s3",)
+    # S3 Express (directory buckets) and S3 Object Lambda requests are signed with names of their own.
+    signing_names = ("s3", "s3express", "s3-object-lambda")
+    signed_operations = {("s3express", "ListBuckets"): "ListDirectoryBuckets"}
     errors = ERRORS
     # A bucket may be named in the Host instead of the path (virtual-hosted-style requests).
     virtual_hosted = True
