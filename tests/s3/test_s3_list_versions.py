@@ -7,7 +7,7 @@ import hashlib
 import boto3
 import pytest
 
-from s3_helpers import bucket_name, expect_error
+from s3_helpers import bucket_name, expect_error, expect_head_error
 from support import REGION
 
 PART = 5 * 1024 * 1024
@@ -201,6 +201,13 @@ def test_get_object_attributes(server, s3, versioned):
                          VersionId=marker, ObjectAttributes=["ETag"])
     headers = error.response["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amz-delete-marker"] == "true" and headers["last-modified"].endswith(" GMT")
+    # GetObject and HeadObject say the same of a delete marker.
+    error = expect_error(s3, "GetObject", "NoSuchKey", 404, Bucket=versioned, Key="k")
+    assert error.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    error = expect_head_error(s3, "HeadObject", 405, Bucket=versioned, Key="k", VersionId=marker)
+    assert error.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    error = expect_error(s3, "GetObject", "NoSuchKey", 404, Bucket=versioned, Key="never")
+    assert "x-amz-delete-marker" not in error.response["ResponseMetadata"]["HTTPHeaders"]
     expect_error(s3, "GetObjectAttributes", "NoSuchKey", 404, Bucket=versioned, Key="never",
                  ObjectAttributes=["ETag"])
     expect_error(s3, "GetObjectAttributes", "NoSuchVersion", 404, Bucket=versioned, Key="k",

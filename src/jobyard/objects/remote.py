@@ -332,8 +332,10 @@ class RemoteObjectStore(ObjectStore):
         from botocore.exceptions import ClientError
 
         try:
+            # With its checksums: GetObjectAttributes reports them.
             answer = self.client.head_object(**{k: v for k, v in (("Bucket", bucket), ("Key", key),
-                                                                    ("VersionId", version_id)) if v is not None})
+                                                                    ("VersionId", version_id)) if v is not None},
+                                             ChecksumMode="ENABLED")
         except ClientError as exc:
             headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
             if headers.get("x-amz-delete-marker") != "true":

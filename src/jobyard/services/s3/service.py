@@ -352,11 +352,24 @@ class S3Service(Service):
             return ((first, last) if last >= first else None), count
         return parse_range(params.get("Range")), None
 
+    @staticmethod
+    def _head(ctx: Context, bucket: str, key: str, version_id: str | None, method: str) -> ObjectInfo:
+        """The version a read names; a delete marker in its way is answered as S3 answers it."""
+        try:
+            return ctx.objects.head(bucket, key, version_id=version_id)
+        except ObjectError as error:
+            if error.code not in ("NoSuchKey", "MethodNotAllowed"):
+                raise
+            found = ctx.objects.head_version(bucket, key, version_id=version_id)
+            if found.delete_marker:
+                raise _delete_marker_error(found, version_id, method) from None
+            raise
+
     @operation("GetObject")
     def get_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
         store = ctx.objects
-        info = store.head(bucket, key, version_id=params.get("VersionId"))
+        info = self._head(ctx, bucket, key, params.get("VersionId"), "GET")
         byte_range, parts_count = self._read_checks(ctx, params, info)
         body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
         out = self._describe(body.info, self._versioned(ctx, bucket))
@@ -378,7 +391,7 @@ class S3Service(Service):
     @operation("HeadObject")
     def head_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
-        info = ctx.objects.head(bucket, key, version_id=params.get("VersionId"))
+        info = self._head(ctx, bucket, key, params.get("VersionId"), "HEAD")
         byte_range, parts_count = self._read_checks(ctx, params, info)
         out = self._describe(info, self._versioned(ctx, bucket))
         out["PartsCount"] = parts_count
@@ -530,13 +543,7 @@ class S3Service(Service):
         wanted = set(params.get("ObjectAttributes") or ())
         info = ctx.objects.head_version(bucket, key, version_id=version_id)
         if info.delete_marker:
-            # As GetObject: the newest version a delete marker is 404 NoSuchKey, a delete marker named by
-            # its id 405 MethodNotAllowed; both say so in x-amz-delete-marker.
-            error = rules.no_such_key(key) if version_id is None else rules.delete_marker_not_allowed("GET")
-            error.headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", info.version_id or "null")]
-            if version_id is not None:
-                error.headers.append(("Last-Modified", _http_date(info.last_modified_us)))
-            raise error
+            raise _delete_marker_error(info, version_id, "GET")
         out = {"LastModified": to_datetime(info.last_modified_us),
                "VersionId": self._version_header(self._versioned(ctx, bucket), info.version_id)}
         if "ETag" in wanted:
@@ -559,7 +566,7 @@ class S3Service(Service):
                           "NextPartNumberMarker": parts.parts[-1].number if parts.parts else marker,
                           "MaxParts": max_parts, "IsTruncated": parts.is_truncated}
                 # S3 lists the parts only of an object with additional checksums (GetObjectAttributesParts).
-                if info.checksums:
+                if info.checksums or any(part.checksums for part in parts.parts):
                     listed["Parts"] = [{"PartNumber": part.number, "Size": part.size,
                                         **checksum_members(part.checksums)} for part in parts.parts]
                 out["ObjectParts"] = listed
@@ -811,6 +818,17 @@ def _encoder(params: dict):
     if params.get("EncodingType") == "url":
         return lambda value: quote(value, safe="/") if value is not None else None
     return lambda value: value
+
+
+def _delete_marker_error(info: ObjectInfo, version_id: str | None, method: str) -> ObjectError:
+    """A read that meets a delete marker: 404 NoSuchKey when it is the newest version, 405 MethodNotAllowed
+    when it was named by its id; both say so in ``x-amz-delete-marker`` (S3 user guide, "Working with delete
+    markers"; GetObject's reference for the 405 and its Last-Modified)."""
+    error = rules.no_such_key(info.key) if version_id is None else rules.delete_marker_not_allowed(method)
+    error.headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", info.version_id or "null")]
+    if version_id is not None:
+        error.headers.append(("Last-Modified", _http_date(info.last_modified_us)))
+    return error
 
 
 def _http_date(us: int) -> str:
