@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import unquote
+from xml.etree import ElementTree
 
 import boto3
 import pytest
@@ -54,10 +56,21 @@ def history(server, s3, bucket):
 
 def test_versions_and_delete_markers_in_order(server, s3, versioned):
     made = history(server, s3, versioned)
+    raw = []
+    s3.meta.events.register("after-call.s3.ListObjectVersions",
+                            lambda http_response, **_: raw.append(http_response.content))
     page = s3.list_object_versions(Bucket=versioned)
     listed = [(kind, e["Key"], e["VersionId"], e["IsLatest"]) for kind, e in entries(page)]
     expected = [(kind, key, vid, i == 0) for key in sorted(made) for i, (kind, vid) in enumerate(made[key])]
     assert listed == expected
+    # On the wire versions and delete markers are one sequence, in that order (keys URL-encoded: botocore
+    # asks for encoding-type=url).
+    namespace = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+    document = ElementTree.fromstring(raw[-1])
+    wire = [("v" if child.tag == f"{namespace}Version" else "d", unquote(child.findtext(f"{namespace}Key")),
+             child.findtext(f"{namespace}VersionId"), child.findtext(f"{namespace}IsLatest") == "true")
+            for child in document if child.tag in (f"{namespace}Version", f"{namespace}DeleteMarker")]
+    assert wire == expected
     assert page["IsTruncated"] is False and page["KeyMarker"] == "" and page["VersionIdMarker"] == ""
     assert "NextKeyMarker" not in page and page["MaxKeys"] == 1000 and page["Name"] == versioned
     version = page["Versions"][0]

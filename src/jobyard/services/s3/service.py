@@ -18,7 +18,7 @@ from ...clock import from_datetime, to_datetime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
 from ...objects.api import DEFAULT_REGION, STANDARD
 from ...objects.rules import invalid_argument, malformed_xml
-from ...outputs import STARTED
+from ...outputs import SEQUENCE, STARTED
 from ..base import Context, Service, operation
 from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid_location_constraint,
                      no_lock_configuration, not_implemented, not_modified, unexpected_content)
@@ -520,15 +520,19 @@ class S3Service(Service):
         page = ctx.objects.list_versions(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys,
                                          key_marker=key_marker, version_id_marker=version_id_marker)
         text = _encoder(params)
-        versions, markers = [], []
+        versions, markers, sequence = [], [], []
         for info in page.versions:
             common = {"VersionId": info.version_id or "null", "IsLatest": info.is_latest}
             if info.delete_marker:
                 markers.append({"Owner": {"ID": info.owner or _owner(ctx)}, "Key": text(info.key), **common,
                                 "LastModified": to_datetime(info.last_modified_us)})
+                sequence.append(("DeleteMarkers", markers[-1]))
             else:
                 versions.append({**self._listed(ctx, info, params, text, True), **common})
+                sequence.append(("Versions", versions[-1]))
         return {
+            # S3 writes versions and delete markers as one sequence: by key, newest first.
+            SEQUENCE: sequence,
             "IsTruncated": page.is_truncated, "KeyMarker": text(key_marker or ""),
             "VersionIdMarker": version_id_marker or "", "NextKeyMarker": text(page.next_key_marker),
             "NextVersionIdMarker": page.next_version_id_marker, "Versions": versions or None,
