@@ -1026,6 +1026,8 @@ class BuiltinObjectStore(ObjectStore):
 
     def list_versions(self, bucket, *, prefix="", delimiter=None, max_keys=1000, key_marker=None,
                       version_id_marker=None) -> VersionPage:
+        # Two keyset scans merged by key: the current versions (``s3.object``) and the older ones and delete
+        # markers (``s3.version``, newest first within a key). A common prefix is passed with one seek in each.
         self._bucket(bucket)
         delimiter = delimiter or None
         start = _before(_object_id(bucket, prefix))
