@@ -284,27 +284,32 @@ class Tx:
 
     # -- lists ------------------------------------------------------------------------------------
 
-    def page(self, kind: str, account: str, region: str, *, limit: int, after: list | None = None,
-             parent: str | None = None, states: Iterable[str] | None = None, ref: str | None = None,
-             by: str = "created", descending: bool = False) -> tuple[list[Resource], bool]:
+    def page(self, kind: str, account: str, region: str | tuple[str, ...], *, limit: int,
+             after: list | None = None, parent: str | None = None, states: Iterable[str] | None = None,
+             ref: str | None = None, by: str = "created", descending: bool = False) -> tuple[list[Resource], bool]:
         """One keyset page: the rows after ``after`` (a ``sort_key(by)``) and whether more follow.
 
         ``by`` is ``"created"`` (creation order) or ``"id"``. The query reads ``limit + 1`` rows from an
         index whose leading columns are the filters and whose trailing columns are the sort key, so its
-        cost does not depend on the depth or the table size.
+        cost does not depend on the depth or the table size. ``region`` may be several regions (a list AWS
+        serves from a group of regions); the page then spans them all.
         """
+        regions = (region,) if isinstance(region, str) else tuple(sorted(set(region)))
         distinct = sorted(set(states)) if states is not None else None
-        if distinct is not None and len(distinct) > 1:
-            # One keyset scan per state, merged: an IN over several states cannot read the state index in
-            # sort order, so it would walk every row of the other states to fill a page.
+        if len(regions) > 1 or (distinct is not None and len(distinct) > 1):
+            # One keyset scan per region and state, merged: an IN over several of them cannot read the
+            # index in sort order, so it would walk every row of the others to fill a page.
             found, more = [], False
-            for state in distinct:
-                rows, state_more = self.page(kind, account, region, limit=limit, after=after, parent=parent,
-                                             states=[state], ref=ref, by=by, descending=descending)
-                found += rows
-                more = more or state_more
+            for one_region in regions:
+                for state in (distinct if distinct is not None else [None]):
+                    rows, part_more = self.page(kind, account, one_region, limit=limit, after=after,
+                                                parent=parent, states=None if state is None else [state],
+                                                ref=ref, by=by, descending=descending)
+                    found += rows
+                    more = more or part_more
             found.sort(key=lambda r: r.sort_key(by), reverse=descending)
             return found[:limit], more or len(found) > limit
+        region = regions[0]
         statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
                                     after is not None)
         values = _filter_values(kind, account, region, parent, ref, states)
