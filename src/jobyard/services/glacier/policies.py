@@ -127,7 +127,11 @@ STRATEGIES = ("BytesPerHour", "FreeTier", "None")
 DEFAULT_RULES = [{"Strategy": "None"}]
 FREE_TIER_PER_MONTH = 10 * 1024 ** 3          # 10 GB of Standard retrievals a month
 FREE_TIER_PER_DAY = FREE_TIER_PER_MONTH // 30  # prorated daily, as the Free Tier Only policy applies it
-RATE_WINDOW_HOURS = 4                          # an in-progress retrieval's bytes spread over 4 hours (UNCONFIRMED)
+# The Max Retrieval Rate policy refuses a job that would make "the peak retrieval rate of the in-progress jobs"
+# exceed the quota (Developer Guide, "S3 Glacier Data Retrieval Policies"); how that rate is computed is not
+# documented, so each in-progress retrieval's bytes are spread over the four hours a job took (2018 guide:
+# "Most Amazon Glacier jobs take about four hours to complete").
+RATE_WINDOW_HOURS = 4
 
 
 def check_rules(policy: dict | None) -> list[dict]:
