@@ -193,32 +193,40 @@ def test_completed_jobs_interleaved_page_in_creation_order(harness):
     assert seen == wanted
 
 
-def test_in_flight_retrievals_are_kept_in_a_bounded_record():
-    """Admitting a retrieval reads and rewrites one record whose size does not grow with the jobs in flight."""
+def test_in_flight_retrievals_are_a_running_total(harness):
+    """Admitting a retrieval reads the ended ones once each and a total, not a list of every job in flight."""
     from jobyard.services.glacier import policies
+    from jobyard.services.glacier.errors import RETRIEVAL
 
-    settings = {"Rules": [{"Strategy": "BytesPerHour", "BytesPerHour": 10**15}]}
+    settings = {"Rules": [{"Strategy": "BytesPerHour", "BytesPerHour": 10 * MiB}]}
     hour_us = 3600 * 10**6
-    for n in range(10_000):
-        now_us = n * 10**6                       # one a second for almost three hours, each taking 4 hours
-        policies.admit_retrieval(settings, MiB, now_us, now_us + 4 * hour_us)
-    assert len(settings["InFlightSlots"]) <= 7 * 6 + 1
-    assert sum(size for _, size in settings["InFlightSlots"]) == 10_000 * MiB
-    # Slots that have finished are dropped as time passes; their bytes no longer count.
-    policies.admit_retrieval(settings, MiB, 8 * hour_us, 12 * hour_us)
-    assert sum(size for _, size in settings["InFlightSlots"]) == MiB
+    with harness.emulator.runtime.unit(ACCOUNT, REGION, "InitiateJob", service="glacier", errors=ERRORS) as ctx:
+        for n in range(40):                      # one a second, each taking 4 hours: 40 MiB in flight
+            policies.admit_retrieval(ctx.scope, settings, f"job-{n}", MiB, START + n * 10**6,
+                                     START + n * 10**6 + 4 * hour_us)
+        assert settings["InFlightBytes"] == 40 * MiB
+        with pytest.raises(ServiceError) as refused:
+            policies.admit_retrieval(ctx.scope, settings, "one-more", MiB, START + 50 * 10**6, START + 5 * hour_us)
+        assert refused.value.code == "PolicyEnforcedException"
+        # The first ten have ended by this instant: their rows go, their bytes stop counting.
+        policies.admit_retrieval(ctx.scope, settings, "later", 5 * MiB, START + 4 * hour_us + 9 * 10**6,
+                                 START + 8 * hour_us)
+        assert settings["InFlightBytes"] == 35 * MiB
+        assert ctx.scope.count(RETRIEVAL) == 31
 
 
-def test_in_flight_retrievals_recorded_one_per_job_are_still_counted():
-    """A data dir written before slots keeps one entry per job; those bytes still count until they finish."""
+def test_in_flight_retrievals_recorded_one_per_job_are_still_counted(harness):
+    """A data dir written before the running total keeps a list; those bytes still count until they end."""
     from jobyard.services.glacier import policies
 
     hour_us = 3600 * 10**6
     settings = {"Rules": [{"Strategy": "BytesPerHour", "BytesPerHour": MiB}],
-                "InFlight": [[4 * hour_us, 3 * MiB], [hour_us // 2, 100 * MiB]]}
-    with pytest.raises(ServiceError) as refused:
-        policies.admit_retrieval(settings, 2 * MiB, hour_us, 5 * hour_us)   # (3 + 2) MiB over 4 hours
+                "InFlight": [[START + 4 * hour_us, 3 * MiB], [START + hour_us // 2, 100 * MiB]]}
+    unit = harness.emulator.runtime.unit
+    with pytest.raises(ServiceError) as refused:   # (3 + 2) MiB over 4 hours; the refusal rolls back
+        with unit(ACCOUNT, REGION, "InitiateJob", service="glacier", errors=ERRORS) as ctx:
+            policies.admit_retrieval(ctx.scope, dict(settings), "a", 2 * MiB, START + hour_us, START + 5 * hour_us)
     assert refused.value.code == "PolicyEnforcedException"
-    policies.admit_retrieval(settings, MiB, hour_us, 5 * hour_us)           # (3 + 1) MiB: exactly the limit
-    assert "InFlight" not in settings
-    assert sum(size for _, size in settings["InFlightSlots"]) == 4 * MiB
+    with unit(ACCOUNT, REGION, "InitiateJob", service="glacier", errors=ERRORS) as ctx:
+        policies.admit_retrieval(ctx.scope, settings, "b", MiB, START + hour_us, START + 5 * hour_us)
+    assert "InFlight" not in settings and settings["InFlightBytes"] == 4 * MiB

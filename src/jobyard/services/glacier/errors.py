@@ -20,6 +20,7 @@ UPLOAD = "glacier.upload"
 PART = "glacier.part"
 SETTINGS = "glacier.settings"        # per account and region: the data retrieval policy and its bookkeeping
 CAPACITY = "glacier.capacity"
+RETRIEVAL = "glacier.retrieval"      # a Standard retrieval in flight, ordered by its end (data retrieval policy)
 
 
 def vault_arn(region: str, account: str, name: str) -> str:

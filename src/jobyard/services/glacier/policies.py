@@ -20,8 +20,9 @@ from datetime import date
 import orjson
 
 from ...clock import US, to_datetime
+from ...context import Scope
 from .common import DAY
-from .errors import glacier_error, invalid, missing
+from .errors import RETRIEVAL, glacier_error, invalid, missing
 
 POLICY_MAX_BYTES = 20 * 1024
 
@@ -155,35 +156,48 @@ def check_rules(policy: dict | None) -> list[dict]:
     return [{"Strategy": strategy}]
 
 
-# In-flight retrieval bytes are kept per 10-minute slot of their finishing time, so the record an InitiateJob
-# reads and rewrites holds a few dozen slots however many jobs are in flight. A retrieval counts until the end
-# of its slot: at most ten minutes longer than it runs, against a policy counted in bytes per hour.
-SLOT_US = 600 * US
-
-
-def admit_retrieval(settings: dict, size: int, now_us: int, done_us: int) -> None:
+def admit_retrieval(scope: Scope, settings: dict, job_id: str, size: int, now_us: int, done_us: int) -> None:
     """Accept a Standard retrieval of ``size`` bytes finishing at ``done_us`` under the account's policy,
-    or refuse it with PolicyEnforcedException; an accepted one is counted in ``settings``."""
+    or refuse it with PolicyEnforcedException; an accepted one is counted in ``settings``.
+
+    The bytes in flight are a running total: each accepted retrieval adds its bytes and leaves a row due at
+    its end; the rows that have ended by now are taken off first. Each row is read once, so the cost does not
+    grow with the retrievals in flight (summing a list of them did)."""
     rule = (settings.get("Rules") or DEFAULT_RULES)[0]
-    current = now_us // SLOT_US
-    in_flight = {slot: size_ for slot, size_ in settings.get("InFlightSlots", []) if slot >= current}
-    for done, size_ in settings.get("InFlight", []):    # one entry per job, as a data dir made before slots has
+    for n, (done, size_) in enumerate(settings.pop("InFlight", [])):   # a data dir made before rows has a list
         if done > now_us:
-            in_flight[done // SLOT_US] = in_flight.get(done // SLOT_US, 0) + size_
+            _count_in_flight(scope, settings, f"listed-{now_us}-{n}", size_, done)
+    in_flight = settings.get("InFlightBytes", 0) - _take_ended(scope, now_us)
     today = date.isoformat(to_datetime(now_us).date())
     usage = settings.get("Usage") or {}
     used_today = usage.get("Bytes", 0) if usage.get("Day") == today else 0
     if rule["Strategy"] == "BytesPerHour":
-        rate = (sum(in_flight.values()) + size) / RATE_WINDOW_HOURS
-        if rate > rule["BytesPerHour"]:
+        if (in_flight + size) / RATE_WINDOW_HOURS > rule["BytesPerHour"]:
             raise policy_enforced()
     elif rule["Strategy"] == "FreeTier" and used_today + size > FREE_TIER_PER_DAY:
         raise policy_enforced()
-    done_slot = done_us // SLOT_US
-    in_flight[done_slot] = in_flight.get(done_slot, 0) + size
-    settings.pop("InFlight", None)
-    settings["InFlightSlots"] = sorted(in_flight.items())
+    settings["InFlightBytes"] = in_flight
+    _count_in_flight(scope, settings, job_id, size, done_us)
     settings["Usage"] = {"Day": today, "Bytes": used_today + size}
+
+
+def _count_in_flight(scope: Scope, settings: dict, row_id: str, size: int, done_us: int) -> None:
+    scope.add(RETRIEVAL, row_id, created_us=done_us, doc={"Bytes": size})
+    settings["InFlightBytes"] = settings.get("InFlightBytes", 0) + size
+
+
+def _take_ended(scope: Scope, now_us: int) -> int:
+    """Delete the in-flight rows that ended by ``now_us`` (earliest end first); the bytes they held."""
+    ended = 0
+    while True:
+        rows, more = scope.rows(RETRIEVAL, limit=100)
+        for row in rows:
+            if row.created_us > now_us:
+                return ended
+            ended += row.doc["Bytes"]
+            scope.delete(row)
+        if not more:
+            return ended
 
 
 def policy_enforced():

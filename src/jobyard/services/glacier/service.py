@@ -597,7 +597,7 @@ class GlacierService(Service):
         if doc["Action"] == jobs.ARCHIVE_RETRIEVAL and doc["Tier"] == "Standard":
             settings = self._settings(ctx)
             start, end = doc["Range"]
-            policies.admit_retrieval(settings.doc, end - start + 1, ctx.now_us, job.next_due_us)
+            policies.admit_retrieval(ctx.scope, settings.doc, job_id, end - start + 1, ctx.now_us, job.next_due_us)
             ctx.scope.save(settings)
         out = {"location": self._location(ctx, vault.id, "jobs", job_id), "jobId": job_id}
         if doc["Action"] == jobs.SELECT:
