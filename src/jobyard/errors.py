@@ -89,6 +89,15 @@ class ForeignAccount(Exception):
     """The request names an account other than the one its credentials belong to."""
 
 
+class BodyTooLarge(Exception):
+    """A request body over the operation's limit (``size``: what was declared or received so far).
+    ``upload``: the operation takes an upload's bytes (its limit is the service's, not the API body one)."""
+
+    def __init__(self, size: int, limit: int, upload: bool = False):
+        super().__init__(f"The request body ({size} bytes) exceeds the maximum of {limit} bytes")
+        self.size, self.limit, self.upload = size, limit, upload
+
+
 # How a table answers a failure that no operation raised: a code (its message is the failure's text) or a
 # function of the failure and the operation's name (None when no operation matched) giving the ServiceError.
 Answer = Union[str, Callable[[Exception, "str | None"], ServiceError]]
@@ -103,7 +112,8 @@ class ErrorTable:
 
     The answers to failures outside the operations — input the codec refused (``validation``,
     ``serialization``), no matching operation (``unknown_operation``), credentials of one account naming
-    another (``access_denied``), a defect of ours (``internal``) — are codes or functions; ``translate``
+    another (``access_denied``), a body over the operation's limit (``too_large``, a ``BodyTooLarge``;
+    by default answered as ``serialization``), a defect of ours (``internal``) — are codes or functions; ``translate``
     applies them. ``invalid_token`` is the code for a page token that is not the service's, and
     ``not_found(kind, id, scope)`` the error for a resource that does not exist.
     """
@@ -117,7 +127,8 @@ class ErrorTable:
                  internal_message: str = "An internal error occurred.",
                  invalid_token: str = "InvalidNextTokenException",
                  invalid_token_message: str = "The token provided is not valid.",
-                 not_found: Callable[[str, str, object], ServiceError] | None = None):
+                 not_found: Callable[[str, str, object], ServiceError] | None = None,
+                 too_large: Answer | None = None):
         self.service = service
         self._ours = dict(statuses or {})
         self.validation, self.serialization = validation, serialization
@@ -125,6 +136,7 @@ class ErrorTable:
         self.internal, self.internal_message = internal, internal_message
         self.invalid_token_code, self.invalid_token_message = invalid_token, invalid_token_message
         self._not_found = not_found
+        self.too_large = too_large
 
     @cached_property
     def statuses(self) -> dict[str, int]:
@@ -166,6 +178,10 @@ class ErrorTable:
             return self._answer(self.unknown_operation, failure, operation)
         if isinstance(failure, ForeignAccount):
             return self._answer(self.access_denied, failure, operation)
+        if isinstance(failure, BodyTooLarge):
+            if self.too_large is None:   # a body the codec will not read: answered as one it could not read
+                return self._answer(self.serialization, SerializationError(str(failure)), operation)
+            return self._answer(self.too_large, failure, operation)
         return self.error(self.internal, self.internal_message)
 
     def _answer(self, answer: Answer, failure: Exception, operation: str | None) -> ServiceError:

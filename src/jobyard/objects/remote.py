@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
+from ..blobs import Blob, as_bytes
 from ..clock import from_datetime, to_datetime
 from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
                   ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus,
@@ -203,7 +204,7 @@ class RemoteObjectStore(ObjectStore):
             if_match=None, if_none_match=None) -> ObjectInfo:
         checksum = {f"Checksum{name}": value for name, value in (checksums or {}).items()}
         answer = self._call(
-            "put_object", Bucket=bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata,
+            "put_object", Bucket=bucket, Key=key, Body=_payload(data), ContentType=content_type, Metadata=metadata,
             Tagging=urlencode(tags) if tags else None, StorageClass=storage_class, CacheControl=cache_control,
             ContentDisposition=content_disposition, ContentEncoding=content_encoding,
             ContentLanguage=content_language, Expires=to_datetime(expires_us) if expires_us is not None else None,
@@ -306,7 +307,7 @@ class RemoteObjectStore(ObjectStore):
 
     def upload_part(self, bucket, key, upload_id, part_number, data, *, checksums=None) -> Part:
         answer = self._call("upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
-                            Body=data, **_checksum_members(checksums))
+                            Body=_payload(data), **_checksum_members(checksums))
         return Part(part_number, len(data), answer.get("ETag", ""), checksums=_checksums(answer))
 
     def copy_part(self, bucket, key, upload_id, part_number, source_bucket, source_key, *, source_version_id=None,
@@ -430,3 +431,11 @@ class RemoteObjectStore(ObjectStore):
         answer = self._call("restore_object", Bucket=bucket, Key=key, VersionId=version_id,
                             RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}})
         return answer.get("ResponseMetadata", {}).get("HTTPStatusCode") == 202
+
+
+def _payload(data):
+    """What botocore sends: a spooled request body's file (read as it is sent), else the bytes."""
+    path = getattr(data, "path", None) if isinstance(data, Blob) else None
+    if path is not None:
+        return open(path, "rb")
+    return as_bytes(data)

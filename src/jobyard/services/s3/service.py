@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from ...clock import from_datetime, to_datetime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
-from ...objects.api import DEFAULT_REGION, STANDARD
+from ...objects.api import DEFAULT_REGION, MAX_PART_SIZE, MAX_PUT_SIZE, STANDARD
 from ...objects.rules import invalid_argument, malformed_xml
 from ...outputs import STARTED
 from ..base import Context, Service, operation
@@ -197,6 +197,8 @@ def check_preconditions(info: ObjectInfo, if_match, if_none_match, if_modified_s
 class S3Service(Service):
     model_name = "s3"
     signing_names = ("s3",)
+    # S3 user guide, "Uploading objects": up to 5 GB in one PUT; parts of up to 5 GB.
+    body_limits = {"PutObject": MAX_PUT_SIZE, "UploadPart": MAX_PART_SIZE}
     errors = ERRORS
     # A bucket may be named in the Host instead of the path (virtual-hosted-style requests).
     virtual_hosted = True
@@ -356,7 +358,8 @@ class S3Service(Service):
         store = ctx.objects
         info = store.head(bucket, key, version_id=params.get("VersionId"))
         byte_range, parts_count = self._read_checks(ctx, params, info)
-        body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
+        # Streamed: the server sends the stored bytes in chunks, whatever their size.
+        body = store.stream(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
         out = self._describe(body.info, self._versioned(ctx, bucket))
         out["Body"] = body.data
         out["ContentLength"] = len(body.data)
