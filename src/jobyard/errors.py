@@ -89,13 +89,22 @@ class ForeignAccount(Exception):
     """The request names an account other than the one its credentials belong to."""
 
 
-class BodyTooLarge(Exception):
-    """A request body over the operation's limit (``size``: what was declared or received so far).
-    ``upload``: the operation takes an upload's bytes (its limit is the service's, not the API body one)."""
+class RequestTooLarge(Exception):
+    """A request over a size limit (``size``: what was declared or received so far). ``part`` says what:
+    ``UPLOAD``, the body of an operation that takes an upload's bytes (its limit is the service's);
+    ``BODY``, an API body (JSON, CBOR, XML); ``HEAD``, the headers, path and query string together."""
 
-    def __init__(self, size: int, limit: int, upload: bool = False):
-        super().__init__(f"The request body ({size} bytes) exceeds the maximum of {limit} bytes")
-        self.size, self.limit, self.upload = size, limit, upload
+    UPLOAD, BODY, HEAD = "upload", "body", "head"
+
+    def __init__(self, size: int, limit: int, part: str = BODY):
+        what = "request headers and URL" if part == self.HEAD else "request body"
+        super().__init__(f"The {what} ({size} bytes) exceed{'s' if part != self.HEAD else ''} the maximum of "
+                         f"{limit} bytes")
+        self.size, self.limit, self.part = size, limit, part
+
+    @property
+    def upload(self) -> bool:
+        return self.part == self.UPLOAD
 
 
 # How a table answers a failure that no operation raised: a code (its message is the failure's text) or a
@@ -112,7 +121,7 @@ class ErrorTable:
 
     The answers to failures outside the operations — input the codec refused (``validation``,
     ``serialization``), no matching operation (``unknown_operation``), credentials of one account naming
-    another (``access_denied``), a body over the operation's limit (``too_large``, a ``BodyTooLarge``;
+    another (``access_denied``), a request over a size limit (``too_large``, a ``RequestTooLarge``;
     by default answered as ``serialization``), a defect of ours (``internal``) — are codes or functions; ``translate``
     applies them. ``invalid_token`` is the code for a page token that is not the service's, and
     ``not_found(kind, id, scope)`` the error for a resource that does not exist.
@@ -178,7 +187,7 @@ class ErrorTable:
             return self._answer(self.unknown_operation, failure, operation)
         if isinstance(failure, ForeignAccount):
             return self._answer(self.access_denied, failure, operation)
-        if isinstance(failure, BodyTooLarge):
+        if isinstance(failure, RequestTooLarge):
             if self.too_large is None:   # a body the codec will not read: answered as one it could not read
                 return self._answer(self.serialization, SerializationError(str(failure)), operation)
             return self._answer(self.too_large, failure, operation)

@@ -14,7 +14,7 @@ from .clock import Clock
 from .config import Config
 from .context import Runtime
 from .blobs import Blob
-from .errors import BodyTooLarge, ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from .errors import RequestTooLarge, ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from .lifecycle import Lifecycle
 from .objects import layer_for, rules, urls
 from .objects.api import MAX_PUT_SIZE
@@ -31,6 +31,11 @@ log = logging.getLogger("jobyard")
 # 1,000 keys of up to 1,024 bytes (about 1.1 MB of XML), and every other is far smaller. Uploads have their
 # services' own limits (``Service.body_limits``).
 API_BODY_LIMIT = 2 * 1024 * 1024
+
+# The most a request's head (headers, path and query string) may hold. S3 answers a header section past
+# 8 KB with RequestHeaderSectionTooLarge; jobyard allows twice that (a presigned URL with a session token
+# and every metadata header still fits), and bounds what each request holds before its body.
+HEAD_LIMIT = 16 * 1024
 
 _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
@@ -107,9 +112,18 @@ class Emulator:
     # alone (route, operation, limit), ``finish`` answers once the body is there.
 
     def begin(self, request: Request) -> "Exchange":
+        exchange = self._begin(request)
+        head = _head_size(request)
+        if head > HEAD_LIMIT:
+            exchange.failure, exchange.refused = RequestTooLarge(head, HEAD_LIMIT, RequestTooLarge.HEAD), True
+        return exchange
+
+    def _begin(self, request: Request) -> "Exchange":
         if request.path.startswith("/_jobyard/"):
-            upload = request.path.startswith(urls.PATH)
-            return Exchange(request, limit=MAX_PUT_SIZE if upload else API_BODY_LIMIT, admin=True)
+            exchange = Exchange(request, limit=API_BODY_LIMIT, admin=True)
+            if request.path.startswith(urls.PATH):   # a signed URL's PUT takes what S3's PutObject takes
+                exchange.limit, exchange.upload = MAX_PUT_SIZE, True
+            return exchange
         route = self.router.resolve(request)
         if route is None:
             return Exchange(request, limit=API_BODY_LIMIT)
@@ -132,17 +146,15 @@ class Emulator:
         exchange.unframe = route.protocol in ("rest-xml", "rest-json") and payload.is_streaming(request.headers)
         return exchange
 
-    def too_large(self, exchange: "Exchange", size: int) -> Response:
-        """The answer to a body over the exchange's limit, in the protocol's manner."""
-        if exchange.admin:
-            if exchange.limit == MAX_PUT_SIZE:   # a signed URL's PUT: S3's error, as every refusal there
-                return self.codec("s3", "rest-xml").serialize_error(rules.entity_too_large(size, MAX_PUT_SIZE))
-            return admin.json_response(413, {"error": f"The request body exceeds {exchange.limit} bytes"})
-        if exchange.route is None:
-            return _NOT_FOUND
-        failure = exchange.failure or BodyTooLarge(size, exchange.limit, exchange.upload)
-        if not isinstance(failure, _CLIENT_FAILURES):
-            log.error("internal error on %s %s: %r", exchange.request.method, exchange.request.path, failure)
+    def too_large(self, exchange: "Exchange", size: int = 0) -> Response:
+        """The answer to a request over a limit: its head (``exchange.refused``), or its body (``size``
+        bytes declared or received), in the protocol's manner."""
+        failure = exchange.failure if exchange.refused else RequestTooLarge(
+            size, exchange.limit, RequestTooLarge.UPLOAD if exchange.upload else RequestTooLarge.BODY)
+        if exchange.admin and failure.upload:   # a signed URL's PUT: S3's error, as every refusal there
+            return self.codec("s3", "rest-xml").serialize_error(rules.entity_too_large(size, MAX_PUT_SIZE))
+        if exchange.admin or exchange.route is None:
+            return admin.json_response(400, {"error": str(failure)})
         error = exchange.service.errors.translate(failure, exchange.name)
         return exchange.codec.serialize_error(error, exchange.operation_model)
 
@@ -173,6 +185,8 @@ class Emulator:
         """Answer a request whose whole body is already in it (in-process callers)."""
         exchange = self.begin(request)
         exchange.request.payload = request.payload
+        if exchange.refused:
+            return self.too_large(exchange)
         if len(request.payload) > exchange.limit:
             return self.too_large(exchange, len(request.payload))
         return self.finish(exchange)
@@ -207,17 +221,23 @@ def _request_from_scope(scope) -> Request:
                    scheme=scope.get("scheme", "http"), host=host)
 
 
+def _head_size(request: Request) -> int:
+    return len(request.raw_path) + len(request.query_string) + sum(
+        len(name) + len(value) + 4 for name, value in request.headers.items())
+
+
 class Exchange:
     """One request between ``Emulator.begin`` and ``Emulator.finish``: where it goes and what its body may be."""
 
     __slots__ = ("request", "route", "service", "codec", "name", "operation_model", "failure", "limit", "upload",
-                 "admin", "unframe")
+                 "admin", "unframe", "refused")
 
     def __init__(self, request: Request, *, route=None, service=None, codec=None, limit: int = 0,
                  admin: bool = False):
         self.request, self.route, self.service, self.codec = request, route, service, codec
         self.name = self.operation_model = self.failure = None
         self.limit, self.upload, self.admin, self.unframe = limit, False, admin, False
+        self.refused = False   # answered from the head alone (``failure``), the body unread
 
 
 class ASGIApp:
@@ -263,6 +283,8 @@ class ASGIApp:
         """Read the body into a spool, unframing aws-chunked bodies on the way. Over the limit (declared, or
         once that many bytes came): the answer, without reading the rest (the connection then closes)."""
         emulator, headers, limit = self.emulator, exchange.request.headers, exchange.limit
+        if exchange.refused:
+            return _closing(emulator.too_large(exchange)), None
         declared = payload.declared_length(headers)
         if declared is not None and declared > limit:
             return _closing(emulator.too_large(exchange, declared)), None
@@ -282,7 +304,10 @@ class ASGIApp:
                 feed(chunk)
                 if spooler.length > limit or received > raw_limit:
                     spooler.abort()
-                    return _closing(emulator.too_large(exchange, max(spooler.length, received))), None
+                    answer = emulator.too_large(exchange, max(spooler.length, received))
+                    if message.get("more_body"):
+                        await _drain(receive, message)
+                    return _closing(answer), None
                 if not message.get("more_body"):
                     break
         except BaseException:
@@ -318,6 +343,20 @@ class _Disconnected(Exception):
 # What aws-chunked framing may add to a payload beyond its chunk headers (about 1/64 of it at the smallest
 # chunks SDKs send, 8 KiB with an 86-byte signed header): the trailer and a final chunk.
 _FRAMING_ALLOWANCE = 64 * 1024
+
+
+# Past its limit, a body that did not declare its length is still read (and dropped) this much further, so a
+# client that sends it whole, reading no answer until it is done, gets the answer instead of a reset.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def _drain(receive, message) -> None:
+    drained = 0
+    while message.get("more_body") and drained < _DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        drained += len(message.get("body", b""))
 
 
 def _closing(response: Response) -> Response:

@@ -10,7 +10,7 @@ ServiceUnavailableException (500, from the model).
 
 from __future__ import annotations
 
-from ...errors import BodyTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from ...errors import RequestTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from ..base import partition
 
 VAULT = "glacier.vault"
@@ -73,13 +73,13 @@ def _serialization(failure: SerializationError, operation: str | None) -> Servic
     return glacier_error("SerializationException", str(failure) or "The request body is not valid JSON")
 
 
-def _too_large(failure: BodyTooLarge, operation: str | None) -> ServiceError:
+def _too_large(failure: RequestTooLarge, operation: str | None) -> ServiceError:
     # The UploadArchive and UploadMultipartPart references list no size error of their own: a bad
     # Content-Length is an invalid parameter, as every other one (the message is jobyard's).
     if failure.upload:
         return invalid(f"Invalid Content-Length: {failure.size}. An archive or part holds at most "
                        f"{failure.limit} bytes.")
-    return invalid(f"The request body exceeds the maximum of {failure.limit} bytes.")
+    return invalid(f"{failure}.")
 
 
 def _unknown_operation(failure: UnknownOperation, operation: str | None) -> ServiceError:

@@ -10,7 +10,7 @@ path or method is 405 and an operation jobyard does not implement 501, a defect 
 
 from __future__ import annotations
 
-from ...errors import BodyTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from ...errors import RequestTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from ...objects import checksums, rules
 
 
@@ -82,9 +82,12 @@ def _serialization(failure: SerializationError, operation: str | None) -> Servic
     return rules.malformed_xml()
 
 
-def _too_large(failure: BodyTooLarge, operation: str | None) -> ServiceError:
+def _too_large(failure: RequestTooLarge, operation: str | None) -> ServiceError:
     if failure.upload:   # PutObject, UploadPart: S3's object and part size limit
         return rules.entity_too_large(failure.size, failure.limit)
+    if failure.part == RequestTooLarge.HEAD:
+        return ERRORS.error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum "
+                                                            "allowed size.")
     # An XML body past what jobyard reads (S3 API reference, "Error responses": MaxMessageLengthExceeded).
     return ERRORS.error("MaxMessageLengthExceeded", "Your request was too big.")
 
@@ -115,6 +118,7 @@ ERRORS = ErrorTable(
         "InvalidTag": 400,
         "MalformedTrailerError": 400,
         "MaxMessageLengthExceeded": 400,
+        "RequestHeaderSectionTooLarge": 400,
         "UnexpectedContent": 400,
         "XAmzContentSHA256Mismatch": 400,
     },
