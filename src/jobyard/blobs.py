@@ -116,5 +116,12 @@ def chunks(data, size: int = CHUNK) -> Iterator[bytes]:
             yield bytes(view[i:i + size])
 
 
+def window(data, first: int, last: int):
+    """Bytes ``first`` to ``last`` (inclusive) of bytes or a Blob, read no earlier than needed."""
+    if isinstance(data, FileRange):
+        return FileRange(data.file, data.start + first, last - first + 1)
+    return as_bytes(data)[first:last + 1]
+
+
 def as_bytes(data) -> bytes:
     return data.read() if isinstance(data, Blob) else bytes(data)

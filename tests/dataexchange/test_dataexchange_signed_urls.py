@@ -82,6 +82,31 @@ def test_download_get_and_head(download):
     assert headers["Content-Type"] == "application/octet-stream"
 
 
+def test_download_ranges_as_s3_answers_them(download):
+    status, headers, body = call(download, headers={"Range": "bytes=7-11"})
+    assert status == 206 and body == CSV[7:12]
+    assert headers["Content-Range"] == f"bytes 7-11/{len(CSV)}" and headers["Content-Length"] == "5"
+    assert headers["ETag"] == f'"{hashlib.md5(CSV).hexdigest()}"'   # the whole object's, as S3 gives it
+    status, headers, body = call(download, headers={"Range": "bytes=-6"})
+    assert status == 206 and body == CSV[-6:]
+    s3_error(*call(download, headers={"Range": f"bytes={len(CSV)}-"}), "InvalidRange", 416)
+
+
+def test_large_upload_and_download_stream(dx, server):
+    data = bytes(range(256)) * (3 * 4096 + 17)   # past the server's 1 MiB memory limit: spooled, then streamed
+    data_set = create_data_set(dx)
+    revision = create_revision(dx, data_set["Id"])
+    import_file(server, dx, data_set["Id"], revision["Id"], data, name="big.bin")
+    [asset] = dx.list_revision_assets(DataSetId=data_set["Id"], RevisionId=revision["Id"])["Assets"]
+    export = dx.create_job(Type="EXPORT_ASSET_TO_SIGNED_URL", Details={"ExportAssetToSignedUrl": {
+        "AssetId": asset["Id"], "DataSetId": data_set["Id"], "RevisionId": revision["Id"]}})
+    dx.start_job(JobId=export["Id"])
+    server.advance(30)
+    url = dx.get_job(JobId=export["Id"])["Details"]["ExportAssetToSignedUrl"]["SignedUrl"]
+    status, headers, body = call(url)
+    assert status == 200 and body == data and headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+
+
 def test_content_md5_of_other_bytes_is_bad_digest(upload_url):
     members = s3_error(*call(upload_url, "PUT", CSV, {"Content-MD5": md5_b64(b"other")}), "BadDigest", 400)
     assert members["Message"] == "The Content-MD5 you specified did not match what we received."

@@ -26,7 +26,6 @@ from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid
 MAX_KEYS = 1000
 MAX_DELETE_OBJECTS = 1000
 MAX_LISTED_PARTS = MAX_LISTED_UPLOADS = 1000
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 _GRANT_ITEM = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*', re.IGNORECASE)
 _GRANT_HEADERS = {"GrantFullControl": "FULL_CONTROL", "GrantRead": "READ", "GrantReadACP": "READ_ACP",
@@ -83,21 +82,6 @@ def header_grants(params: dict) -> list[dict] | None:
                        {"Type": "AmazonCustomerByEmail", "EmailAddress": value})
             grants.append({"Grantee": grantee, "Permission": permission})
     return grants or None
-
-
-def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
-    """A single ``bytes=`` range, or None: S3 ignores a Range header it cannot use (several ranges, bad
-    syntax) and sends the whole object."""
-    if not text:
-        return None
-    match = _RANGE.fullmatch(text.strip())
-    if match is None or (not match.group(1) and not match.group(2)):
-        return None
-    first = int(match.group(1)) if match.group(1) else None
-    last = int(match.group(2)) if match.group(2) else None
-    if first is not None and last is not None and last < first:
-        return None
-    return first, last
 
 
 def parse_copy_source(text: str) -> tuple[str, str, str | None]:
@@ -350,7 +334,7 @@ class S3Service(Service):
             first, last, count = ctx.objects.part_range(params["Bucket"], params["Key"], part,
                                                         version_id=params.get("VersionId"))
             return ((first, last) if last >= first else None), count
-        return parse_range(params.get("Range")), None
+        return rules.parse_range(params.get("Range")), None
 
     @operation("GetObject")
     def get_object(self, ctx: Context, params: dict) -> dict:
