@@ -6,7 +6,8 @@ and the byte store copies it into a new file chunk by chunk. Its digests (``dige
 of ``digests.hasher``) are computed in one pass over the chunks and kept. ``read()`` gives the whole bytes
 for the few callers that want small ones in memory (inventories, manifests).
 
-A request body is a ``Blob`` too (``wire.Body``), spooled to a file as it arrives.
+A request body is a ``Blob`` too (``wire.Body``), spooled to a file as it arrives; an external S3
+endpoint's object is a ``Streamed`` one, read once as it arrives.
 """
 
 from __future__ import annotations
@@ -82,6 +83,30 @@ class FileRange(Blob):
 
     def close(self) -> None:
         self.file.close()
+
+
+class Streamed(Blob):
+    """``length`` bytes of a file-like ``stream`` read once (an external endpoint's HTTP answer): its digests,
+    if asked for, are computed as it is read, and it cannot be read again."""
+
+    def __init__(self, stream, length: int):
+        super().__init__()
+        self.stream, self.length, self._read = stream, length, False
+
+    def chunks(self, size: int = CHUNK) -> Iterator[bytes]:
+        if self._read:
+            raise RuntimeError("a streamed body can be read only once")
+        self._read = True
+        left = self.length
+        while left > 0:
+            chunk = self.stream.read(min(size, left))
+            if not chunk:
+                raise EOFError(f"the stream ended {left} bytes early")
+            left -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 class Joined(Blob):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from ..blobs import Blob, as_bytes
+from ..blobs import Blob, Streamed, as_bytes
 from ..clock import from_datetime, to_datetime
 from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
                   ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus,
@@ -218,12 +218,20 @@ class RemoteObjectStore(ObjectStore):
         return self.head(bucket, key, version_id=answer.get("VersionId"))
 
     def get(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
+        body = self.stream(bucket, key, version_id=version_id, byte_range=byte_range)
+        try:
+            return ObjectBody(body.info, body.data.read(), body.content_range)
+        finally:
+            body.data.close()
+
+    def stream(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
         range_header = None
         if byte_range is not None:
             first, last = byte_range
             range_header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
         answer = self._call("get_object", Bucket=bucket, Key=key, VersionId=version_id, Range=range_header)
-        data = answer["Body"].read()
+        # Passed on as it arrives from the endpoint, whatever its size.
+        data = Streamed(answer["Body"], int(answer.get("ContentLength") or 0))
         info = self._info(bucket, key, answer)
         content_range = None
         if answer.get("ContentRange"):
