@@ -710,7 +710,8 @@ class BuiltinObjectStore(ObjectStore):
             raise rules.malformed_xml()
         duration = RESTORE_SECONDS.get((storage_class, tier))
         if duration is None:
-            # Deep Archive has no expedited retrieval; S3's exact answer is UNCONFIRMED.
+            # "Expedited retrievals ... are not available for objects stored in the S3 Glacier Deep Archive
+            # storage class" (API reference, RestoreObject), which names no error for asking anyway.
             raise rules.invalid_argument(f"{tier} retrieval is not available for the {storage_class} storage class",
                                          "Tier", tier)
         restore = row.doc.get("restore")
@@ -932,7 +933,9 @@ class BuiltinObjectStore(ObjectStore):
             stored = row.doc.get("checksum")
             value = None
             # Without an algorithm, checksums a client lists anyway (SDKs send one with every part by
-            # default) are not the upload's: S3's answer to them is UNCONFIRMED, so they are let be.
+            # default) are not the upload's. CompletedPart's checksums are "present if the multipart upload
+            # request was created with" that algorithm (API reference); S3's answer otherwise is not
+            # documented, so they are let be.
             if algorithm is not None:
                 if any(name != algorithm for name in part.checksums):
                     raise rules.invalid_part(upload_id, number, part.etag)

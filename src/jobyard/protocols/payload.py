@@ -127,7 +127,9 @@ class ChunkedDecoder:
             size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
             try:
                 size = int(size_text, 16)
-            except ValueError:   # not a chunk header: the framing broke off (S3's exact code is UNCONFIRMED)
+            except ValueError:
+                # Not a chunk header: the framing broke off. S3's "List of error codes" has IncompleteBody for a
+                # body short of its declared length; no code for broken aws-chunked framing is documented.
                 self._error = incomplete_body
                 return False
             del buffer[:end + 2]
