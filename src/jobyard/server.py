@@ -14,9 +14,9 @@ from .clock import Clock
 from .config import Config
 from .context import Runtime
 from .blobs import Blob
-from .errors import RequestTooLarge, ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from .errors import ForeignAccount, RequestTooLarge, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from .lifecycle import Lifecycle
-from .objects import layer_for, rules, urls
+from .objects import layer_for, urls
 from .objects.api import MAX_PUT_SIZE
 from .protocols import build_codec, payload
 from .routing import Router, endpoint_url
@@ -151,8 +151,8 @@ class Emulator:
         bytes declared or received), in the protocol's manner."""
         failure = exchange.failure if exchange.refused else RequestTooLarge(
             size, exchange.limit, RequestTooLarge.UPLOAD if exchange.upload else RequestTooLarge.BODY)
-        if exchange.admin and failure.upload:   # a signed URL's PUT: S3's error, as every refusal there
-            return self.codec("s3", "rest-xml").serialize_error(rules.entity_too_large(size, MAX_PUT_SIZE))
+        if exchange.admin and exchange.upload:   # a signed URL: S3's errors, as every refusal there
+            return self.codec("s3", "rest-xml").serialize_error(self.services["s3"].errors.translate(failure, None))
         if exchange.admin or exchange.route is None:
             return admin.json_response(400, {"error": str(failure)})
         error = exchange.service.errors.translate(failure, exchange.name)

@@ -3,7 +3,9 @@ Content-MD5 and flexible checksums, expiry and forged tokens, each refusal in S3
 
 import base64
 import hashlib
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
@@ -105,6 +107,21 @@ def test_large_upload_and_download_stream(dx, server):
     url = dx.get_job(JobId=export["Id"])["Details"]["ExportAssetToSignedUrl"]["SignedUrl"]
     status, headers, body = call(url)
     assert status == 200 and body == data and headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+
+
+def test_an_upload_over_5_gib_is_refused_before_it_is_sent(upload_url):
+    url = urllib.parse.urlsplit(upload_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.putrequest("PUT", url.path)
+    conn.putheader("Content-Length", str(5 * 1024 ** 3 + 1))
+    conn.putheader("Expect", "100-continue")   # as SDKs send files: no byte goes before the answer
+    conn.endheaders()
+    response = conn.getresponse()
+    members = s3_error(response.status, response.headers, response.read(), "EntityTooLarge", 400)
+    conn.close()
+    assert members["MaxSizeAllowed"] == str(5 * 1024 ** 3) and members["ProposedSize"] == str(5 * 1024 ** 3 + 1)
+    s3_error(*call(upload_url, "PUT", CSV, {"X-Padding": "p" * (20 * 1024)}), "RequestHeaderSectionTooLarge", 400)
+    assert call(upload_url, "PUT", CSV, {"Content-MD5": md5_b64(CSV)})[0] == 200
 
 
 def test_content_md5_of_other_bytes_is_bad_digest(upload_url):
