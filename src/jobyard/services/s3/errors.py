@@ -86,8 +86,9 @@ def _too_large(failure: RequestTooLarge, operation: str | None) -> ServiceError:
     if failure.upload:   # PutObject, UploadPart: S3's object and part size limit
         return rules.entity_too_large(failure.size, failure.limit)
     if failure.part == RequestTooLarge.HEAD:
-        return ERRORS.error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum "
-                                                            "allowed size.")
+        # S3 API reference, "Error responses": the request's headers and query parameters past S3's limit.
+        return ERRORS.error("RequestHeaderSectionTooLarge", "The request header and query parameters used to make "
+                                                            "the request exceed the maximum allowed size.")
     # An XML body past what jobyard reads (S3 API reference, "Error responses": MaxMessageLengthExceeded).
     return ERRORS.error("MaxMessageLengthExceeded", "Your request was too big.")
 
