@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -157,3 +158,36 @@ def test_a_crash_while_completing_a_multipart_upload_leaves_it_whole_on_one_side
         archives = assert_bytes_match_rows(data_dir)
     third.stop()
     assert [hashlib.sha256(b).hexdigest() for b in archives.values()] == [hashlib.sha256(data).hexdigest()]
+
+
+def test_a_crash_after_staging_a_spooled_archive_leaves_neither_row_nor_bytes(data_dir, servers):
+    # Past the server's memory limit: the body was spooled to a file and the staged file is that same file.
+    first = servers(data_dir, "files.staged")
+    first.glacier.create_vault(vaultName=VAULT)
+    first.crashes(first.glacier.upload_archive, vaultName=VAULT, body=os.urandom(3 * MiB))
+    second = servers(data_dir)
+    settled(second)
+    second.stop()
+    assert assert_bytes_match_rows(data_dir) == {}
+
+
+def test_a_crash_while_a_body_arrives_leaves_no_spooled_bytes(data_dir, servers):
+    first = servers(data_dir)
+    first.glacier.create_vault(vaultName=VAULT)
+    size = 8 * MiB
+    with socket.create_connection(("127.0.0.1", first.port)) as sock:
+        sock.sendall((f"POST /-/vaults/{VAULT}/archives HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      f"Authorization: AWS4-HMAC-SHA256 Credential={ACCOUNT}/20250101/{REGION}/glacier/aws4_request, "
+                      f"SignedHeaders=host, Signature=0\r\nx-amz-glacier-version: 2012-06-01\r\n"
+                      f"Content-Length: {size}\r\n\r\n").encode() + os.urandom(size // 2))
+        pending = Path(data_dir, "files", ".pending")
+        deadline = time.monotonic() + 15
+        while not any(p.name.startswith("body-") for p in pending.rglob("*")):   # half the body is spooled
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.process.send_signal(signal.SIGKILL)
+        assert first.process.wait(timeout=15) == -signal.SIGKILL
+    second = servers(data_dir)
+    settled(second)
+    second.stop()
+    assert assert_bytes_match_rows(data_dir) == {}

@@ -31,8 +31,89 @@ DIGEST_BYTES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 3
 _CRC_POLYNOMIALS = {"CRC32C": (0x82F63B78, 32), "CRC64NVME": (0x9A6C9329AC4BC9B5, 64)}
 
 
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
+# Glacier's tree hash: SHA-256 over 1 MiB leaves, combined pairwise (Glacier's "Computing checksums").
+TREE_HASH = "TREEHASH"
+_MiB = 1024 * 1024
+
+
+class TreeHasher:
+    """Glacier's SHA-256 tree hash, fed any number of bytes at a time."""
+
+    def __init__(self):
+        self._leaves: list[bytes] = []
+        self._leaf = hashlib.sha256()
+        self._filled = 0
+
+    def update(self, data) -> None:
+        view = memoryview(data)
+        while view:
+            take = min(len(view), _MiB - self._filled)
+            self._leaf.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == _MiB:
+                self._leaves.append(self._leaf.digest())
+                self._leaf, self._filled = hashlib.sha256(), 0
+
+    def digest(self) -> bytes:
+        level = list(self._leaves)
+        if self._filled or not level:
+            level.append(self._leaf.digest())
+        while len(level) > 1:
+            paired = [hashlib.sha256(level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                paired.append(level[-1])
+            level = paired
+        return level[0]
+
+
+class _Crc:
+    """A CRC fed piecewise: ``step(data, previous)`` is zlib's or awscrt's."""
+
+    def __init__(self, step, width: int):
+        self._step, self._width, self._value = step, width, 0
+
+    def update(self, data) -> None:
+        self._value = self._step(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(self._width, "big")
+
+
+def hasher(algorithm: str):
+    """An incremental hasher (``update``/``digest``) of ``algorithm`` ("MD5", S3's names, ``TREE_HASH``), or None
+    when it cannot be computed here."""
+    if algorithm == "MD5":
+        return hashlib.md5()
+    if algorithm == "SHA256":
+        return hashlib.sha256()
+    if algorithm == "SHA1":
+        return hashlib.sha1()
+    if algorithm == "CRC32":
+        return _Crc(zlib.crc32, 4)
+    if algorithm == TREE_HASH:
+        return TreeHasher()
+    if _crt is not None and algorithm == "CRC32C":
+        return _Crc(_crt.crc32c, 4)
+    if _crt is not None and algorithm == "CRC64NVME":
+        return _Crc(_crt.crc64nvme, 8)
+    return None
+
+
+def digest_of(algorithm: str, data) -> bytes | None:
+    """The binary digest of ``data``: bytes, or a ``blobs.Blob`` (which computes it once, without holding its
+    bytes in memory)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return data.digest(algorithm)
+    h = hasher(algorithm)
+    if h is None:
+        return None
+    h.update(data)
+    return h.digest()
+
+
+def md5_hex(data) -> str:
+    return digest_of("MD5", data).hex()
 
 
 def etag(data: bytes) -> str:
@@ -40,22 +121,12 @@ def etag(data: bytes) -> str:
     return f'"{md5_hex(data)}"'
 
 
-def md5_base64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
+def md5_base64(data) -> str:
+    return base64.b64encode(digest_of("MD5", data)).decode()
 
 
-def _digest(algorithm: str, data: bytes) -> bytes | None:
-    if algorithm == "CRC32":
-        return zlib.crc32(data).to_bytes(4, "big")
-    if algorithm == "SHA1":
-        return hashlib.sha1(data).digest()
-    if algorithm == "SHA256":
-        return hashlib.sha256(data).digest()
-    if _crt is not None and algorithm == "CRC32C":
-        return _crt.crc32c(data).to_bytes(4, "big")
-    if _crt is not None and algorithm == "CRC64NVME":
-        return _crt.crc64nvme(data).to_bytes(8, "big")
-    return None
+def _digest(algorithm: str, data) -> bytes | None:
+    return digest_of(algorithm, data) if algorithm in ALGORITHMS else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -125,5 +196,5 @@ def verify_md5(value: str, data: bytes, error: type[ServiceError] = ServiceError
         digest = b""
     if len(digest) != 16:
         raise error("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
-    if digest != hashlib.md5(data).digest():
+    if digest != digest_of("MD5", data):
         raise error("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)

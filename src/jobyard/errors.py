@@ -91,6 +91,24 @@ class ForeignAccount(Exception):
     """The request names an account other than the one its credentials belong to."""
 
 
+class RequestTooLarge(Exception):
+    """A request over a size limit (``size``: what was declared or received so far). ``part`` says what:
+    ``UPLOAD``, the body of an operation that takes an upload's bytes (its limit is the service's);
+    ``BODY``, an API body (JSON, CBOR, XML); ``HEAD``, the headers, path and query string together."""
+
+    UPLOAD, BODY, HEAD = "upload", "body", "head"
+
+    def __init__(self, size: int, limit: int, part: str = BODY):
+        what = "request headers and URL" if part == self.HEAD else "request body"
+        super().__init__(f"The {what} ({size} bytes) exceed{'s' if part != self.HEAD else ''} the maximum of "
+                         f"{limit} bytes")
+        self.size, self.limit, self.part = size, limit, part
+
+    @property
+    def upload(self) -> bool:
+        return self.part == self.UPLOAD
+
+
 # How a table answers a failure that no operation raised: a code (its message is the failure's text) or a
 # function of the failure and the operation's name (None when no operation matched) giving the ServiceError.
 Answer = Union[str, Callable[[Exception, "str | None"], ServiceError]]
@@ -105,7 +123,8 @@ class ErrorTable:
 
     The answers to failures outside the operations — input the codec refused (``validation``,
     ``serialization``), no matching operation (``unknown_operation``), credentials of one account naming
-    another (``access_denied``), a defect of ours (``internal``) — are codes or functions; ``translate``
+    another (``access_denied``), a request over a size limit (``too_large``, a ``RequestTooLarge``;
+    by default answered as ``serialization``), a defect of ours (``internal``) — are codes or functions; ``translate``
     applies them. ``invalid_token`` is the code for a page token that is not the service's, and
     ``not_found(kind, id, scope)`` the error for a resource that does not exist.
     """
@@ -119,7 +138,8 @@ class ErrorTable:
                  internal_message: str = "An internal error occurred.",
                  invalid_token: str = "InvalidNextTokenException",
                  invalid_token_message: str = "The token provided is not valid.",
-                 not_found: Callable[[str, str, object], ServiceError] | None = None):
+                 not_found: Callable[[str, str, object], ServiceError] | None = None,
+                 too_large: Answer | None = None):
         self.service = service
         self._ours = dict(statuses or {})
         self.validation, self.serialization = validation, serialization
@@ -127,6 +147,7 @@ class ErrorTable:
         self.internal, self.internal_message = internal, internal_message
         self.invalid_token_code, self.invalid_token_message = invalid_token, invalid_token_message
         self._not_found = not_found
+        self.too_large = too_large
 
     @cached_property
     def statuses(self) -> dict[str, int]:
@@ -168,6 +189,10 @@ class ErrorTable:
             return self._answer(self.unknown_operation, failure, operation)
         if isinstance(failure, ForeignAccount):
             return self._answer(self.access_denied, failure, operation)
+        if isinstance(failure, RequestTooLarge):
+            if self.too_large is None:   # a body the codec will not read: answered as one it could not read
+                return self._answer(self.serialization, SerializationError(str(failure)), operation)
+            return self._answer(self.too_large, failure, operation)
         return self.error(self.internal, self.internal_message)
 
     def _answer(self, answer: Answer, failure: Exception, operation: str | None) -> ServiceError:

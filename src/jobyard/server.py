@@ -13,17 +13,29 @@ from . import admin
 from .clock import Clock
 from .config import Config
 from .context import Runtime
-from .errors import ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from .blobs import Blob
+from .errors import ForeignAccount, RequestTooLarge, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from .lifecycle import Lifecycle
-from .objects import layer_for
-from .protocols import build_codec
+from .objects import layer_for, urls
+from .objects.api import MAX_PUT_SIZE
+from .protocols import build_codec, payload
 from .routing import Router, endpoint_url
 from .services import Service, all_services
 from .store import FileStore, Store, TokenSigner
 from .store.tokens import load_or_create_secret
-from .wire import Request, Response
+from .wire import Body, Request, Response, Spooler
 
 log = logging.getLogger("jobyard")
+
+# The largest API body (JSON, CBOR, XML) read: the largest a served operation documents is S3's DeleteObjects,
+# 1,000 keys of up to 1,024 bytes (about 1.1 MB of XML), and every other is far smaller. Uploads have their
+# services' own limits (``Service.body_limits``).
+API_BODY_LIMIT = 2 * 1024 * 1024
+
+# The most a request's head (headers, path and query string) may hold. S3 answers a header section past
+# 8 KB with RequestHeaderSectionTooLarge; jobyard allows twice that (a presigned URL with a session token
+# and every metadata header still fits), and bounds what each request holds before its body.
+HEAD_LIMIT = 16 * 1024
 
 _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
@@ -38,6 +50,7 @@ class Emulator:
         os.makedirs(config.data_dir, exist_ok=True)
         self.store = Store(config.resolved_store_url())
         self.files = FileStore(os.path.join(config.data_dir, "files"))
+        self._tmp = os.path.join(config.data_dir, "tmp")
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
             self.clock = Clock.load(tx, scale=config.time_scale)
@@ -81,6 +94,11 @@ class Emulator:
         self.files.close()
         self.store.close()
 
+    def spool_dir(self) -> str:
+        """Where request bodies past ``wire.MEMORY_LIMIT`` are spooled (the byte store's, so a put takes the
+        file over)."""
+        return self.files.spool_dir() or self._tmp
+
     def codec(self, service: str, protocol: str):
         key = (service, protocol)
         codec = self._codecs.get(key)
@@ -89,25 +107,70 @@ class Emulator:
         return codec
 
     # -- one request ------------------------------------------------------------------------------
+    #
+    # In two steps, so the body's limit is known before the body is read: ``begin`` decides from the head
+    # alone (route, operation, limit), ``finish`` answers once the body is there.
 
-    def handle(self, request: Request) -> Response:
+    def begin(self, request: Request) -> "Exchange":
+        exchange = self._begin(request)
+        head = _head_size(request)
+        if head > HEAD_LIMIT:
+            exchange.failure, exchange.refused = RequestTooLarge(head, HEAD_LIMIT, RequestTooLarge.HEAD), True
+        return exchange
+
+    def _begin(self, request: Request) -> "Exchange":
         if request.path.startswith("/_jobyard/"):
-            return admin.handle(self, request)
+            exchange = Exchange(request, limit=API_BODY_LIMIT, admin=True)
+            if request.path.startswith(urls.PATH):   # a signed URL's PUT takes what S3's PutObject takes
+                exchange.limit, exchange.upload = MAX_PUT_SIZE, True
+            return exchange
         route = self.router.resolve(request)
         if route is None:
-            return _NOT_FOUND
-        service = self.services[route.service]
-        codec = self.codec(route.service, route.protocol)
+            return Exchange(request, limit=API_BODY_LIMIT)
+        exchange = Exchange(route.request, route=route, service=self.services[route.service],
+                            codec=self.codec(route.service, route.protocol))
         request = route.request   # as the service's routes expect it (a virtual-hosted bucket in the path)
-        name = operation_model = None
         try:
-            name = codec.operation_for(request)
-            name = service.signed_operations.get((route.signing, name), name)
+            name = exchange.codec.operation_for(request)
+            exchange.name = name = exchange.service.signed_operations.get((route.signing, name), name)
             if name is None:
-                raise UnknownOperation(request.headers.get("x-amz-target") or request.path, codec.wrong_method(request))
-            operation_model = self.models[route.service].operation_model(name)
+                raise UnknownOperation(request.headers.get("x-amz-target") or request.path,
+                                       exchange.codec.wrong_method(request))
+            exchange.operation_model = self.models[route.service].operation_model(name)
             if route.foreign_account:
                 raise ForeignAccount()
+        except Exception as failure:
+            exchange.failure = failure
+        limit = exchange.service.body_limits.get(exchange.name) if exchange.name else None
+        exchange.limit, exchange.upload = (API_BODY_LIMIT, False) if limit is None else (limit, True)
+        # aws-chunked framing is undone as the body arrives, for the REST protocols whose codecs read it.
+        exchange.unframe = route.protocol in ("rest-xml", "rest-json") and payload.is_streaming(request.headers)
+        return exchange
+
+    def too_large(self, exchange: "Exchange", size: int = 0) -> Response:
+        """The answer to a request over a limit: its head (``exchange.refused``), or its body (``size``
+        bytes declared or received), in the protocol's manner."""
+        failure = exchange.failure if exchange.refused else RequestTooLarge(
+            size, exchange.limit, RequestTooLarge.UPLOAD if exchange.upload else RequestTooLarge.BODY)
+        if exchange.admin and exchange.upload:   # a signed URL: S3's errors, as every refusal there
+            return self.codec("s3", "rest-xml").serialize_error(self.services["s3"].errors.translate(failure, None))
+        if exchange.admin or exchange.route is None:
+            return admin.json_response(400, {"error": str(failure)})
+        error = exchange.service.errors.translate(failure, exchange.name)
+        return exchange.codec.serialize_error(error, exchange.operation_model)
+
+    def finish(self, exchange: "Exchange") -> Response:
+        """Answer a request whose body is in ``exchange.request.payload``."""
+        request = exchange.request
+        if exchange.admin:
+            return admin.handle(self, request)
+        if exchange.route is None:
+            return _NOT_FOUND
+        route, service, codec, name = exchange.route, exchange.service, exchange.codec, exchange.name
+        operation_model = exchange.operation_model
+        try:
+            if exchange.failure is not None:
+                raise exchange.failure
             params = codec.parse(operation_model, request)
             base_url = endpoint_url(request, (operation_model.endpoint or {}).get("hostPrefix"), params)
             with self.runtime.unit(route.account, route.region, name, service=route.service, errors=service.errors,
@@ -119,6 +182,16 @@ class Emulator:
                 log.exception("internal error on %s %s", request.method, request.path)
             return codec.serialize_error(service.errors.translate(failure, name), operation_model)
 
+    def handle(self, request: Request) -> Response:
+        """Answer a request whose whole body is already in it (in-process callers)."""
+        exchange = self.begin(request)
+        exchange.request.payload = request.payload
+        if exchange.refused:
+            return self.too_large(exchange)
+        if len(request.payload) > exchange.limit:
+            return self.too_large(exchange, len(request.payload))
+        return self.finish(exchange)
+
     # -- ASGI ---------------------------------------------------------------------------------------
 
     @cached_property
@@ -126,7 +199,8 @@ class Emulator:
         return ASGIApp(self)
 
 
-def _request_from_scope(scope, body: bytes) -> Request:
+def _request_from_scope(scope) -> Request:
+    """The request's head; its body is read afterwards (``ASGIApp._receive``)."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
@@ -145,7 +219,26 @@ def _request_from_scope(scope, body: bytes) -> Request:
         host = f"{server[0]}:{server[1]}"
     return Request(method=scope["method"], path=path, raw_path=raw_path,
                    query_string=scope.get("query_string", b"").decode("latin-1"), headers=headers,
-                   body=body, scheme=scope.get("scheme", "http"), host=host)
+                   scheme=scope.get("scheme", "http"), host=host)
+
+
+def _head_size(request: Request) -> int:
+    return len(request.raw_path) + len(request.query_string) + sum(
+        len(name) + len(value) + 4 for name, value in request.headers.items())
+
+
+class Exchange:
+    """One request between ``Emulator.begin`` and ``Emulator.finish``: where it goes and what its body may be."""
+
+    __slots__ = ("request", "route", "service", "codec", "name", "operation_model", "failure", "limit", "upload",
+                 "admin", "unframe", "refused")
+
+    def __init__(self, request: Request, *, route=None, service=None, codec=None, limit: int = 0,
+                 admin: bool = False):
+        self.request, self.route, self.service, self.codec = request, route, service, codec
+        self.name = self.operation_model = self.failure = None
+        self.limit, self.upload, self.admin, self.unframe = limit, False, admin, False
+        self.refused = False   # answered from the head alone (``failure``), the body unread
 
 
 class ASGIApp:
@@ -164,30 +257,113 @@ class ASGIApp:
                     return
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        request = _request_from_scope(scope, b"".join(chunks))
+        request = _request_from_scope(scope)
+        body = response = None
         try:
-            response = self.emulator.handle(request)
+            exchange = self.emulator.begin(request)
+            response, body = await self._receive(exchange, receive)
+            if response is None:
+                exchange.request.payload = body
+                response = self.emulator.finish(exchange)
+        except _Disconnected:
+            return
         except Exception:
             log.exception("unhandled error")
             response = Response(500, [("content-type", "application/json")],
                                 b'{"__type":"InternalFailure","message":"An internal error occurred."}')
+        finally:
+            if body is not None:
+                body.close()   # its file, if spooled and not taken over by the byte store
+        try:
+            await self._send(request, response, send)
+        finally:
+            if isinstance(response.body, Blob):
+                response.body.close()
+
+    async def _receive(self, exchange: Exchange, receive) -> tuple[Response | None, Body | None]:
+        """Read the body into a spool, unframing aws-chunked bodies on the way. Over the limit (declared, or
+        once that many bytes came): the answer, without reading the rest (the connection then closes)."""
+        emulator, headers, limit = self.emulator, exchange.request.headers, exchange.limit
+        if exchange.refused:
+            return _closing(emulator.too_large(exchange)), None
+        declared = payload.declared_length(headers)
+        if declared is not None and declared > limit:
+            return _closing(emulator.too_large(exchange, declared)), None
+        spooler = Spooler(emulator.spool_dir, payload.wanted_digests(headers) if exchange.upload else ())
+        decoder = payload.ChunkedDecoder(spooler.write) if exchange.unframe else None
+        feed = decoder.feed if decoder is not None else spooler.write
+        # Framing adds a little to the payload's size: bounded too, so the raw bytes cannot grow unchecked.
+        raw_limit = limit + _FRAMING_ALLOWANCE + limit // 64 if decoder is not None else limit
+        received = 0
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected()
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                feed(chunk)
+                if spooler.length > limit or received > raw_limit:
+                    spooler.abort()
+                    answer = emulator.too_large(exchange, max(spooler.length, received))
+                    if message.get("more_body"):
+                        await _drain(receive, message)
+                    return _closing(answer), None
+                if not message.get("more_body"):
+                    break
+        except BaseException:
+            spooler.abort()
+            raise
+        return None, spooler.finish(decoder.finish() if decoder is not None else None)
+
+    @staticmethod
+    async def _send(request: Request, response: Response, send) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         body = response.body
+        streamed = isinstance(body, Blob)
         if response.status in (204, 304):   # HTTP: these never have a body
-            body = b""
+            body, streamed = b"", False
             headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
         elif response.header("content-length") is None:
             headers.append((b"content-length", str(len(body)).encode()))
         if request.method == "HEAD":   # no body either; its Content-Length still tells the size
-            body = b""
+            body, streamed = b"", False
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if not streamed:
+            await send({"type": "http.response.body", "body": body})
+            return
+        for chunk in body.chunks():   # the server's write buffer pushes back on a slow reader
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class _Disconnected(Exception):
+    """The client went away before its body was complete: nothing to answer."""
+
+
+# What aws-chunked framing may add to a payload beyond its chunk headers (about 1/64 of it at the smallest
+# chunks SDKs send, 8 KiB with an 86-byte signed header): the trailer and a final chunk.
+_FRAMING_ALLOWANCE = 64 * 1024
+
+
+# Past its limit, a body that did not declare its length is still read (and dropped) this much further, so a
+# client that sends it whole, reading no answer until it is done, gets the answer instead of a reset.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def _drain(receive, message) -> None:
+    drained = 0
+    while message.get("more_body") and drained < _DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        drained += len(message.get("body", b""))
+
+
+def _closing(response: Response) -> Response:
+    """A response sent before the body was read: the connection cannot carry another request after it."""
+    response.headers = [*response.headers, ("connection", "close")]
+    return response
 
 
 def create_app(config: Config | None = None) -> ASGIApp:

@@ -3,7 +3,9 @@ Content-MD5 and flexible checksums, expiry and forged tokens, each refusal in S3
 
 import base64
 import hashlib
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
@@ -80,6 +82,46 @@ def test_download_get_and_head(download):
     assert status == 200 and body == b""
     assert headers["Content-Length"] == str(len(CSV)) and headers["ETag"] == etag
     assert headers["Content-Type"] == "application/octet-stream"
+
+
+def test_download_ranges_as_s3_answers_them(download):
+    status, headers, body = call(download, headers={"Range": "bytes=7-11"})
+    assert status == 206 and body == CSV[7:12]
+    assert headers["Content-Range"] == f"bytes 7-11/{len(CSV)}" and headers["Content-Length"] == "5"
+    assert headers["ETag"] == f'"{hashlib.md5(CSV).hexdigest()}"'   # the whole object's, as S3 gives it
+    status, headers, body = call(download, headers={"Range": "bytes=-6"})
+    assert status == 206 and body == CSV[-6:]
+    s3_error(*call(download, headers={"Range": f"bytes={len(CSV)}-"}), "InvalidRange", 416)
+
+
+def test_large_upload_and_download_stream(dx, server):
+    data = bytes(range(256)) * (3 * 4096 + 17)   # past the server's 1 MiB memory limit: spooled, then streamed
+    data_set = create_data_set(dx)
+    revision = create_revision(dx, data_set["Id"])
+    import_file(server, dx, data_set["Id"], revision["Id"], data, name="big.bin")
+    [asset] = dx.list_revision_assets(DataSetId=data_set["Id"], RevisionId=revision["Id"])["Assets"]
+    export = dx.create_job(Type="EXPORT_ASSET_TO_SIGNED_URL", Details={"ExportAssetToSignedUrl": {
+        "AssetId": asset["Id"], "DataSetId": data_set["Id"], "RevisionId": revision["Id"]}})
+    dx.start_job(JobId=export["Id"])
+    server.advance(30)
+    url = dx.get_job(JobId=export["Id"])["Details"]["ExportAssetToSignedUrl"]["SignedUrl"]
+    status, headers, body = call(url)
+    assert status == 200 and body == data and headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+
+
+def test_an_upload_over_5_gib_is_refused_before_it_is_sent(upload_url):
+    url = urllib.parse.urlsplit(upload_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.putrequest("PUT", url.path)
+    conn.putheader("Content-Length", str(5 * 1024 ** 3 + 1))
+    conn.putheader("Expect", "100-continue")   # as SDKs send files: no byte goes before the answer
+    conn.endheaders()
+    response = conn.getresponse()
+    members = s3_error(response.status, response.headers, response.read(), "EntityTooLarge", 400)
+    conn.close()
+    assert members["MaxSizeAllowed"] == str(5 * 1024 ** 3) and members["ProposedSize"] == str(5 * 1024 ** 3 + 1)
+    s3_error(*call(upload_url, "PUT", CSV, {"X-Padding": "p" * (20 * 1024)}), "RequestHeaderSectionTooLarge", 400)
+    assert call(upload_url, "PUT", CSV, {"Content-MD5": md5_b64(CSV)})[0] == 200
 
 
 def test_content_md5_of_other_bytes_is_bad_digest(upload_url):

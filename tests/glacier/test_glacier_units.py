@@ -7,6 +7,7 @@ import pytest
 from botocore.utils import calculate_tree_hash
 from sqlalchemy import event
 
+from jobyard.blobs import Blob
 from jobyard.config import Config
 from jobyard.errors import (ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed,
                             Violation)
@@ -109,6 +110,8 @@ class Harness:
         with self.emulator.runtime.unit(ACCOUNT, REGION, operation, service="glacier", errors=ERRORS,
                                         now_us=now_us) as ctx:
             output = self.service.call(ctx, operation, {"accountId": "-", **params})
+            if isinstance(output.get("body"), Blob):   # a download is streamed by the server: read it here
+                output["body"] = output["body"].read()
             if fail_after:
                 raise RuntimeError("the request failed after its catch-up")
             return output

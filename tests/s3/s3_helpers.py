@@ -17,14 +17,14 @@ NO_RETRIES = {"total_max_attempts": 1}
 # S3 answers with codes from its documented list ("Error responses" in the S3 API reference), most of
 # which no operation of the model lists: every one of them is a valid answer of any S3 operation.
 S3_ERROR_CODES = GENERIC_ERROR_CODES + (
-    "AccessDenied", "BadDigest", "BadRequest", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "EntityTooSmall",
+    "AccessDenied", "BadDigest", "BadRequest", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "EntityTooLarge", "EntityTooSmall",
     "IllegalLocationConstraintException", "IncompleteBody", "InternalError", "InvalidArgument",
     "InvalidBucketName", "InvalidBucketState", "InvalidDigest", "InvalidLocationConstraint", "InvalidObjectState",
     "InvalidPart", "InvalidPartNumber", "InvalidPartOrder", "InvalidRange", "InvalidRequest",
     "InvalidStorageClass", "InvalidTag", "KeyTooLongError", "MalformedACLError", "MalformedTrailerError",
-    "MalformedXML", "MetadataTooLarge", "MethodNotAllowed", "MissingSecurityHeader", "NoSuchBucket", "NoSuchKey",
+    "MalformedXML", "MaxMessageLengthExceeded", "MetadataTooLarge", "MethodNotAllowed", "MissingSecurityHeader", "NoSuchBucket", "NoSuchKey",
     "NoSuchObjectLockConfiguration", "NoSuchUpload", "NoSuchVersion", "NotImplemented",
-    "ObjectLockConfigurationNotFoundError", "PreconditionFailed", "RestoreAlreadyInProgress", "UnexpectedContent",
+    "ObjectLockConfigurationNotFoundError", "PreconditionFailed", "RequestHeaderSectionTooLarge", "RestoreAlreadyInProgress", "UnexpectedContent",
     "XAmzContentSHA256Mismatch",
 )
 

@@ -14,7 +14,7 @@ from . import ANY, route
 # Every method reaches the endpoint: each URL decides which it allows, as S3 does (MethodNotAllowed).
 @route(ANY, "objects/{token}")
 def signed_object(emulator, request, token):
-    answer = emulator.runtime.urls.serve(token, request.method, request.headers, request.body, request.base_url)
+    answer = emulator.runtime.urls.serve(token, request.method, request.headers, request.payload, request.base_url)
     if answer.error is None:
         return Response(answer.status, list(answer.headers), answer.body)
     error = emulator.codec("s3", "rest-xml").serialize_error(answer.error)

@@ -85,7 +85,7 @@ class ObjectBody:
     """An object's bytes (or the requested range of them) with its description."""
 
     info: ObjectInfo
-    data: bytes
+    data: bytes    # from ``stream``: a ``blobs.Blob``, read in chunks
     content_range: tuple[int, int] | None = None   # (first, last) byte served when a range was asked for
 
 
@@ -264,6 +264,12 @@ class ObjectStore(ABC):
     def get(self, bucket: str, key: str, *, version_id: str | None = None,
             byte_range: tuple[int | None, int | None] | None = None) -> ObjectBody:
         """The bytes (InvalidObjectState for an archived object that is not restored, InvalidRange)."""
+
+    def stream(self, bucket: str, key: str, *, version_id: str | None = None,
+               byte_range: tuple[int | None, int | None] | None = None) -> ObjectBody:
+        """Like ``get``, with the bytes as a ``blobs.Blob`` where the store can (read in chunks, for downloads
+        of any size); the caller closes it."""
+        return self.get(bucket, key, version_id=version_id, byte_range=byte_range)
 
     @abstractmethod
     def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo: ...

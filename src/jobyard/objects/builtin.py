@@ -36,6 +36,7 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING
 
+from ..blobs import Blob, Joined, as_bytes
 from ..clock import US
 from ..lifecycle import Handler, draw_seconds
 from ..store import ByteStore, InvalidToken, Resource, Store, TokenSigner, Tx, TxFiles
@@ -442,6 +443,15 @@ class BuiltinObjectStore(ObjectStore):
         return self._write(bucket_row, key, data, doc)
 
     def get(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
+        body = self.stream(bucket, key, version_id=version_id, byte_range=byte_range)
+        data = body.data
+        try:
+            return ObjectBody(body.info, as_bytes(data), body.content_range)
+        finally:
+            if isinstance(data, Blob):
+                data.close()
+
+    def stream(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
         row = self._object(bucket, key, version_id)
         doc = row.doc
         info = self._info(row)
@@ -450,9 +460,9 @@ class BuiltinObjectStore(ObjectStore):
                               403, StorageClass=doc["class"])
         size = doc["size"]
         if byte_range is None:
-            return ObjectBody(info, self.files.get(doc["file"]) if size else b"")
+            return ObjectBody(info, self.files.stream(doc["file"]) if size else b"")
         first, last = rules.resolve_range(byte_range, size)
-        return ObjectBody(info, self.files.get(doc["file"], first, last), (first, last))
+        return ObjectBody(info, self.files.stream(doc["file"], first, last), (first, last))
 
     def head(self, bucket, key, *, version_id=None) -> ObjectInfo:
         return self._info(self._object(bucket, key, version_id, "HEAD"))
@@ -596,7 +606,7 @@ class BuiltinObjectStore(ObjectStore):
                    "content_language": content_language, "expires": expires_us}
         if tags is not None:
             rules.check_tags(tags)
-        data = self.files.get(doc["file"]) if doc.get("size") else b""
+        data = self.files.stream(doc["file"]) if doc.get("size") else b""
         kept_checksums = {}
         algorithm = checksum_algorithm or next(iter(doc.get("checksums") or {}), None)
         if algorithm is not None:
@@ -838,7 +848,7 @@ class BuiltinObjectStore(ObjectStore):
                 raise rules.invalid_request("The specified copy source is larger than the maximum allowable size "
                                             f"for a copy source: {MAX_PART_SIZE}")
             first, last = 0, size - 1
-        data = self.files.get(doc["file"], first, last) if last >= first else b""
+        data = self.files.stream(doc["file"], first, last) if last >= first else b""
         algorithm = upload.doc.get("algorithm")
         value = compute_checksum(algorithm, data) if algorithm is not None else None
         return self._save_part(upload, part_number, data, value), info
@@ -876,7 +886,7 @@ class BuiltinObjectStore(ObjectStore):
         if object_size is not None and object_size != size:
             raise rules.invalid_request("The provided 'x-amz-mp-object-size' header does not match what was "
                                         "computed")
-        data = b"".join(self.files.get(row.doc["file"]) if row.doc["size"] else b"" for row in rows)
+        data = Joined([self.files.stream(row.doc["file"]) for row in rows if row.doc["size"]])
         kept = {}
         if algorithm is not None:
             value = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
+from ..blobs import Blob, Streamed, as_bytes
 from ..clock import from_datetime, to_datetime
 from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
                   MarkerPage, ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectParts, ObjectStore, Part,
@@ -203,7 +204,7 @@ class RemoteObjectStore(ObjectStore):
             if_match=None, if_none_match=None) -> ObjectInfo:
         checksum = {f"Checksum{name}": value for name, value in (checksums or {}).items()}
         answer = self._call(
-            "put_object", Bucket=bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata,
+            "put_object", Bucket=bucket, Key=key, Body=_payload(data), ContentType=content_type, Metadata=metadata,
             Tagging=urlencode(tags) if tags else None, StorageClass=storage_class, CacheControl=cache_control,
             ContentDisposition=content_disposition, ContentEncoding=content_encoding,
             ContentLanguage=content_language, Expires=to_datetime(expires_us) if expires_us is not None else None,
@@ -217,12 +218,20 @@ class RemoteObjectStore(ObjectStore):
         return self.head(bucket, key, version_id=answer.get("VersionId"))
 
     def get(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
+        body = self.stream(bucket, key, version_id=version_id, byte_range=byte_range)
+        try:
+            return ObjectBody(body.info, body.data.read(), body.content_range)
+        finally:
+            body.data.close()
+
+    def stream(self, bucket, key, *, version_id=None, byte_range=None) -> ObjectBody:
         range_header = None
         if byte_range is not None:
             first, last = byte_range
             range_header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
         answer = self._call("get_object", Bucket=bucket, Key=key, VersionId=version_id, Range=range_header)
-        data = answer["Body"].read()
+        # Passed on as it arrives from the endpoint, whatever its size.
+        data = Streamed(answer["Body"], int(answer.get("ContentLength") or 0))
         info = self._info(bucket, key, answer)
         content_range = None
         if answer.get("ContentRange"):
@@ -379,7 +388,7 @@ class RemoteObjectStore(ObjectStore):
 
     def upload_part(self, bucket, key, upload_id, part_number, data, *, checksums=None) -> Part:
         answer = self._call("upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
-                            Body=data, **_checksum_members(checksums))
+                            Body=_payload(data), **_checksum_members(checksums))
         return Part(part_number, len(data), answer.get("ETag", ""), checksums=_checksums(answer))
 
     def copy_part(self, bucket, key, upload_id, part_number, source_bucket, source_key, *, source_version_id=None,
@@ -503,3 +512,11 @@ class RemoteObjectStore(ObjectStore):
         answer = self._call("restore_object", Bucket=bucket, Key=key, VersionId=version_id,
                             RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": tier}})
         return answer.get("ResponseMetadata", {}).get("HTTPStatusCode") == 202
+
+
+def _payload(data):
+    """What botocore sends: a spooled request body's file (read as it is sent), else the bytes."""
+    path = getattr(data, "path", None) if isinstance(data, Blob) else None
+    if path is not None:
+        return open(path, "rb")
+    return as_bytes(data)

@@ -141,6 +141,24 @@ def invalid_copy_range(size: int, first: int, last: int) -> ObjectError:
                             "x-amz-copy-source-range", f"bytes={first}-{last}")
 
 
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
+    """A single ``bytes=`` range, or None: S3 ignores a Range header it cannot use (several ranges, bad
+    syntax) and sends the whole object."""
+    if not text:
+        return None
+    match = _RANGE.fullmatch(text.strip())
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first = int(match.group(1)) if match.group(1) else None
+    last = int(match.group(2)) if match.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
 def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:
     """(first, last) bytes of an HTTP range over ``size`` bytes; InvalidRange (416) when none is there."""
     first, last = byte_range

@@ -31,6 +31,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple, Union
 
+from ..blobs import Blob, window
 from ..clock import to_datetime
 from ..errors import ErrorTable, ServiceError
 from ..store import InvalidToken
@@ -52,7 +53,7 @@ class Content(NamedTuple):
     """What a download handler finds: the bytes and how to label them."""
 
     content_type: str
-    data: bytes
+    data: bytes          # or a ``blobs.Blob`` (``ctx.files.stream``): sent in chunks, whatever its size
     disposition: str | None = None       # Content-Disposition, as an S3 object may carry one
 
 
@@ -65,11 +66,17 @@ class Download:
 
     def answer(self, ctx: "Context", args: dict, method: str, headers: Mapping[str, str], body: bytes) -> "Answer":
         content = Content(*self.read(ctx, args))
-        out = [("Content-Type", content.content_type), ("Content-Length", str(len(content.data))),
-               ("ETag", checksums.etag(content.data))]
+        data = content.data   # bytes, or a Blob the server streams
+        out = [("Content-Type", content.content_type), ("ETag", checksums.etag(data)), ("Accept-Ranges", "bytes")]
         if content.disposition:
             out.append(("Content-Disposition", content.disposition))
-        return Answer(200, tuple(out), b"" if method == "HEAD" else content.data)
+        status, wanted = 200, rules.parse_range(headers.get("range"))
+        if wanted is not None:   # as S3 answers a Range on a presigned GET: 206, or 416 InvalidRange
+            first, last = rules.resolve_range(wanted, len(data))
+            out.append(("Content-Range", f"bytes {first}-{last}/{len(data)}"))
+            status, data = 206, window(data, first, last)
+        out.append(("Content-Length", str(len(data))))
+        return Answer(status, tuple(out), b"" if method == "HEAD" else data)
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class Answer:
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
+    body: bytes | Blob = b""
     error: ServiceError | None = None
 
     @classmethod

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from ..blobs import Blob
 from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
 from ..wire import Request, Response
 
@@ -253,6 +254,8 @@ class ShapeReader:
     # --- protocol hooks -------------------------------------------------------------------------------
 
     def read_blob(self, value) -> bytes:
+        if isinstance(value, Blob):   # a streamed payload (``wire.Body``): kept as it is, not read into memory
+            return value
         if isinstance(value, (bytes, bytearray)):
             return bytes(value)
         raise mismatch(value, "Blob")

@@ -28,6 +28,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from . import payload
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822
 from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
+from ..blobs import Blob
 from ..outputs import STARTED
 from ..wire import Request, Response
 
@@ -503,7 +504,7 @@ class RestCodec(Codec):
                 out[name] = read(found, path, violations)
 
         if plan.payload is not None:
-            self._parse_payload(plan, request.body, out, violations)
+            self._parse_payload(plan, request, out, violations)
         elif plan.has_body:
             body = request.body
             if body and not body.isspace():
@@ -544,13 +545,15 @@ class RestCodec(Codec):
                 found = {key: convert(values[0]) for key, values in leftovers.items()}
             out[name] = read(found, path, violations)
 
-    def _parse_payload(self, plan: RequestPlan, body: bytes, out: dict, violations: list) -> None:
+    def _parse_payload(self, plan: RequestPlan, request: Request, out: dict, violations: list) -> None:
         name, kind = plan.payload, plan.payload_kind
         path, read = plan.body_fields[name][1:]
         if kind == "blob":
-            # Always present, b"" for an empty body: streaming uploads read it whatever its size.
-            out[name] = read(bytes(body), path, violations)
+            # Always present, empty for an empty body: streaming uploads read it whatever its size. The body
+            # itself (a ``wire.Body``, maybe spooled to a file), so the byte store can take it over.
+            out[name] = read(request.payload, path, violations)
             return
+        body = request.body
         if not body:
             return
         if kind == "string":
@@ -672,7 +675,9 @@ class RestCodec(Codec):
             if value is None:
                 pass
             elif kind == "blob":
-                body = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+                # A Blob (an object's or archive's bytes in the byte store) is streamed by the server.
+                body = value.encode("utf-8") if isinstance(value, str) else (
+                    value if isinstance(value, Blob) else bytes(value))
                 content_type = "application/octet-stream"
             elif kind == "string":
                 body = value.encode("utf-8") if isinstance(value, str) else bytes(value)

@@ -25,7 +25,8 @@ class Service:
     What routing needs to find a service's requests is declared here, as data: ``signing_names`` (the SigV4
     service names its clients sign with), ``path_prefixes`` (paths that are this service's whatever the
     signature says: S3 Control's ``/v20180820/``), ``virtual_hosted`` (a client may name the first URI
-    label in the Host: S3's buckets) and ``signed_operations``."""
+    label in the Host: S3's buckets) and ``signed_operations``. ``body_limits`` names the upload operations
+    and their size limits; a body over one is answered by the ``errors`` table's ``too_large``."""
 
     model_name: str = ""
     signing_names: tuple[str, ...] = ()
@@ -34,6 +35,9 @@ class Service:
     # (signing name, operation the request's URI names) -> the operation it is: requests that only the name
     # their client signs with tells apart (S3's ListDirectoryBuckets and ListBuckets are both ``GET /``).
     signed_operations: dict[tuple[str, str], str] = {}
+    # The operations that take an upload's bytes, and the most each takes: their bodies are streamed to the
+    # byte store. Every other body is an API body (JSON, CBOR, XML) under the server's ``API_BODY_LIMIT``.
+    body_limits: dict[str, int] = {}
     errors: ErrorTable = GENERIC_ERRORS
     operations: dict[str, Operation]
 

@@ -34,6 +34,7 @@ from typing import BinaryIO
 
 from sqlalchemy import bindparam, delete, insert, select
 
+from ..blobs import Blob, FileRange
 from .schema import file_journal
 
 log = logging.getLogger("jobyard.files")
@@ -55,8 +56,9 @@ class TxFiles(ABC):
     """A transaction's view of the byte store."""
 
     @abstractmethod
-    def put(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key``, visible to others once the transaction commits."""
+    def put(self, key: str, data: bytes | Blob) -> None:
+        """Store ``data`` (bytes, or a Blob: copied chunk by chunk, or a spooled request body's file taken
+        over) under ``key``, visible to others once the transaction commits."""
 
     @abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -71,6 +73,18 @@ class TxFiles(ABC):
         with self.open(key) as f:
             f.seek(start)
             return f.read() if end is None else f.read(end - start + 1)
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> FileRange:
+        """Like ``get``, as a Blob read in chunks: what downloads and copies use, whatever the size. The file
+        is opened now, so the range reads these bytes even if the key is replaced or deleted meanwhile."""
+        f = self.open(key)
+        try:
+            size = f.seek(0, os.SEEK_END)
+        except BaseException:
+            f.close()
+            raise
+        last = size - 1 if end is None else min(end, size - 1)
+        return FileRange(f, start, last - start + 1)
 
     def size(self, key: str) -> int:
         with self.open(key) as f:
@@ -95,6 +109,11 @@ class ByteStore(ABC):
 
     def clear(self) -> None:
         """Remove every byte (the admin reset)."""
+
+    def spool_dir(self) -> str | None:
+        """Where the server spools request bodies: a folder from which ``put`` takes a body's file over
+        without copying (None: a temporary folder, and ``put`` copies)."""
+        return None
 
     def close(self) -> None:
         """Release what this process holds."""
@@ -131,12 +150,34 @@ class FileStore(ByteStore):
 
     # -- raw operations (no transaction) --------------------------------------------------------------
 
-    def stage(self, data: bytes) -> str:
+    def spool_dir(self) -> str:
+        # This process's pending folder: a body spooled there is on the same file system as the store (so
+        # ``stage`` links it), and a crash leaves nothing behind, since the sweep removes the folder.
+        return self._own_pending_dir()
+
+    def stage(self, data: bytes | Blob) -> str:
         """Write ``data`` durably to a new file in this process's pending folder; returns its name."""
-        fd, path = tempfile.mkstemp(dir=self._own_pending_dir())
+        folder = self._own_pending_dir()
+        spooled = getattr(data, "path", None) if isinstance(data, Blob) else None
+        if spooled is not None and os.path.dirname(os.path.abspath(spooled)) == folder:
+            # A request body spooled here: its file becomes the staged one (a second name for it, so the
+            # body's own cleanup does not touch it), no byte copied.
+            path = os.path.join(folder, "put-" + uuid.uuid4().hex)
+            fd = os.open(spooled, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.link(spooled, path)
+            return os.path.basename(path)
+        fd, path = tempfile.mkstemp(dir=folder)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                if isinstance(data, Blob):
+                    for chunk in data.chunks():
+                        out.write(chunk)
+                else:
+                    out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
@@ -259,7 +300,7 @@ class FileTxFiles(TxFiles):
             self.tx.before_commit(self._journal)
             self.tx.on_commit(self._apply, outermost=True)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | Blob) -> None:
         self._hook()
         name = self.files.stage(data)
         previous, was_deleted = self._puts.get(key), key in self._deletes

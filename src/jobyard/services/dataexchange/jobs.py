@@ -16,10 +16,10 @@ its own savepoint, so whatever it wrote before failing is undone (rows, payload 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 
+from ... import digests
 from ...clock import US, to_datetime
 from ...context import Context, Scope
 from ...lifecycle import draw_seconds
@@ -85,8 +85,9 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 API_ENDPOINT = "https://api-fulfill.dataexchange.{region}.amazonaws.com/v1"
 
 
-def md5_base64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
+def md5_base64(data) -> str:
+    """Of bytes, or of an upload's body (whose MD5 was computed as it arrived)."""
+    return digests.md5_base64(data)
 
 
 def new_job(scope: Scope, job_type: str, details: dict, asset_configuration: dict | None, data_set_id: str,

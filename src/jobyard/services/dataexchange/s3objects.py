@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ...blobs import Blob
 from ...objects import ObjectError, ObjectStore
 from ...objects.api import ARCHIVE_CLASSES
 from ...store import TxFiles
@@ -96,11 +97,15 @@ def import_objects(store: ObjectStore, files: TxFiles, copies: list[S3Copy],
         raise TransferFailed(failures)
     for index, copy in enumerate(copies):
         try:
-            data = store.read(copy.bucket, copy.key)
+            data = store.stream(copy.bucket, copy.key).data   # copied chunk by chunk, whatever its size
         except ObjectError as error:
             raise TransferFailed([_object_failure(copy, "read", error)]) from None
         copy.file_key, copy.size = file_key(index), len(data)
-        files.put(copy.file_key, data)
+        try:
+            files.put(copy.file_key, data)
+        finally:
+            if isinstance(data, Blob):
+                data.close()
     return copies
 
 
@@ -130,6 +135,10 @@ def export_objects(store: ObjectStore, files: TxFiles, copies: list[S3Copy]) -> 
         raise TransferFailed(failures)
     for copy in copies:
         try:
-            store.put(copy.bucket, copy.key, files.get(copy.file_key))
+            data = files.stream(copy.file_key)
+            try:
+                store.put(copy.bucket, copy.key, data)
+            finally:
+                data.close()
         except ObjectError as error:
             raise TransferFailed([_object_failure(copy, "write", error)]) from None

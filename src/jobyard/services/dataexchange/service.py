@@ -415,7 +415,8 @@ class DataExchangeService(Service):
         if revision is not None and revision.doc.get("Revoked"):
             raise rules.access_denied("Access to this revision has been revoked.")
         filename = asset.doc["Name"].rsplit("/", 1)[-1].replace('"', "")
-        return Content(content_type, ctx.files.get(asset.doc["FileKey"]), f'attachment; filename="{filename}"')
+        # Streamed by the server, whatever the asset's size.
+        return Content(content_type, ctx.files.stream(asset.doc["FileKey"]), f'attachment; filename="{filename}"')
 
     def _receive_upload(self, ctx: Context, args: dict, data: bytes, content_type: str) -> None:
         job = ctx.scope.get(JOB, args["job"])

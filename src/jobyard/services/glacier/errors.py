@@ -10,7 +10,7 @@ ServiceUnavailableException (500, from the model).
 
 from __future__ import annotations
 
-from ...errors import ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from ...errors import RequestTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from ..base import partition
 
 VAULT = "glacier.vault"
@@ -74,6 +74,15 @@ def _serialization(failure: SerializationError, operation: str | None) -> Servic
     return glacier_error("SerializationException", str(failure) or "The request body is not valid JSON")
 
 
+def _too_large(failure: RequestTooLarge, operation: str | None) -> ServiceError:
+    # The UploadArchive and UploadMultipartPart references list no size error of their own: a bad
+    # Content-Length is an invalid parameter, as every other one (the message is jobyard's).
+    if failure.upload:
+        return invalid(f"Invalid Content-Length: {failure.size}. An archive or part holds at most "
+                       f"{failure.limit} bytes.")
+    return invalid(f"{failure}.")
+
+
 def _unknown_operation(failure: UnknownOperation, operation: str | None) -> ServiceError:
     return glacier_error("BadRequest", f"The request cannot be processed: no operation at {failure.what}")
 
@@ -92,6 +101,7 @@ ERRORS = ErrorTable(
     validation=_validation,
     serialization=_serialization,
     unknown_operation=_unknown_operation,
+    too_large=_too_large,
     access_denied=_foreign_account,
     internal="ServiceUnavailableException",
     internal_message="The service cannot complete the request.",

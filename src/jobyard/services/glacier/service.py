@@ -14,6 +14,7 @@ from calendar import monthrange
 
 import orjson
 
+from ...blobs import Joined
 from ...clock import US, from_datetime, to_datetime
 from ...objects import ObjectError
 from ...store import Resource
@@ -24,12 +25,14 @@ from .common import (ABORTED, COMPLETED, DAY, DELETED, FAILED, IN_PROGRESS, JOB_
                      parse_date, parse_limit, part_key, random_id)
 from .errors import (ARCHIVE, CAPACITY, ERRORS, JOB, PART, SETTINGS, UPLOAD, VAULT, access_denied, glacier_error,
                      invalid, limit_exceeded, missing, not_found, vault_arn)
-from .treehash import is_megabyte_aligned, is_tree_hash_aligned, tree_hash
+from .treehash import combine, is_megabyte_aligned, is_tree_hash_aligned, tree_hash
 
 MAX_VAULTS = 1000                  # per account and region
 MAX_TAGS = 50                      # per vault
 MAX_PARTS = 10_000
 MAX_PART_SIZE = 4 * 1024 * MiB
+# "The maximum size of an archive that can be uploaded in a single request is 4 GB" (UploadArchive).
+MAX_ARCHIVE_UPLOAD = 4 * 1024 * MiB
 MAX_CAPACITY_UNITS = 2
 LOCK_WINDOW = DAY                  # an InProgress vault lock must be completed within 24 hours
 # A completed or aborted upload answers retries this long. The Developer Guide gives no figure: completing again
@@ -67,6 +70,7 @@ def _invalid_marker(params: dict):
 class GlacierService(Service):
     model_name = "glacier"
     signing_names = ("glacier",)
+    body_limits = {"UploadArchive": MAX_ARCHIVE_UPLOAD, "UploadMultipartPart": MAX_PART_SIZE}
     errors = ERRORS
 
     def transitions(self) -> dict:
@@ -519,10 +523,15 @@ class GlacierService(Service):
             position = part.doc["End"] + 1
         if position != size or not parts:
             raise invalid(f"Invalid x-amz-archive-size: {size_text}; the uploaded parts hold {position} bytes")
-        body = b"".join(ctx.files.get(part_key(ctx.account, ctx.region, upload.id, p.doc["Start"])) for p in parts)
-        computed = tree_hash(body)
+        # Parts are 1 MiB times a power of two, so each part's tree is a subtree of the archive's: the
+        # archive's tree hash combines the parts' (as Glacier's multipart checksums are built).
+        computed = combine([bytes.fromhex(p.doc["TreeHash"]) for p in parts]).hex()
         self._check_checksum(checksum, computed)
-        archive = self._store_archive(ctx, vault, body, computed, upload.doc.get("Description"))
+        body = Joined([ctx.files.stream(part_key(ctx.account, ctx.region, upload.id, p.doc["Start"])) for p in parts])
+        try:
+            archive = self._store_archive(ctx, vault, body, computed, upload.doc.get("Description"))
+        finally:
+            body.close()
         self._drop_parts(ctx, upload)
         upload.state, upload.next_due_us = COMPLETED, ctx.now_us + ENDED_UPLOAD_KEPT * US
         upload.doc["Archive"] = {"Id": archive.id, "Size": size, "TreeHash": computed}
@@ -673,8 +682,14 @@ class GlacierService(Service):
         range_hash = None
         if is_tree_hash_aligned(size, start, end):
             whole = start == 0 and end == size - 1
-            range_hash = archive.doc["TreeHash"] if whole else tree_hash(
-                ctx.files.get(archive_key(ctx.account, ctx.region, archive.id), start, end))
+            if whole:
+                range_hash = archive.doc["TreeHash"]
+            else:
+                retrieved = ctx.files.stream(archive_key(ctx.account, ctx.region, archive.id), start, end)
+                try:
+                    range_hash = tree_hash(retrieved)
+                finally:
+                    retrieved.close()
         doc.update({"Action": jobs.ARCHIVE_RETRIEVAL, "ArchiveId": archive.id, "ArchiveSize": size,
                     "ArchiveTreeHash": archive.doc["TreeHash"], "Range": [start, end], "RangeTreeHash": range_hash,
                     "Tier": tier, "ArchiveDescription": archive.doc.get("Description")})
@@ -762,7 +777,7 @@ class GlacierService(Service):
             first, end = wanted
             out["status"] = 206
             out["contentRange"] = f"bytes {first}-{end}/{total}"
-        out["body"] = ctx.files.get(key, offset + first, offset + end) if total else b""
+        out["body"] = ctx.files.stream(key, offset + first, offset + end) if total else b""
         if archive_job:
             out["archiveDescription"] = doc.get("ArchiveDescription")
             # A checksum only for data whose retrieved range and downloaded range are both tree-hash aligned.

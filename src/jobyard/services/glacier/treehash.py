@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
+from ... import digests
 from .common import MiB
-
-
-def leaf_hashes(data: bytes) -> list[bytes]:
-    if not data:
-        return [hashlib.sha256(b"").digest()]
-    view = memoryview(data)
-    return [hashlib.sha256(view[i:i + MiB]).digest() for i in range(0, len(data), MiB)]
 
 
 def combine(digests: list[bytes]) -> bytes:
@@ -30,8 +24,9 @@ def combine(digests: list[bytes]) -> bytes:
     return level[0]
 
 
-def tree_hash(data: bytes) -> str:
-    return combine(leaf_hashes(data)).hex()
+def tree_hash(data) -> str:
+    """The tree hash of bytes or of a Blob (an upload's body, a stored range: hashed as they are read)."""
+    return digests.digest_of(digests.TREE_HASH, data).hex()
 
 
 def _chunks(size: int) -> int:

@@ -10,7 +10,7 @@ path or method is 405 and an operation jobyard does not implement 501, a defect 
 
 from __future__ import annotations
 
-from ...errors import ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from ...errors import RequestTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
 from ...objects import checksums, rules
 
 
@@ -83,6 +83,17 @@ def _serialization(failure: SerializationError, operation: str | None) -> Servic
     return rules.malformed_xml()
 
 
+def _too_large(failure: RequestTooLarge, operation: str | None) -> ServiceError:
+    if failure.upload:   # PutObject, UploadPart: S3's object and part size limit
+        return rules.entity_too_large(failure.size, failure.limit)
+    if failure.part == RequestTooLarge.HEAD:
+        # S3 API reference, "Error responses": the request's headers and query parameters past S3's limit.
+        return ERRORS.error("RequestHeaderSectionTooLarge", "The request header and query parameters used to make "
+                                                            "the request exceed the maximum allowed size.")
+    # An XML body past what jobyard reads (S3 API reference, "Error responses": MaxMessageLengthExceeded).
+    return ERRORS.error("MaxMessageLengthExceeded", "Your request was too big.")
+
+
 def _unknown_operation(failure: UnknownOperation, operation: str | None) -> ServiceError:
     # ``what`` is the request's path when no route matched, the operation's name when jobyard lacks it.
     if failure.what and not failure.what.startswith("/"):
@@ -108,12 +119,15 @@ ERRORS = ErrorTable(
         "InvalidStorageClass": 400,
         "InvalidTag": 400,
         "MalformedTrailerError": 400,
+        "MaxMessageLengthExceeded": 400,
+        "RequestHeaderSectionTooLarge": 400,
         "UnexpectedContent": 400,
         "XAmzContentSHA256Mismatch": 400,
     },
     validation=_validation,
     serialization=_serialization,
     unknown_operation=_unknown_operation,
+    too_large=_too_large,
     access_denied="AccessDenied",
     internal="InternalError",
     internal_message="We encountered an internal error. Please try again.",

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from ...clock import from_datetime, to_datetime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
-from ...objects.api import DEFAULT_REGION, STANDARD
+from ...objects.api import DEFAULT_REGION, MAX_PART_SIZE, MAX_PUT_SIZE, STANDARD
 from ...objects.rules import invalid_argument, malformed_xml
 from ...outputs import SEQUENCE, STARTED
 from ..base import Context, Service, operation
@@ -26,7 +26,6 @@ from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid
 MAX_KEYS = 1000
 MAX_DELETE_OBJECTS = 1000
 MAX_LISTED_PARTS = MAX_LISTED_UPLOADS = 1000
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 _GRANT_ITEM = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*', re.IGNORECASE)
 _GRANT_HEADERS = {"GrantFullControl": "FULL_CONTROL", "GrantRead": "READ", "GrantReadACP": "READ_ACP",
@@ -83,21 +82,6 @@ def header_grants(params: dict) -> list[dict] | None:
                        {"Type": "AmazonCustomerByEmail", "EmailAddress": value})
             grants.append({"Grantee": grantee, "Permission": permission})
     return grants or None
-
-
-def parse_range(text: str | None) -> tuple[int | None, int | None] | None:
-    """A single ``bytes=`` range, or None: S3 ignores a Range header it cannot use (several ranges, bad
-    syntax) and sends the whole object."""
-    if not text:
-        return None
-    match = _RANGE.fullmatch(text.strip())
-    if match is None or (not match.group(1) and not match.group(2)):
-        return None
-    first = int(match.group(1)) if match.group(1) else None
-    last = int(match.group(2)) if match.group(2) else None
-    if first is not None and last is not None and last < first:
-        return None
-    return first, last
 
 
 def parse_copy_source(text: str) -> tuple[str, str, str | None]:
@@ -199,6 +183,8 @@ class S3Service(Service):
     # S3 Express (directory buckets) and S3 Object Lambda requests are signed with names of their own.
     signing_names = ("s3", "s3express", "s3-object-lambda")
     signed_operations = {("s3express", "ListBuckets"): "ListDirectoryBuckets"}
+    # S3 user guide, "Uploading objects": up to 5 GB in one PUT; parts of up to 5 GB.
+    body_limits = {"PutObject": MAX_PUT_SIZE, "UploadPart": MAX_PART_SIZE}
     errors = ERRORS
     # A bucket may be named in the Host instead of the path (virtual-hosted-style requests).
     virtual_hosted = True
@@ -350,7 +336,7 @@ class S3Service(Service):
             first, last, count = ctx.objects.part_range(params["Bucket"], params["Key"], part,
                                                         version_id=params.get("VersionId"))
             return ((first, last) if last >= first else None), count
-        return parse_range(params.get("Range")), None
+        return rules.parse_range(params.get("Range")), None
 
     @staticmethod
     def _head(ctx: Context, bucket: str, key: str, version_id: str | None, method: str) -> ObjectInfo:
@@ -371,7 +357,8 @@ class S3Service(Service):
         store = ctx.objects
         info = self._head(ctx, bucket, key, params.get("VersionId"), "GET")
         byte_range, parts_count = self._read_checks(ctx, params, info)
-        body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
+        # Streamed: the server sends the stored bytes in chunks, whatever their size.
+        body = store.stream(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
         out = self._describe(body.info, self._versioned(ctx, bucket))
         out["Body"] = body.data
         out["ContentLength"] = len(body.data)

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
+from ... import blobs, digests
 from ...objects import ObjectError, ObjectStore, Retention
 from ...objects.checksums import compute
 from .stored import microseconds
@@ -162,11 +163,15 @@ def _copy(spec, bucket, key, version_id, objects: ObjectStore):
                  retention=retention, checksum_algorithm=spec.get("ChecksumAlgorithm"), **headers)
 
 
-def _digest(algorithm: str, data: bytes) -> bytes | None:
+def _digest(algorithm: str, data) -> bytes | None:
+    """Of bytes or a Blob (read in chunks)."""
     if algorithm == "MD5":
-        return hashlib.md5(data).digest()
+        return digests.digest_of("MD5", data)
     if algorithm == "SHA512":
-        return hashlib.sha512(data).digest()
+        h = hashlib.sha512()
+        for chunk in blobs.chunks(data):
+            h.update(chunk)
+        return h.digest()
     value = compute(algorithm, data)
     return base64.b64decode(value) if value is not None else None
 
@@ -181,7 +186,12 @@ def _compute_checksum(spec, bucket, key, version_id, objects: ObjectStore):
     algorithm, kind = spec["ChecksumAlgorithm"], spec["ChecksumType"]
     info = objects.head(bucket, key, version_id=version_id)
     try:
-        digest = _digest(algorithm, objects.read(bucket, key, version_id=version_id))
+        data = objects.stream(bucket, key, version_id=version_id).data
+        try:
+            digest = _digest(algorithm, data)
+        finally:
+            if isinstance(data, blobs.Blob):
+                data.close()
     except ObjectError:
         # Archived bytes cannot be read without a restore; a checksum stored with the object still serves.
         stored = info.checksums.get(algorithm)
