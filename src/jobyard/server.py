@@ -103,7 +103,7 @@ class Emulator:
         try:
             name = codec.operation_for(request)
             if name is None:
-                raise UnknownOperation(request.headers.get("x-amz-target") or request.path, codec.wrong_method(request))
+                raise codec.unknown_operation(request)
             operation_model = self.models[route.service].operation_model(name)
             if route.foreign_account:
                 raise ForeignAccount()
