@@ -102,6 +102,7 @@ class Emulator:
         name = operation_model = None
         try:
             name = codec.operation_for(request)
+            name = service.signed_operations.get((route.signing, name), name)
             if name is None:
                 raise codec.unknown_operation(request)
             operation_model = self.models[route.service].operation_model(name)
