@@ -207,6 +207,8 @@ def check_wire(operation_model, body: bytes) -> list[str]:
             _wire_tree(shape, cbor2.loads(body), "", problems)
         elif protocol == "rest-xml":
             _wire_xml(shape, ElementTree.fromstring(body), "", problems)
+        elif protocol == "query":
+            _wire_query(operation_model, shape, ElementTree.fromstring(body), problems)
     except (ValueError, ElementTree.ParseError, cbor2.CBORDecodeError) as exc:
         problems.append(f"<body>: not a valid {protocol} body: {exc}")
     return problems
@@ -274,6 +276,8 @@ def _wire_xml(shape, node, path, problems):
             if member.type_name == "list" and member.serialization.get("flattened"):
                 index = seen[name] = seen.get(name, -1) + 1
                 _wire_xml(member.member, child, f"{_join(path, name)}[{index}]", problems)
+            elif member.type_name == "map" and member.serialization.get("flattened"):
+                _wire_map_entry(member, child, _join(path, name), problems)   # each entry repeats the member
             else:
                 _wire_xml(member, child, _join(path, name), problems)
     elif kind == "list":
@@ -284,15 +288,39 @@ def _wire_xml(shape, node, path, problems):
             else:
                 _wire_xml(shape.member, child, f"{path}[{i}]", problems)
     elif kind == "map":
-        key_tag = shape.key.serialization.get("name", "key")
-        value_tag = shape.value.serialization.get("name", "value")
         for entry in node:
-            parts = {_local(part.tag): part for part in entry}
-            if _local(entry.tag) != "entry" or parts.keys() != {key_tag, value_tag}:
-                problems.append(f"{path}: malformed map entry <{_local(entry.tag)}> {sorted(parts)}")
+            if _local(entry.tag) != "entry":
+                problems.append(f"{path}: map entry <{_local(entry.tag)}>, expected <entry>")
             else:
-                key = parts[key_tag].text
-                _wire_xml(shape.value, parts[value_tag], f"{path}[{key!r}]", problems)
+                _wire_map_entry(shape, entry, path, problems)
+
+
+def _wire_map_entry(shape, entry, path, problems):
+    key_tag = shape.key.serialization.get("name", "key")
+    value_tag = shape.value.serialization.get("name", "value")
+    parts = {_local(part.tag): part for part in entry}
+    if parts.keys() != {key_tag, value_tag}:
+        problems.append(f"{path}: malformed map entry <{_local(entry.tag)}> {sorted(parts)}")
+    else:
+        key = parts[key_tag].text
+        _wire_xml(shape.value, parts[value_tag], f"{path}[{key!r}]", problems)
+
+
+def _wire_query(operation_model, shape, root, problems):
+    """``<OpResponse><OpResult>members</OpResult><ResponseMetadata><RequestId/></ResponseMetadata></OpResponse>``."""
+    expected = f"{operation_model.name}Response"
+    if _local(root.tag) != expected:
+        problems.append(f"<root>: <{_local(root.tag)}>, expected <{expected}>")
+    wrapper = shape.serialization.get("resultWrapper")
+    children = {_local(child.tag): child for child in root}
+    unexpected = set(children) - {wrapper, "ResponseMetadata"}
+    if wrapper and unexpected:
+        problems.append(f"<root>: unexpected elements {sorted(unexpected)}")
+    metadata = children.get("ResponseMetadata")
+    if metadata is None or not metadata.findtext("{*}RequestId"):
+        problems.append("ResponseMetadata.RequestId: missing")
+    if wrapper and wrapper in children:
+        _wire_xml(shape, children[wrapper], "", problems)
 
 
 def assert_conforms(operation_model, parsed: dict, **kwargs) -> None:

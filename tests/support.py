@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import boto3
 import pytest
@@ -66,6 +66,8 @@ def botocore_request(model, operation: str, params: dict, protocol: str) -> Requ
     query = percent_encode_sequence(serialized["query_string"]) if serialized["query_string"] else ""
     query = "&".join(part for part in (template_query, query) if part)
     body = serialized["body"]
+    if isinstance(body, dict):   # the query protocol's parameters: a form body, as botocore's AWSRequest sends them
+        body = urlencode(body, doseq=True)
     body = body.encode() if isinstance(body, str) else bytes(body or b"")
     headers = {k.lower(): v for k, v in serialized["headers"].items()}
     return Request(serialized["method"], unquote(path), path, query, headers, body)

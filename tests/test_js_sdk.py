@@ -5,6 +5,7 @@ The SDK packages are pinned in tests/js/package-lock.json and installed with `np
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from io import BytesIO
@@ -16,7 +17,10 @@ JS_DIR = os.path.join(os.path.dirname(__file__), "js")
 
 def install_sdk() -> None:
     assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed for the JavaScript SDK tests"
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "@aws-sdk")):
+    with open(os.path.join(JS_DIR, "package.json")) as manifest:
+        packages = json.load(manifest)["dependencies"]
+    # Installed again when package.json names a package node_modules lacks (one added since the last install).
+    if not all(os.path.isdir(os.path.join(JS_DIR, "node_modules", name)) for name in packages):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR, check=True,
                        timeout=600)
 
@@ -47,3 +51,8 @@ def test_javascript_sdk_clients(server, account):
     s3 = seen["s3"]
     assert s3["body"] == "hello s3" and s3["prefixes"] == ["dir/"]
     assert s3["error"]["name"] == "NoSuchKey" and s3["error"]["status"] == 404
+
+    sts = seen["sts"]
+    assert sts["account"] == account and sts["arn"] == f"arn:aws:iam::{account}:user/jobyard"
+    assert re.fullmatch(r"AIDA[A-Z2-7]{17}", sts["userId"])
+    assert sts["error"] == {"name": "InvalidAction", "status": 400, "resourceType": None}

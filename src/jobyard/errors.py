@@ -3,7 +3,7 @@
 A service raises ``ServiceError(code, message, status, **extra)``, usually made by its ``ErrorTable``
 (``ERRORS.error(code, message, **extra)``), which knows each code's HTTP status; the codec of the request's
 protocol writes it in that protocol's layout (JSON ``__type``, CBOR ``__type``, REST ``x-amzn-ErrorType``, XML
-``<Error><Code>``). ``extra`` holds further members of the error shape (``ResourceType``, ``ResourceId`` ...).
+``<Error><Code>``, query ``<ErrorResponse><Error><Code>``). ``extra`` holds further members of the error shape (``ResourceType``, ``ResourceId`` ...).
 """
 
 from __future__ import annotations
@@ -78,13 +78,16 @@ class SerializationError(Exception):
 
 
 class UnknownOperation(Exception):
-    """No operation of the service matches the request (``what``: the target or path that was asked for;
-    ``wrong_method``: the path has operations, under other methods)."""
+    """No operation of the service matches the request (``what``: the target, path or query ``Action`` that
+    was asked for, None when a query request names no action; ``wrong_method``: the path has operations,
+    under other methods; ``version``: the API version a query request named, "" when it named none, None
+    for protocols whose requests name no version)."""
 
-    def __init__(self, what: str | None, wrong_method: bool = False):
+    def __init__(self, what: str | None, wrong_method: bool = False, version: str | None = None):
         super().__init__(what or "")
         self.what = what
         self.wrong_method = wrong_method
+        self.version = version
 
 
 class ForeignAccount(Exception):

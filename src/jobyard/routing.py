@@ -3,7 +3,9 @@
 In order: the SigV4 credential scope (``Authorization`` header or presigned ``X-Amz-Credential``) names the
 signing service and region; ``X-Amz-Target`` names a JSON-RPC service; ``/service/<Name>/operation/<Op>``
 with ``smithy-protocol: rpc-v2-cbor`` names an RPC v2 CBOR service; path prefixes settle the rest
-(``/v20180820/`` is S3 Control, which signs as ``s3``). The account comes from the access key id.
+(``/v20180820/`` is S3 Control, which signs as ``s3``); an unsigned request whose form body or query string
+names an ``Action`` of a query-protocol service (STS) is that service's. The account comes from the access
+key id.
 
 Virtual hosting. A service may let clients name the first label of its URIs in the Host instead of the
 path (S3's buckets: ``bucket.s3.amazonaws.com/key`` for ``/bucket/key``, also as an absolute-form target
@@ -31,7 +33,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 from typing import Callable
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, parse_qsl, quote
 
 from botocore.model import ServiceModel
 
@@ -86,6 +88,12 @@ class Router:
                 self._by_signing.setdefault(s, []).append(name)
         self._prefixes = sorted(((p, name) for name, ps in (path_prefixes or {}).items() for p in ps),
                                 key=lambda item: -len(item[0]))
+        # Actions of query-protocol services, for requests that carry no signature to name their service.
+        self._by_action: dict[str, str] = {}
+        for name in sorted(models):
+            if "query" in self._protocols(name):
+                for action in models[name].operation_names:
+                    self._by_action.setdefault(action, name)
 
     def credentials(self, request: Request) -> tuple[str, str | None, str | None]:
         """(access key id, region, signing service) from the SigV4 credential scope, where present."""
@@ -153,6 +161,10 @@ class Router:
         for name in candidates:
             if not any(name == n for _, n in self._prefixes):
                 return name, self._rest_protocol(name)
+        if signing is None and self._by_action:
+            name = self._by_action.get(query_action(request) or "")
+            if name is not None:
+                return name, "query"
         return None, ""
 
     def _protocols(self, name: str) -> list[str]:
@@ -164,6 +176,20 @@ class Router:
         protocols = self._protocols(name)
         return next((p for p in protocols if p.startswith("rest")),
                     "json" if "json" in protocols else protocols[0])
+
+
+def query_action(request: Request) -> str | None:
+    """The ``Action`` a query-protocol request names in its query string or form body, if any."""
+    sources = [request.query_string] if "Action=" in request.query_string else []
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method.upper() == "POST" and content_type == "application/x-www-form-urlencoded" \
+            and b"Action=" in request.body:
+        sources.append(bytes(request.body).decode("utf-8", "replace"))
+    for text in sources:
+        for key, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+            if key == "Action":
+                return value
+    return None
 
 
 # -- virtual hosting -------------------------------------------------------------------------------------

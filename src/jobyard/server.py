@@ -112,7 +112,11 @@ class Emulator:
     # alone (route, operation, limit), ``finish`` answers once the body is there.
 
     def begin(self, request: Request) -> "Exchange":
-        exchange = self._begin(request)
+        if _named_in_body(request):   # decided in ``finish``, once the (API-sized) body is there
+            exchange = Exchange(request, limit=API_BODY_LIMIT)
+            exchange.deferred = True
+        else:
+            exchange = self._begin(request)
         head = _head_size(request)
         if head > HEAD_LIMIT:
             exchange.failure, exchange.refused = RequestTooLarge(head, HEAD_LIMIT, RequestTooLarge.HEAD), True
@@ -134,8 +138,7 @@ class Emulator:
             name = exchange.codec.operation_for(request)
             exchange.name = name = exchange.service.signed_operations.get((route.signing, name), name)
             if name is None:
-                raise UnknownOperation(request.headers.get("x-amz-target") or request.path,
-                                       exchange.codec.wrong_method(request))
+                raise exchange.codec.unknown_operation(request)
             exchange.operation_model = self.models[route.service].operation_model(name)
             if route.foreign_account:
                 raise ForeignAccount()
@@ -161,6 +164,8 @@ class Emulator:
 
     def finish(self, exchange: "Exchange") -> Response:
         """Answer a request whose body is in ``exchange.request.payload``."""
+        if exchange.deferred:
+            exchange = self._begin(exchange.request)
         request = exchange.request
         if exchange.admin:
             return admin.handle(self, request)
@@ -222,6 +227,12 @@ def _request_from_scope(scope) -> Request:
                    scheme=scope.get("scheme", "http"), host=host)
 
 
+def _named_in_body(request: Request) -> bool:
+    """A form POST: AWS Query requests name their action (and, unsigned, their service) in the body."""
+    return request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip().lower() \
+        == "application/x-www-form-urlencoded"
+
+
 def _head_size(request: Request) -> int:
     return len(request.raw_path) + len(request.query_string) + sum(
         len(name) + len(value) + 4 for name, value in request.headers.items())
@@ -231,7 +242,7 @@ class Exchange:
     """One request between ``Emulator.begin`` and ``Emulator.finish``: where it goes and what its body may be."""
 
     __slots__ = ("request", "route", "service", "codec", "name", "operation_model", "failure", "limit", "upload",
-                 "admin", "unframe", "refused")
+                 "admin", "unframe", "refused", "deferred")
 
     def __init__(self, request: Request, *, route=None, service=None, codec=None, limit: int = 0,
                  admin: bool = False):
@@ -239,6 +250,7 @@ class Exchange:
         self.name = self.operation_model = self.failure = None
         self.limit, self.upload, self.admin, self.unframe = limit, False, admin, False
         self.refused = False   # answered from the head alone (``failure``), the body unread
+        self.deferred = False  # routed only once the body is read (``finish``)
 
 
 class ASGIApp:

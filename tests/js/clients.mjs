@@ -4,6 +4,7 @@ import { SnowballClient, CreateAddressCommand, CreateJobCommand, DescribeJobComm
 import { GlacierClient, CreateVaultCommand, UploadArchiveCommand, InitiateJobCommand, ListJobsCommand, DescribeVaultCommand } from "@aws-sdk/client-glacier";
 import { DataExchangeClient, CreateDataSetCommand, GetDataSetCommand, ListDataSetsCommand } from "@aws-sdk/client-dataexchange";
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { STSClient, GetCallerIdentityCommand, GetSessionTokenCommand } from "@aws-sdk/client-sts";
 
 const config = {
   endpoint: process.env.JOBYARD_URL, region: "us-east-1",
@@ -58,6 +59,13 @@ const listing = await s3.send(new ListObjectsV2Command({ Bucket: "js-bucket", De
 seen.s3 = {
   body: await object.Body.transformToString(), prefixes: (listing.CommonPrefixes ?? []).map((p) => p.Prefix),
   error: await failure(() => s3.send(new GetObjectCommand({ Bucket: "js-bucket", Key: "missing" }))),
+};
+
+const sts = new STSClient(config);
+const identity = await sts.send(new GetCallerIdentityCommand({}));
+seen.sts = {
+  account: identity.Account, arn: identity.Arn, userId: identity.UserId,
+  error: await failure(() => sts.send(new GetSessionTokenCommand({}))),
 };
 
 console.log(JSON.stringify(seen));

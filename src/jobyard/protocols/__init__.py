@@ -22,7 +22,7 @@ def register(cls: type[Codec]) -> type[Codec]:
 
 def codec_class(protocol: str) -> type[Codec]:
     if protocol not in _CODECS:  # not "if empty": importing one codec module directly registers only it
-        from . import cbor_rpc, json_rpc, rest_json, rest_xml  # noqa: F401  (registers the codecs)
+        from . import cbor_rpc, json_rpc, query, rest_json, rest_xml  # noqa: F401  (registers the codecs)
     return _CODECS[protocol]
 
 

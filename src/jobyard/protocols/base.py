@@ -25,7 +25,7 @@ from typing import Any, Callable
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from ..blobs import Blob
-from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
+from ..errors import SerializationError, ServiceError, UnknownOperation, ValidationFailed, Violation
 from ..wire import Request, Response
 
 UTC = timezone.utc
@@ -604,6 +604,11 @@ class Codec:
         """Whether a request no operation matches has the path of some, under other methods."""
         return False
 
+    def unknown_operation(self, request: Request) -> UnknownOperation:
+        """The failure that answers a request no operation matches: what it asked for, in this protocol's
+        terms (its target or path here; a query request's Action and Version)."""
+        return UnknownOperation(request.headers.get("x-amz-target") or request.path, self.wrong_method(request))
+
     def parse(self, operation: OperationModel, request: Request) -> dict:
         raise NotImplementedError
 
@@ -662,6 +667,13 @@ class Codec:
                     shapes.setdefault(query_code, shape)
             self._error_shapes = shapes
         return self._error_shapes.get(code)
+
+    def wire_error_code(self, error: ServiceError) -> str:
+        """The code clients match exceptions on: the modeled shape's error code or name, else as raised."""
+        shape = self.error_shape(error.code)
+        if shape is None:
+            return error.code
+        return shape.metadata.get("error", {}).get("code") or shape.name
 
     def error_members(self, error: ServiceError) -> dict:
         """The error's members besides its type: ``message`` (botocore and the JS SDK read it), plus

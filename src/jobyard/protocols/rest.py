@@ -27,7 +27,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import payload
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822
-from ..errors import SerializationError, ServiceError, ValidationFailed, Violation
+from ..errors import SerializationError, ValidationFailed, Violation
 from ..blobs import Blob
 from ..outputs import STARTED
 from ..wire import Request, Response
@@ -697,13 +697,6 @@ class RestCodec(Codec):
 
     def response_headers(self) -> list[tuple[str, str]]:
         return [("x-amzn-RequestId", new_request_id())]
-
-    def wire_error_code(self, error: ServiceError) -> str:
-        """The code clients match exceptions on: the modeled shape's error code or name, else as raised."""
-        shape = self.error_shape(error.code)
-        if shape is None:
-            return error.code
-        return shape.metadata.get("error", {}).get("code") or shape.name
 
     # --- protocol hooks ------------------------------------------------------------------------------------
 

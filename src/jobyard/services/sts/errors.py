@@ -1,0 +1,79 @@
+"""The errors STS answers with, in the query protocol's ``<ErrorResponse>`` layout.
+
+The model gives STS's own error shapes their statuses; the codes below are the table's own, from the
+"Common Errors" of AWS's query APIs (400 unless said otherwise):
+
+=====================  ======  ==========================================================================
+MissingAction          400     a request that names no ``Action``
+MissingParameter       400     a request without ``Version`` (a required common parameter)
+InvalidAction          400     an ``Action`` with no operation in the request's ``Version`` ("Could not find
+                               operation X for version Y", as AWS words it), or an operation of the model
+                               that jobyard does not serve (see below)
+ValidationError        400     input that breaks the model's constraints
+InvalidParameterValue  400     a value that cannot be read as its member's type, or parameters that are
+                               not UTF-8
+AccessDenied           403     credentials of one account naming another
+InternalFailure        500     a defect of jobyard's (logged; never a traceback)
+=====================  ======  ==========================================================================
+
+Only GetCallerIdentity is served. Every other STS operation answers ``InvalidAction`` (400) whichever
+failure stopped it first: it is what STS itself answers for an operation of its API that an endpoint does
+not offer (AssumeRoot sent to the global endpoint answers ``InvalidAction: Unknown Operation``, boto/boto3
+#4461), and clients treat it as the request's fault rather than retrying it. The answers learn which
+operations are served from ``SERVED``, which ``service.py`` fills (this module cannot import it).
+"""
+
+from __future__ import annotations
+
+from ...errors import ErrorTable, ServiceError
+
+# The operations StsService serves (set by service.py).
+SERVED: frozenset[str] = frozenset()
+
+
+def _not_served(operation: str) -> ServiceError:
+    served = ", ".join(sorted(SERVED))
+    return ERRORS.error("InvalidAction", f"Unknown Operation: {operation} is not served by this endpoint "
+                                         f"(it serves {served})")
+
+
+def _unknown_operation(failure, operation: str | None) -> ServiceError:
+    if failure.version is None:
+        # Raised by the service, not the codec: an operation of the model that jobyard does not serve.
+        return _not_served(failure.what or operation or "")
+    if not failure.what:
+        return ERRORS.error("MissingAction", "The request is missing an action or a required parameter.")
+    if not failure.version:
+        return ERRORS.error("MissingParameter", "The request must contain the parameter Version")
+    return ERRORS.error("InvalidAction", f"Could not find operation {failure.what} for version {failure.version}")
+
+
+def _validation(failure, operation: str | None) -> ServiceError:
+    if operation is not None and operation not in SERVED:
+        return _not_served(operation)
+    return ERRORS.error("ValidationError", str(failure))
+
+
+def _serialization(failure, operation: str | None) -> ServiceError:
+    if operation is not None and operation not in SERVED:
+        return _not_served(operation)
+    return ERRORS.error("InvalidParameterValue", str(failure) or "Invalid parameter value")
+
+
+ERRORS = ErrorTable(
+    "sts",
+    {
+        "MissingAction": 400,
+        "MissingParameter": 400,
+        "InvalidAction": 400,
+        "ValidationError": 400,
+        "InvalidParameterValue": 400,
+        "AccessDenied": 403,
+        "InternalFailure": 500,
+    },
+    validation=_validation,
+    serialization=_serialization,
+    unknown_operation=_unknown_operation,
+    access_denied="AccessDenied",
+    internal="InternalFailure",
+)
