@@ -3,7 +3,8 @@
 In order: the SigV4 credential scope (``Authorization`` header or presigned ``X-Amz-Credential``) names the
 signing service and region; ``X-Amz-Target`` names a JSON-RPC service; ``/service/<Name>/operation/<Op>``
 with ``smithy-protocol: rpc-v2-cbor`` names an RPC v2 CBOR service; path prefixes settle the rest
-(``/v20180820/`` is S3 Control, which signs as ``s3``). The account comes from the access key id.
+(``/v20180820/`` is S3 Control, which signs as ``s3``). The account comes from the access key id: a 12-digit
+key is the account, or, when signatures are checked, the credentials file says whose each key is.
 
 Virtual hosting. A service may let clients name the first label of its URIs in the Host instead of the
 path (S3's buckets: ``bucket.s3.amazonaws.com/key`` for ``/bucket/key``, also as an absolute-form target
@@ -71,10 +72,12 @@ class _Entry:
 class Router:
     def __init__(self, models: dict[str, ServiceModel], signing_names: dict[str, tuple[str, ...]],
                  path_prefixes: dict[str, tuple[str, ...]] | None = None, default_account: str = DEFAULT_ACCOUNT,
-                 virtual_hosts: dict[str, LabelExists] | None = None):
+                 virtual_hosts: dict[str, LabelExists] | None = None, key_accounts: dict[str, str] | None = None):
         """``virtual_hosts`` names the services whose first URI label may travel in the Host, each with the
-        predicate that tells whether an account has such a label (S3: a bucket)."""
+        predicate that tells whether an account has such a label (S3: a bucket). ``key_accounts``, when
+        given (signatures are checked), alone decides each access key's account."""
         self.default_account = default_account
+        self._key_accounts = key_accounts
         self._virtual_hosts = virtual_hosts or {}
         self._models = models
         self._by_target = {m.metadata.get("targetPrefix"): name for name, m in models.items()
@@ -109,7 +112,10 @@ class Router:
         return "", None, None
 
     def account_for(self, access_key: str) -> str:
-        """A 12-digit access key id is the account itself; any other key maps to the default account."""
+        """A 12-digit access key id is the account itself; any other key maps to the default account. With
+        credentials, the key's own account (an unknown key is refused before any account is used)."""
+        if self._key_accounts is not None:
+            return self._key_accounts.get(access_key, self.default_account)
         return access_key if _ACCOUNT_KEY.match(access_key) else self.default_account
 
     def resolve(self, request: Request) -> Route | None:
@@ -123,8 +129,8 @@ class Router:
         claimed = request.headers.get("x-amz-account-id")
         foreign = False
         if claimed:
-            if _ACCOUNT_KEY.match(access_key):
-                foreign = claimed != access_key
+            if self._key_accounts is not None or _ACCOUNT_KEY.match(access_key):
+                foreign = claimed != account
             else:
                 account = claimed
         exists = self._virtual_hosts.get(service)

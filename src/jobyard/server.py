@@ -13,7 +13,9 @@ from . import admin
 from .clock import Clock
 from .config import Config
 from .context import Runtime
-from .errors import ForeignAccount, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from .auth import Verifier
+from .errors import (ForeignAccount, SerializationError, ServiceError, Unauthenticated, UnknownOperation,
+                     ValidationFailed)
 from .lifecycle import Lifecycle
 from .objects import layer_for
 from .protocols import build_codec
@@ -29,7 +31,8 @@ _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
 
 # Failures that are the client's: answered without logging a traceback.
-_CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount)
+_CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount,
+                    Unauthenticated)
 
 
 class Emulator:
@@ -62,7 +65,11 @@ class Emulator:
             {s.model_name: s.path_prefixes for s in self.services.values()},
             default_account=config.default_account,
             virtual_hosts={s.model_name: self.objects.has_bucket for s in self.services.values() if s.virtual_hosted},
+            key_accounts=None if config.credentials is None else {
+                key.access_key: key.account for key in config.credentials.values()},
         )
+        # With credentials every AWS request must be signed by one of them; without, the server is open.
+        self.verifier = None if config.credentials is None else Verifier(config.credentials, config.clock_skew)
         self._codecs: dict[tuple[str, str], object] = {}
         # What a killed process left half-done is settled in the background: the server answers at once.
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
@@ -98,9 +105,12 @@ class Emulator:
             return _NOT_FOUND
         service = self.services[route.service]
         codec = self.codec(route.service, route.protocol)
-        request = route.request   # as the service's routes expect it (a virtual-hosted bucket in the path)
+        # The signature covers the request as sent; the codec reads it as the service's routes expect it.
+        signed, request = request, route.request
         name = operation_model = None
         try:
+            if self.verifier is not None:   # before anything else: AWS authenticates first
+                self.verifier.verify(signed, body_checked=route.protocol.startswith("rest"))
             name = codec.operation_for(request)
             if name is None:
                 raise UnknownOperation(request.headers.get("x-amz-target") or request.path, codec.wrong_method(request))

@@ -112,6 +112,7 @@ ERRORS = ErrorTable(
     },
     validation=_validation,
     serialization=_serialization,
+    unauthenticated=rules.unauthenticated,
     unknown_operation=_unknown_operation,
     access_denied="AccessDenied",
     internal="InternalError",
