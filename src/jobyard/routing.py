@@ -154,17 +154,17 @@ class Router:
         candidates = self._by_signing.get(signing or "", [])
         for prefix, name in self._prefixes:
             if request.path.startswith(prefix) and (not candidates or name in candidates):
-                return name, self._rest_protocol(name)
+                return name, self.rest_protocol(name)
         for name in candidates:
             if not any(name == n for _, n in self._prefixes):
-                return name, self._rest_protocol(name)
+                return name, self.rest_protocol(name)
         return None, ""
 
     def _protocols(self, name: str) -> list[str]:
         meta = self._models[name].metadata
         return list(meta.get("protocols") or [meta["protocol"]])
 
-    def _rest_protocol(self, name: str) -> str:
+    def rest_protocol(self, name: str) -> str:
         """The protocol to answer in when the request itself does not say (REST, else JSON, else the first)."""
         protocols = self._protocols(name)
         return next((p for p in protocols if p.startswith("rest")),

@@ -30,6 +30,10 @@ log = logging.getLogger("jobyard")
 _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
 
+_MISSING_AUTHENTICATION = Response(
+    403, [("content-type", "application/json"), ("x-amzn-errortype", "MissingAuthenticationTokenException")],
+    b'{"__type":"MissingAuthenticationTokenException","message":"Missing Authentication Token"}')
+
 # Failures that are the client's: answered without logging a traceback.
 _CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount,
                     Unauthenticated)
@@ -102,6 +106,10 @@ class Emulator:
             return admin.handle(self, request)
         route = self.router.resolve(request)
         if route is None:
+            # An unsigned request names no signing service, so for some services nothing else tells which it
+            # is for: with auth on, what it lacks is said first, as AWS's front door does.
+            if self.verifier is not None and not self.router.credentials(request)[0]:
+                return self._unsigned(request)
             return _NOT_FOUND
         service = self.services[route.service]
         codec = self.codec(route.service, route.protocol)
@@ -127,6 +135,17 @@ class Emulator:
             if not isinstance(failure, _CLIENT_FAILURES):   # a defect of ours: log it, never leak a traceback
                 log.exception("internal error on %s %s", request.method, request.path)
             return codec.serialize_error(service.errors.translate(failure, name), operation_model)
+
+    def _unsigned(self, request: Request) -> Response:
+        """An unsigned request that names no service by itself (no target, no signing scope): the REST service
+        whose URIs it matches answers that authentication is missing, in its own layout. Services whose first
+        URI label may be any name (S3's buckets) match nearly every path, so they are asked last."""
+        failure = Unauthenticated(Unauthenticated.MISSING, "Missing Authentication Token")
+        for name, service in sorted(self.services.items(), key=lambda item: item[1].virtual_hosted):
+            protocol = self.router.rest_protocol(name)
+            if protocol.startswith("rest") and self.codec(name, protocol).operation_for(request) is not None:
+                return self.codec(name, protocol).serialize_error(service.errors.translate(failure, None))
+        return _MISSING_AUTHENTICATION
 
     # -- ASGI ---------------------------------------------------------------------------------------
 
