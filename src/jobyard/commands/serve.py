@@ -80,14 +80,19 @@ def serve(args) -> int:
               "reaches it can read and change every account's jobs, vaults and objects"
               f"{'' if admin_token else ' and move the clock or reset all state (no --admin-token)'}. "
               "Use --auth sigv4 --credentials FILE, or bind 127.0.0.1.", file=sys.stderr, flush=True)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"jobyard serving on http://{shown}:{port} (store: {config.resolved_store_url()})", flush=True)
     server = uvicorn.Server(uvicorn.Config(emulator.asgi, log_level=args.log_level, access_log=args.access_log,
                                            lifespan="on"))
+
     # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again for the handler that was
-    # there before it; these make that a clean exit (status 0) instead of a death by the signal.
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: None)
+    # there before it: this one, so the process ends with status 0 instead of dying by the signal. It also
+    # covers a signal that comes after the banner but before uvicorn has taken the signals over.
+    def stop(signum, frame):
+        server.should_exit = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"jobyard serving on http://{shown}:{port} (store: {config.resolved_store_url()})", flush=True)
     server.run(sockets=[sock])
     return 0
 
