@@ -167,9 +167,32 @@ def test_the_credentials_file_alone_decides_accounts(server):
     assert [v["VaultName"] for v in beta.list_vaults()["VaultList"]] == ["shared"]
     assert beta.describe_vault(vaultName="shared")["VaultARN"].split(":")[4] == ACCOUNTS[BETA]
     assert [v["VaultName"] for v in alpha.list_vaults()["VaultList"]] == ["owned"]
+    # Glacier signs its uploads' x-amz-content-sha256; the archive goes to the key's account.
+    archive = alpha.upload_archive(vaultName="owned", body=b"archived bytes")["archiveId"]
+    expect_error(beta, "DeleteArchive", "ResourceNotFoundException", 404, vaultName="owned", archiveId=archive)
     # A request naming another account than the key's is that account's business, not the caller's.
     expect_error(client(server, "s3control"), "ListJobs", "AccessDenied", 403, allowed=AUTH_ERRORS,
                  AccountId=ACCOUNTS[BETA])
+
+
+def test_virtual_hosted_s3_signs_the_host_it_names(server):
+    """A bucket in the Host (jobyard as the client's HTTP proxy): the signature covers that host and path."""
+    s3 = client(server, "s3", s3={"addressing_style": "virtual"})
+    s3.create_bucket(Bucket="hosted")
+    virtual = boto3.session.Session().client(
+        "s3", endpoint_url="http://s3.amazonaws.com", region_name=REGION, aws_access_key_id=ALPHA,
+        aws_secret_access_key=SECRETS[ALPHA],
+        config=BotoConfig(retries=NO_RETRIES, proxies={"http": server.url}, s3={"addressing_style": "virtual"}))
+    sent = []
+    virtual.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
+    virtual.put_object(Bucket="hosted", Key="k", Body=b"virtually")
+    assert sent[-1] == "http://hosted.s3.amazonaws.com/k"
+    assert virtual.get_object(Bucket="hosted", Key="k")["Body"].read() == b"virtually"
+    wrong = boto3.session.Session().client(
+        "s3", endpoint_url="http://s3.amazonaws.com", region_name=REGION, aws_access_key_id=ALPHA,
+        aws_secret_access_key="wrong",
+        config=BotoConfig(retries=NO_RETRIES, proxies={"http": server.url}, s3={"addressing_style": "virtual"}))
+    expect_error(wrong, "GetObject", "SignatureDoesNotMatch", 403, allowed=AUTH_ERRORS, Bucket="hosted", Key="k")
 
 
 def test_simulated_days_do_not_age_signatures(server):
@@ -493,3 +516,37 @@ def test_s3_signer_keeps_the_path_as_sent(server):
     for key in ("a b", "c%d", "e+f", "g/../h", "ü"):
         s3.put_object(Bucket="paths", Key=key, Body=key.encode())
         assert s3.get_object(Bucket="paths", Key=key)["Body"].read() == key.encode()
+
+
+def test_aws_published_chunked_upload_example():
+    """The S3 API reference's worked example of a signed chunked upload ("Signature Calculations for the
+    Authorization Header: Transferring Payload in Multiple Chunks", Example: PUT Object): its seed and chunk
+    signatures pass at its own time, and one changed byte of a chunk does not."""
+    from jobyard.auth import Key
+    from jobyard.errors import Unauthenticated
+
+    signatures = ["ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+                  "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+                  "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"]
+    chunks = [b"a" * 65536, b"a" * 1024, b""]
+    body = b"".join(b"%x;chunk-signature=%s\r\n%s\r\n" % (len(c), s.encode(), c) for c, s in zip(chunks, signatures))
+    assert len(body) == 66824   # the example's Content-Length
+    headers = {
+        "host": "s3.amazonaws.com", "x-amz-date": "20130524T000000Z", "x-amz-storage-class": "REDUCED_REDUNDANCY",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "content-encoding": "aws-chunked",
+        "x-amz-decoded-content-length": "66560", "content-length": "66824",
+        "authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+                         "SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+                         "x-amz-decoded-content-length;x-amz-storage-class,"
+                         "Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"}
+    keys = {"AKIAIOSFODNN7EXAMPLE": Key("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                        "111122223333")}
+    then = datetime.datetime(2013, 5, 24, tzinfo=datetime.timezone.utc).timestamp()
+    verifier = Verifier(keys, now=lambda: then)
+    path = "/examplebucket/chunkObject.txt"
+    request = Request("PUT", path, path, "", headers, body, host="s3.amazonaws.com")
+    assert verifier.verify(request, body_checked=True).account == "111122223333"
+    changed = body[:5000] + b"b" + body[5001:]
+    with pytest.raises(Unauthenticated) as caught:
+        verifier.verify(Request("PUT", path, path, "", headers, changed, host="s3.amazonaws.com"), body_checked=True)
+    assert caught.value.kind == Unauthenticated.SIGNATURE

@@ -17,8 +17,9 @@ The canonical request follows the SigV4 specification as AWS's SDKs sign it (bot
 the path is used as sent for S3 (whose signers do not encode it twice) and normalized and encoded once more
 for every other service; query names and values are decoded and re-encoded, then sorted; header values have
 their runs of white space collapsed. The payload hash is the ``x-amz-content-sha256`` a client declares where
-the protocol's codec checks it against the body (REST), else the body's SHA-256 — so a JSON body cannot be
-changed under a declared hash. S3's presigned URLs sign ``UNSIGNED-PAYLOAD``.
+the protocol's codec checks it against the body (REST; S3's placeholders such as ``UNSIGNED-PAYLOAD`` for S3
+only), else the body's SHA-256 — so a JSON body cannot be changed under a declared hash. S3's presigned URLs
+sign ``UNSIGNED-PAYLOAD``.
 
 Time: a signature's date is compared with the real clock (``time.time``), never the simulated one, as
 clients sign with their own clock: a test may move the simulated clock by days and keep signing requests.
@@ -52,6 +53,7 @@ DEFAULT_SKEW = 15 * 60            # seconds, as AWS allows
 MAX_EXPIRES = 7 * 24 * 3600       # a presigned URL's longest life (X-Amz-Expires)
 
 _TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _ACCOUNT = re.compile(r"\d{12}")
 _QUERY_FORM = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
                "X-Amz-Expires")
@@ -286,7 +288,9 @@ def canonical_request(request: Request, signed: _Signed, body_checked: bool) -> 
 
 def _payload_hash(request: Request, signed: _Signed, body_checked: bool) -> str:
     declared = request.headers.get("x-amz-content-sha256")
-    if declared and body_checked:
+    # A hex hash the codec compares with the body; S3's own placeholders (UNSIGNED-PAYLOAD, STREAMING-...) only
+    # where S3 signs with them.
+    if declared and body_checked and (signed.service == "s3" or _HEX_SHA256.fullmatch(declared)):
         return declared
     if signed.presigned and signed.service == "s3":
         return UNSIGNED_PAYLOAD
