@@ -495,7 +495,8 @@ def test_the_credentials_file_is_checked():
 def test_verifier_uses_the_real_clock_not_the_simulated_one():
     """Straight against the verifier: botocore's signature of a request passes at the time it was signed
     and fails when the verifier's real clock is 16 minutes later."""
-    keys = {"K": type("Key", (), {"access_key": "K", "secret": "S", "account": "111122223333"})()}
+    from jobyard.auth import Key
+    keys = {"K": Key("K", "S", "111122223333")}
     request = AWSRequest("POST", "http://localhost:4600/", data=b"{}",
                          headers={"X-Amz-Target": "AWSIESnowballJobManagementService.ListJobs"})
     SigV4Auth(Credentials("K", "S"), "snowball", REGION).add_auth(request)

@@ -182,3 +182,28 @@ def test_admin_token_for_the_commands(tmp_path):
         assert env_run.returncode == 0 and json.loads(env_run.stdout) == {"reset": True}
     finally:
         assert served.stop()[0] == 0
+
+
+def test_serve_with_auth_and_the_aws_cli(tmp_path):
+    """``--auth sigv4 --credentials FILE``: the AWS CLI signs with a profile of that same file."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ci]\naws_access_key_id = AKIDCLIEXAMPLE\naws_secret_access_key = cli/secret\n"
+                           "aws_account_id = 777788889999\n")
+    served = Serving(tmp_path / "data", "--port", "0", "--host", "0.0.0.0", "--auth", "sigv4",
+                     "--credentials", str(credentials))
+    try:
+        url = served.url.replace("0.0.0.0", "127.0.0.1")
+        wait_healthy(url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_SHARED_CREDENTIALS_FILE=str(credentials), AWS_CONFIG_FILE=str(tmp_path / "none"),
+                   AWS_PROFILE="ci", AWS_DEFAULT_REGION="us-east-1")
+        aws = ["aws", "glacier", "create-vault", "--account-id", "-", "--vault-name", "v", "--endpoint-url", url]
+        out = subprocess.run(aws, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "/777788889999/vaults/v" in json.loads(out.stdout)["location"]
+        env.update(AWS_ACCESS_KEY_ID="AKIDCLIEXAMPLE", AWS_SECRET_ACCESS_KEY="not-the-secret")
+        out = subprocess.run(aws, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "InvalidSignatureException" in out.stderr
+    finally:
+        code, stderr = served.stop()
+    assert code == 0 and "WARNING" not in stderr   # bound beyond loopback, but with --auth
