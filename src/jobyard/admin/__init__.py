@@ -15,8 +15,8 @@ from __future__ import annotations
 import hmac
 import importlib
 import pkgutil
-from urllib.parse import parse_qsl
 from typing import TYPE_CHECKING, Callable
+from urllib.parse import parse_qsl
 
 import orjson
 
