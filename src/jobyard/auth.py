@@ -54,6 +54,7 @@ MAX_EXPIRES = 7 * 24 * 3600       # a presigned URL's longest life (X-Amz-Expire
 
 _TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_S3_SIGNING_NAMES = ("s3", "s3express")   # signed by S3's rules (botocore's S3 signers and their subclasses)
 _ACCOUNT = re.compile(r"\d{12}")
 _QUERY_FORM = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
                "X-Amz-Expires")
@@ -265,7 +266,7 @@ def _encode(text: str) -> str:
 def canonical_request(request: Request, signed: _Signed, body_checked: bool) -> str:
     raw_path = request.raw_path or "/"
     # S3's signers sign the path as they send it; every other service's path is normalized and encoded again.
-    path = raw_path if signed.service == "s3" else quote(normalize_url_path(raw_path), safe="/~")
+    path = raw_path if signed.service in _S3_SIGNING_NAMES else quote(normalize_url_path(raw_path), safe="/~")
     pairs = []
     for pair in request.query_string.split("&") if request.query_string else ():
         if not pair:
@@ -290,9 +291,9 @@ def _payload_hash(request: Request, signed: _Signed, body_checked: bool) -> str:
     declared = request.headers.get("x-amz-content-sha256")
     # A hex hash the codec compares with the body; S3's own placeholders (UNSIGNED-PAYLOAD, STREAMING-...) only
     # where S3 signs with them.
-    if declared and body_checked and (signed.service == "s3" or _HEX_SHA256.fullmatch(declared)):
+    if declared and body_checked and (signed.service in _S3_SIGNING_NAMES or _HEX_SHA256.fullmatch(declared)):
         return declared
-    if signed.presigned and signed.service == "s3":
+    if signed.presigned and signed.service in _S3_SIGNING_NAMES:
         return UNSIGNED_PAYLOAD
     # The hash of what arrived: a declared hash that differs from it fails the signature.
     return hashlib.sha256(request.body).hexdigest()

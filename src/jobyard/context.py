@@ -97,22 +97,26 @@ class Scope:
 
     def page(self, kind: str, *, limit: int, token: str | None, parent: str | None = None,
              states: Iterable[str] | None = None, ref: str | None = None, by: str = "created",
-             descending: bool = False, filters: tuple = (),
+             descending: bool = False, filters: tuple = (), regions: tuple[str, ...] | None = None,
              invalid_token: Callable[[], ServiceError] | None = None) -> Page:
         """One page of ``kind`` ordered ``by`` creation or id, continuing from ``token``.
 
         Tokens carry the last position returned and are bound to the account, region, operation and every
         filter (``filters`` holds any the service applies itself), so a token replayed elsewhere gets the
         service's invalid-token error (or ``invalid_token()``, for an operation that answers otherwise).
+        ``regions`` widens the page to a group of regions that AWS lists together (Snowball's US regions);
+        its tokens then hold in any region of the group.
         """
         states = sorted(states) if states is not None else None
-        binding = self._binding(parent, states, ref, by, descending, filters)
+        where = tuple(sorted(regions)) if regions else self.region
+        binding = (self.account, where, self._ctx.service, self._ctx.operation,
+                   parent, states, ref, by, descending, filters)
         after = None
         if token is not None:
             after = self._decode(token, binding, invalid_token)
             if not (isinstance(after, list) and len(after) == (2 if by == "created" else 1)):
                 raise self._invalid(invalid_token)
-        items, more = self.tx.page(kind, self.account, self.region, limit=limit, after=after, parent=parent,
+        items, more = self.tx.page(kind, self.account, where, limit=limit, after=after, parent=parent,
                                    states=states, ref=ref, by=by, descending=descending)
         next_token = self._ctx.signer.encode(items[-1].sort_key(by), binding) if more and items else None
         return Page(items, next_token)

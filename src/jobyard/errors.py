@@ -20,6 +20,8 @@ class ServiceError(Exception):
         self.status = status
         self.sender_fault = sender_fault  # Client vs Server fault, for protocols that say which
         self.extra = extra
+        # Response headers the error carries besides its body (S3's ``x-amz-delete-marker``), for REST codecs.
+        self.headers: list[tuple[str, str]] = []
 
 
 class Violation:

@@ -8,3 +8,9 @@ its protocol.
 # The work the operation asked for has started and goes on: S3's RestoreObject answers 202 Accepted then,
 # and 200 OK when the object was already restored.
 STARTED = "@started"
+
+# Items of several list members that the answer gives as one sequence, as ``(member, item)`` pairs in their
+# one order, the members' own lists given as well: S3's ListObjectVersions interleaves its Versions and
+# DeleteMarkers in key order. A codec whose format can interleave them (REST-XML's flattened lists) writes
+# the sequence; the others write each member's list.
+SEQUENCE = "@sequence"

@@ -61,6 +61,7 @@ class Route:
     access_key: str
     foreign_account: bool = False  # the request names an account other than the one its key belongs to
     request: Request | None = None  # the request as the codec is to read it (a virtual-hosted bucket in the path)
+    signing: str | None = None      # the SigV4 signing name the client used (s3, s3express...)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Router:
             label = virtual_label(request.host, lambda name: exists(account, name))
             if label is not None:
                 request = with_label_in_path(request, label)
-        return Route(service, protocol, account, region, access_key, foreign, request)
+        return Route(service, protocol, account, region, access_key, foreign, request, signing)
 
     def _service_and_protocol(self, request: Request, signing: str | None) -> tuple[str | None, str]:
         target = request.headers.get("x-amz-target")

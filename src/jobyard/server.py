@@ -120,6 +120,7 @@ class Emulator:
             if self.verifier is not None:   # before anything else: AWS authenticates first
                 self.verifier.verify(signed, body_checked=route.protocol.startswith("rest"))
             name = codec.operation_for(request)
+            name = service.signed_operations.get((route.signing, name), name)
             if name is None:
                 raise UnknownOperation(request.headers.get("x-amz-target") or request.path, codec.wrong_method(request))
             operation_model = self.models[route.service].operation_model(name)

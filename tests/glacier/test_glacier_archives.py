@@ -73,6 +73,19 @@ def test_delete_archive_is_idempotent_but_unknown_ids_are_404(glacier):
                  jobParameters={"Type": "archive-retrieval", "ArchiveId": archive_id})
 
 
+def test_deleting_a_deleted_archive_stays_harmless_long_after(server, glacier):
+    # "Attempting to delete an already-deleted archive does not result in an error" (Delete Archive), with no
+    # time limit: a clean-up script that runs again months later must not fail.
+    vault = create_vault(glacier)
+    archive_id = upload(glacier, vault, b"data")
+    glacier.delete_archive(vaultName=vault, archiveId=archive_id)
+    server.advance(400 * DAY)
+    response = glacier.delete_archive(vaultName=vault, archiveId=archive_id)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+    expect_error(glacier, "InitiateJob", "ResourceNotFoundException", 404, vaultName=vault,
+                 jobParameters={"Type": "archive-retrieval", "ArchiveId": archive_id})
+
+
 def test_archive_of_another_vault_gives_invalid_vault_name(glacier, account):
     create_vault(glacier, "one")
     create_vault(glacier, "two")

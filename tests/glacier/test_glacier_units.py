@@ -152,12 +152,21 @@ def test_list_jobs_pages_read_the_state_index_in_order(harness):
                  lambda conn, cursor, sql, parameters, context, many: statements.append((sql, parameters)))
     for filters in ({"completed": "true"}, {"statuscode": "Failed"}, {"completed": "false", "limit": "5"}):
         harness.call("ListJobs", START, vaultName="v", **filters)
-    pages = [(sql, parameters) for sql, parameters in statements if "FROM resources" in sql and "state IN" in sql]
-    assert len(pages) == 4   # completed=true reads Succeeded and Failed separately
+    pages = [(sql, parameters) for sql, parameters in statements
+             if "FROM resources" in sql and "resources.parent = ?" in sql]
+    assert len(pages) == 3
     with harness.store.engine.connect() as conn:
-        for sql, parameters in pages:
-            plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters))
-            assert "ix_resources_parent_state_created" in plan and "TEMP B-TREE" not in plan, plan
+        plans = [[row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)]
+                 for sql, parameters in pages]
+    # completed=true reads Succeeded and Failed each from its own index range under its own LIMIT; what is
+    # sorted afterwards is at most limit + 1 rows of each.
+    merged, *single = plans
+    assert sum(step.startswith("SEARCH resources USING INDEX ix_resources_parent_state_created")
+               for step in merged) == 2, merged
+    assert not any(step.startswith("SCAN resources") for step in merged), merged
+    for plan in single:
+        assert any("ix_resources_parent_state_created" in step for step in plan), plan
+        assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
 def test_completed_jobs_interleaved_page_in_creation_order(harness):
@@ -182,3 +191,34 @@ def test_completed_jobs_interleaved_page_in_creation_order(harness):
         if not marker:
             break
     assert seen == wanted
+
+
+def test_in_flight_retrievals_are_kept_in_a_bounded_record():
+    """Admitting a retrieval reads and rewrites one record whose size does not grow with the jobs in flight."""
+    from jobyard.services.glacier import policies
+
+    settings = {"Rules": [{"Strategy": "BytesPerHour", "BytesPerHour": 10**15}]}
+    hour_us = 3600 * 10**6
+    for n in range(10_000):
+        now_us = n * 10**6                       # one a second for almost three hours, each taking 4 hours
+        policies.admit_retrieval(settings, MiB, now_us, now_us + 4 * hour_us)
+    assert len(settings["InFlightSlots"]) <= 7 * 6 + 1
+    assert sum(size for _, size in settings["InFlightSlots"]) == 10_000 * MiB
+    # Slots that have finished are dropped as time passes; their bytes no longer count.
+    policies.admit_retrieval(settings, MiB, 8 * hour_us, 12 * hour_us)
+    assert sum(size for _, size in settings["InFlightSlots"]) == MiB
+
+
+def test_in_flight_retrievals_recorded_one_per_job_are_still_counted():
+    """A data dir written before slots keeps one entry per job; those bytes still count until they finish."""
+    from jobyard.services.glacier import policies
+
+    hour_us = 3600 * 10**6
+    settings = {"Rules": [{"Strategy": "BytesPerHour", "BytesPerHour": MiB}],
+                "InFlight": [[4 * hour_us, 3 * MiB], [hour_us // 2, 100 * MiB]]}
+    with pytest.raises(ServiceError) as refused:
+        policies.admit_retrieval(settings, 2 * MiB, hour_us, 5 * hour_us)   # (3 + 2) MiB over 4 hours
+    assert refused.value.code == "PolicyEnforcedException"
+    policies.admit_retrieval(settings, MiB, hour_us, 5 * hour_us)           # (3 + 1) MiB: exactly the limit
+    assert "InFlight" not in settings
+    assert sum(size for _, size in settings["InFlightSlots"]) == 4 * MiB

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from s3_helpers import bucket_name, expect_error
+from s3_helpers import bucket_name, expect_error, expect_head_error
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -55,6 +55,22 @@ def test_acls(s3, bucket):
     expect_error(s3, "PutObjectAcl", "InvalidRequest", 400, Bucket=bucket, Key="k", ACL="private",
                  GrantRead=f'id="{other}"')
     expect_error(s3, "GetObjectAcl", "NoSuchKey", 404, Bucket=bucket, Key="missing")
+
+
+def test_email_grantees_are_refused_as_s3_now_does(s3, bucket):
+    # Since October 1, 2025 S3 answers an Email Grantee ACL with 405 (API reference, PutObjectAcl/PutObject).
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    before = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    expect_error(s3, "PutObjectAcl", "MethodNotAllowed", 405, Bucket=bucket, Key="k", AccessControlPolicy={
+        "Owner": {"ID": before[0]["Grantee"]["ID"]},
+        "Grants": [{"Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "someone@example.com"},
+                    "Permission": "READ"}]})
+    expect_error(s3, "PutObjectAcl", "MethodNotAllowed", 405, Bucket=bucket, Key="k",
+                 GrantRead='emailAddress="someone@example.com"')
+    assert s3.get_object_acl(Bucket=bucket, Key="k")["Grants"] == before
+    expect_error(s3, "PutObject", "MethodNotAllowed", 405, Bucket=bucket, Key="new", Body=b"x",
+                 GrantRead='emailAddress="someone@example.com"')
+    expect_head_error(s3, "HeadObject", 404, Bucket=bucket, Key="new")
 
 
 def test_copy(s3, bucket, account):

@@ -67,9 +67,57 @@ def test_tokens_are_bound_to_account_and_operation(server, snowball, twelve_jobs
     assert caught.value.response["Error"]["Code"] == "InvalidNextTokenException"
     expect_error(snowball, "ListClusters", "InvalidNextTokenException", 400, NextToken=token)
     other_region = make_client("snowball", server.url, snowball._request_signer._credentials.access_key,
-                               protocol, region="us-west-2")
-    with pytest.raises(ClientError):
-        other_region.list_jobs(NextToken=token)
+                               protocol, region="eu-west-1")
+    expect_error(other_region, "ListJobs", "InvalidNextTokenException", 400, NextToken=token)
+
+
+IRELAND = {"City": "Dublin", "StateOrProvince": "Dublin", "Country": "IE", "PostalCode": "D02"}
+
+
+def _in_region(server, snowball, protocol, region):
+    return make_client("snowball", server.url, snowball._request_signer._credentials.access_key, protocol,
+                       region=region)
+
+
+def test_list_jobs_in_a_us_region_shows_every_us_region(server, snowball, protocol):
+    """The ListJobs API reference: called in a US region it lists the account's jobs of all US regions."""
+    west, europe = _in_region(server, snowball, protocol, "us-west-2"), _in_region(server, snowball, protocol,
+                                                                                    "eu-west-1")
+    east_jobs = [create_job(snowball, create_address(snowball)) for _ in range(3)]
+    west_jobs = [create_job(west, create_address(west)) for _ in range(3)]
+    europe_job = create_job(europe, create_address(europe, **IRELAND))
+    everything = sorted(east_jobs + west_jobs)
+    for client in (snowball, west, _in_region(server, snowball, protocol, "us-east-2")):
+        listed = [e["JobId"] for page in client.get_paginator("list_jobs").paginate(
+            PaginationConfig={"PageSize": 2}) for e in page["JobListEntries"]]
+        assert sorted(listed) == everything and len(listed) == 6
+    # Creation order across the regions, as one list.
+    assert [e["JobId"] for e in west.list_jobs()["JobListEntries"]] == east_jobs + west_jobs
+    # A token handed out in one US region continues in another.
+    token = snowball.list_jobs(MaxResults=4)["NextToken"]
+    assert [e["JobId"] for e in west.list_jobs(NextToken=token)["JobListEntries"]] == west_jobs[1:]
+    # Outside the US each region lists its own; jobs are still read in their own region.
+    assert [e["JobId"] for e in europe.list_jobs()["JobListEntries"]] == [europe_job]
+    expect_error(europe, "DescribeJob", "InvalidResourceException", 400, JobId=east_jobs[0])
+    expect_error(west, "DescribeJob", "InvalidResourceException", 400, JobId=east_jobs[0])
+
+
+def test_describe_addresses_in_a_us_region_shows_every_us_region(server, snowball, protocol):
+    west, europe = _in_region(server, snowball, protocol, "us-west-1"), _in_region(server, snowball, protocol,
+                                                                                    "eu-central-1")
+    east_address, west_address = create_address(snowball), create_address(west)
+    europe_address = create_address(europe, **IRELAND)
+    for client in (snowball, west):
+        assert [a["AddressId"] for a in client.describe_addresses()["Addresses"]] == [east_address, west_address]
+    assert [a["AddressId"] for a in europe.describe_addresses()["Addresses"]] == [europe_address]
+
+
+def test_list_clusters_stays_in_its_region(server, snowball, protocol):
+    """Only ListJobs and DescribeAddresses are documented to span the US regions."""
+    address = create_address(snowball)
+    snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
+                            ShippingOption="SECOND_DAY")
+    assert _in_region(server, snowball, protocol, "us-west-2").list_clusters()["ClusterListEntries"] == []
 
 
 def test_token_survives_deletion_of_the_item_it_points_past(snowball, twelve_jobs):

@@ -107,6 +107,37 @@ class ListPage:
 
 
 @dataclass
+class MarkerPage:
+    """A page of ListObjects (version 1): current objects and common prefixes after a marker."""
+
+    objects: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_marker: str | None = None   # the page's last key or common prefix, when truncated
+
+
+@dataclass
+class VersionPage:
+    """A page of ListObjectVersions: versions and delete markers (``ObjectInfo.delete_marker``), by key, then
+    newest first, with ``is_latest`` set; the markers name the page's last entry when it is truncated."""
+
+    versions: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None = None
+    next_version_id_marker: str | None = None   # "null" for the null version; None after a common prefix
+
+
+@dataclass
+class ObjectParts:
+    """The parts of a multipart object (GetObjectAttributes' ``ObjectParts``), numbered above a marker."""
+
+    total: int
+    parts: list[Part]
+    is_truncated: bool
+
+
+@dataclass
 class BucketInfo:
     name: str
     region: str
@@ -248,6 +279,31 @@ class ObjectStore(ABC):
              start_after: str | None = None, token: str | None = None) -> ListPage:
         """One page of current objects in key (UTF-8 byte) order, as ListObjectsV2; ``token`` is the
         previous page's ``next_token`` (InvalidArgument when it belongs to another listing)."""
+
+    @abstractmethod
+    def list_from_marker(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
+                         max_keys: int = 1000, marker: str | None = None) -> MarkerPage:
+        """ListObjects (version 1): current objects after ``marker`` in key order. A marker that is a common
+        prefix of this listing (a previous page's ``next_marker``) skips every key under it."""
+
+    @abstractmethod
+    def list_versions(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
+                      max_keys: int = 1000, key_marker: str | None = None,
+                      version_id_marker: str | None = None) -> VersionPage:
+        """ListObjectVersions: every version and delete marker after the markers, in key order and newest
+        first within a key. Without ``version_id_marker`` the listing starts after every version of
+        ``key_marker``; with it, after that version of ``key_marker`` (``"null"`` names the null version)."""
+
+    @abstractmethod
+    def head_version(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        """Like ``head``, but a delete marker is described (``delete_marker``, ``is_latest``) rather than
+        refused: without ``version_id``, the newest version of the key whether it is one or not."""
+
+    @abstractmethod
+    def object_parts(self, bucket: str, key: str, *, version_id: str | None = None, max_parts: int = 1000,
+                     marker: int = 0) -> ObjectParts | None:
+        """The parts of a version made by a multipart upload numbered above ``marker`` (their checksums when
+        the upload had an algorithm), or None for an object written in one piece."""
 
     @abstractmethod
     def copy(self, source_bucket: str, source_key: str, bucket: str, key: str, *,

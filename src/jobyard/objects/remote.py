@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from ..clock import from_datetime, to_datetime
 from .api import (DEFAULT_CONTENT_TYPE, DEFAULT_REGION, STANDARD, Acl, BucketInfo, BucketPage, Deleted, ListPage,
-                  ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectStore, Part, PartPage, RestoreStatus,
-                  Retention, Upload, UploadPage)
+                  MarkerPage, ObjectBody, ObjectError, ObjectInfo, ObjectLayer, ObjectParts, ObjectStore, Part,
+                  PartPage, RestoreStatus, Retention, Upload, UploadPage, VersionPage)
 from .checksums import ALGORITHMS
 
 _STATUS_CODES = {400: "BadRequest", 403: "AccessDenied", 404: "NotFound", 405: "MethodNotAllowed",
@@ -286,6 +286,79 @@ class RemoteObjectStore(ObjectStore):
         if grants is not None:
             self.set_acl(bucket, key, grants=grants, version_id=answer.get("VersionId"))
         return self.head(bucket, key, version_id=answer.get("VersionId"))
+
+    @staticmethod
+    def _listed(bucket: str, item: dict, **fields) -> ObjectInfo:
+        """An entry of a listing (ListObjects, ListObjectsV2, ListObjectVersions)."""
+        restore = item.get("RestoreStatus")
+        version_id = item.get("VersionId")
+        return ObjectInfo(
+            bucket=bucket, key=item["Key"], size=item.get("Size", 0), etag=item.get("ETag", ""),
+            last_modified_us=_us(item.get("LastModified")) or 0, storage_class=item.get("StorageClass") or STANDARD,
+            checksums={a: "" for a in item.get("ChecksumAlgorithm", [])},
+            checksum_type=item.get("ChecksumType") or "FULL_OBJECT",
+            restore=RestoreStatus(restore.get("IsRestoreInProgress", False),
+                                  _us(restore.get("RestoreExpiryDate"))) if restore else None,
+            owner=(item.get("Owner") or {}).get("ID", ""),
+            version_id=None if version_id in (None, "null") else version_id, **fields)
+
+    def list_from_marker(self, bucket, *, prefix="", delimiter=None, max_keys=1000, marker=None) -> MarkerPage:
+        answer = self._call("list_objects", Bucket=bucket, Prefix=prefix or None, Delimiter=delimiter or None,
+                            MaxKeys=max_keys, Marker=marker or None)
+        objects = [self._listed(bucket, item) for item in answer.get("Contents", [])]
+        prefixes = [p["Prefix"] for p in answer.get("CommonPrefixes", [])]
+        truncated = bool(answer.get("IsTruncated"))
+        # S3 names the next marker only with a delimiter; without one it is the last key.
+        next_marker = answer.get("NextMarker") or (objects[-1].key if truncated and objects else None)
+        return MarkerPage(objects, prefixes, truncated, next_marker if truncated else None)
+
+    def list_versions(self, bucket, *, prefix="", delimiter=None, max_keys=1000, key_marker=None,
+                      version_id_marker=None) -> VersionPage:
+        answer = self._call("list_object_versions", Bucket=bucket, Prefix=prefix or None,
+                            Delimiter=delimiter or None, MaxKeys=max_keys, KeyMarker=key_marker,
+                            VersionIdMarker=version_id_marker)
+        entries = [self._listed(bucket, item, is_latest=bool(item.get("IsLatest")))
+                   for item in answer.get("Versions", [])]
+        entries += [self._listed(bucket, item, is_latest=bool(item.get("IsLatest")), delete_marker=True)
+                    for item in answer.get("DeleteMarkers", [])]
+        # botocore hands versions and delete markers apart: back into S3's order, by key, newest first.
+        entries.sort(key=lambda info: (info.key, not info.is_latest, -info.last_modified_us))
+        truncated = bool(answer.get("IsTruncated"))
+        return VersionPage(entries, [p["Prefix"] for p in answer.get("CommonPrefixes", [])], truncated,
+                           answer.get("NextKeyMarker") if truncated else None,
+                           answer.get("NextVersionIdMarker") if truncated else None)
+
+    def head_version(self, bucket, key, *, version_id=None) -> ObjectInfo:
+        from botocore.exceptions import ClientError
+
+        try:
+            # With its checksums: GetObjectAttributes reports them.
+            answer = self.client.head_object(**{k: v for k, v in (("Bucket", bucket), ("Key", key),
+                                                                    ("VersionId", version_id)) if v is not None},
+                                             ChecksumMode="ENABLED")
+        except ClientError as exc:
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
+            if headers.get("x-amz-delete-marker") != "true":
+                raise self._head_failed(_error(exc), bucket, key, version_id) from None
+            # A delete marker: a HEAD answers 404 (the newest) or 405 (named) with its headers.
+            from email.utils import parsedate_to_datetime
+
+            modified = headers.get("last-modified")
+            marker_id = headers.get("x-amz-version-id")
+            return ObjectInfo(bucket=bucket, key=key, delete_marker=True, is_latest=version_id is None,
+                              version_id=None if marker_id in (None, "null") else marker_id,
+                              last_modified_us=from_datetime(parsedate_to_datetime(modified)) if modified else 0)
+        return self._info(bucket, key, answer)
+
+    def object_parts(self, bucket, key, *, version_id=None, max_parts=1000, marker=0) -> ObjectParts | None:
+        answer = self._call("get_object_attributes", Bucket=bucket, Key=key, VersionId=version_id,
+                            ObjectAttributes=["ObjectParts"], MaxParts=max_parts, PartNumberMarker=marker or None)
+        listed = answer.get("ObjectParts")
+        if not listed or not listed.get("TotalPartsCount"):
+            return None
+        parts = [Part(item["PartNumber"], item.get("Size", 0), "", 0, _checksums(item))
+                 for item in listed.get("Parts", [])]
+        return ObjectParts(listed["TotalPartsCount"], parts, bool(listed.get("IsTruncated")))
 
     # -- multipart uploads --------------------------------------------------------------------------------
 

@@ -228,8 +228,9 @@ def check_key(key: str) -> None:
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise ObjectError("KeyTooLongError", "Your key is too long", 400, Size=len(key.encode("utf-8")),
                           MaxSizeAllowed=MAX_KEY_BYTES)
-    # NUL separates a key from its version in the store, and XML 1.0 cannot carry it in a listing
-    # anyway; S3's documentation is silent on it (UNCONFIRMED), so refuse it as an invalid argument.
+    # NUL separates a key from its version in the store, and XML 1.0 cannot carry it in a listing, not even
+    # as &#0;. The user guide ("Creating object key names") lists 00-1F only among characters that "might
+    # require special handling" and says nothing of S3 refusing them, so this refusal is jobyard's.
     if "\x00" in key:
         raise invalid_argument("Object key must not contain the NUL character", "key", key)
 
@@ -290,10 +291,11 @@ def check_grants(grants: list[dict]) -> list[dict]:
         elif kind == "Group" and grantee.get("URI") in (ALL_USERS, AUTHENTICATED_USERS,
                                                         "http://acs.amazonaws.com/groups/s3/LogDelivery"):
             who = {"Type": kind, "URI": grantee["URI"]}
-        elif kind == "AmazonCustomerByEmail" and grantee.get("EmailAddress"):
-            # S3 resolves an e-mail address to the account's canonical id; this emulator knows no e-mail
-            # addresses, so it keeps the grant as given (UNCONFIRMED what S3 answers for unknown ones).
-            who = {"Type": kind, "EmailAddress": grantee["EmailAddress"]}
+        elif kind == "AmazonCustomerByEmail":
+            # "As of October 1, 2025, Amazon S3 has discontinued support for Email Grantee Access Control
+            # Lists": such a request "will receive an HTTP 405 (Method Not Allowed) error" (API reference,
+            # PutObjectAcl, PutObject, CopyObject, CreateMultipartUpload). 405 is S3's MethodNotAllowed.
+            raise method_not_allowed()
         else:
             raise ObjectError("InvalidArgument", "Invalid id", 400, ArgumentName="CanonicalUser/ID")
         kept.append({"Grantee": who, "Permission": permission})

@@ -78,7 +78,9 @@ def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
         size_text = body[pos:end].split(b";", 1)[0].strip()
         try:
             size = int(size_text, 16)
-        except ValueError:   # not a chunk header: the framing broke off (S3's exact code is UNCONFIRMED)
+        except ValueError:
+            # Not a chunk header: the framing broke off. S3's "List of error codes" has IncompleteBody for a
+            # body short of its declared length; no code for broken aws-chunked framing is documented.
             raise incomplete_body() from None
         pos = end + 2
         if size == 0:

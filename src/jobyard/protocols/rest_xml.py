@@ -22,6 +22,7 @@ from . import register
 from .base import ISO8601, format_timestamp
 from .rest import ResponsePlan, RestCodec, TypedReader, format_float, text_converter
 from ..errors import SerializationError, ServiceError
+from ..outputs import SEQUENCE
 from ..wire import Response
 
 CONTENT_TYPE = "application/xml"
@@ -257,8 +258,19 @@ class XmlEncoder:
                     parts.append(f' {attribute}="{escape_attribute(text(item))}"')
             return "".join(parts)
 
+        flat_items: dict[str, tuple[str, EncodeFn]] = {}   # flattened lists: their items' tag and writer
+
         def members(value, out):
+            sequence = value.get(SEQUENCE) if flat_items else None
+            together = {member for member, _ in sequence} if sequence else ()
             for name, tag, encode in fields:
+                if name in together:
+                    # The sequenced lists go out as one, where the first of them would.
+                    for member, item in sequence or ():
+                        item_tag, write = flat_items[member]
+                        write(item, item_tag, out)
+                    sequence = None
+                    continue
                 item = value.get(name)
                 if item is not None:
                     encode(item, tag, out)
@@ -282,6 +294,7 @@ class XmlEncoder:
                 attribute_fields.append((name, tag, self.text(member)))
             elif member.type_name == "list" and serialization.get("flattened"):
                 fields.append((name, _flattened_item_names(name, member)[0], self._flat_list(member)))
+                flat_items[name] = (fields[-1][1], self.compile(member.member))
             elif member.type_name == "map" and serialization.get("flattened"):
                 fields.append((name, tag, self._map_entries(member)))
             else:
@@ -470,6 +483,7 @@ class RestXmlCodec(RestCodec):
         request_id, host = new_request_id_s3(), host_id()
         headers = self._s3_headers(request_id, host)
         headers.append(("Content-Type", CONTENT_TYPE))
+        headers.extend(getattr(error, "headers", ()))
         shape = self.error_shape(error.code)
         members = shape.members if shape is not None else {}
         out = [XML_DECLARATION, "<Error>", f"<Code>{escape_text(code)}</Code>"]

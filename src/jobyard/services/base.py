@@ -24,13 +24,16 @@ class Service:
 
     What routing needs to find a service's requests is declared here, as data: ``signing_names`` (the SigV4
     service names its clients sign with), ``path_prefixes`` (paths that are this service's whatever the
-    signature says: S3 Control's ``/v20180820/``) and ``virtual_hosted`` (a client may name the first URI
-    label in the Host: S3's buckets)."""
+    signature says: S3 Control's ``/v20180820/``), ``virtual_hosted`` (a client may name the first URI
+    label in the Host: S3's buckets) and ``signed_operations``."""
 
     model_name: str = ""
     signing_names: tuple[str, ...] = ()
     path_prefixes: tuple[str, ...] = ()
     virtual_hosted: bool = False
+    # (signing name, operation the request's URI names) -> the operation it is: requests that only the name
+    # their client signs with tells apart (S3's ListDirectoryBuckets and ListBuckets are both ``GET /``).
+    signed_operations: dict[tuple[str, str], str] = {}
     errors: ErrorTable = GENERIC_ERRORS
     operations: dict[str, Operation]
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import orjson
-from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import (and_, bindparam, create_engine, delete, event, func, insert, select, tuple_, union_all,
+                        update)
 from sqlalchemy.engine import Connection, Engine
 
 from .schema import meta, metadata, resources
@@ -146,22 +147,22 @@ _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
 _SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
 
 
-def _where_filters(query, parent: bool, ref: bool, states: bool):
-    query = query.where(_c.kind == bindparam("kind"), _c.account == bindparam("account"),
-                        _c.region == bindparam("region"))
+def _where_filters(query, parent: bool, ref: bool, states: bool, arm: int | None = None):
+    """The filters of a list; ``arm`` numbers one branch of a merged page, with its own region and state."""
+    region = bindparam("region" if arm is None else f"region{arm}")
+    query = query.where(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c.region == region)
     if parent:
         query = query.where(_c.parent == bindparam("parent"))
     if ref:
         query = query.where(_c.ref == bindparam("ref"))
     if states:
-        query = query.where(_c.state.in_(bindparam("states", expanding=True)))
+        query = query.where(_c.state.in_(bindparam("states", expanding=True)) if arm is None
+                            else _c.state == bindparam(f"state{arm}"))
     return query
 
 
-@lru_cache(maxsize=None)
-def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: bool, after: bool):
-    query = _where_filters(select(*_COLUMNS), parent, ref, states)
-    key = _SORT_KEYS[by]
+def _keyset(query, columns, by: str, descending: bool, after: bool):
+    key = [columns[c.name] for c in _SORT_KEYS[by]]
     if after:
         # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
         # (the equivalent OR form makes SQLite scan from the start of the range).
@@ -169,6 +170,20 @@ def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: 
         query = query.where(position < at if descending else position > at)
     order = [c.desc() for c in key] if descending else [c.asc() for c in key]
     return query.order_by(*order).limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=None)
+def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: bool, after: bool,
+                    arms: int = 0):
+    """One keyset page; with ``arms``, the page of several (region, state) pairs in one statement: each arm
+    reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
+    regions or states cannot read the index in sort order, so it would walk every row of the others.)"""
+    if not arms:
+        return _keyset(_where_filters(select(*_COLUMNS), parent, ref, states), _c, by, descending, after)
+    branches = [select(_keyset(_where_filters(select(*_COLUMNS), parent, ref, states, arm), _c, by, descending,
+                               after).subquery()) for arm in range(arms)]
+    merged = union_all(*branches).subquery()
+    return _keyset(select(merged), merged.c, by, descending, after=False)
 
 
 @lru_cache(maxsize=None)
@@ -284,30 +299,32 @@ class Tx:
 
     # -- lists ------------------------------------------------------------------------------------
 
-    def page(self, kind: str, account: str, region: str, *, limit: int, after: list | None = None,
-             parent: str | None = None, states: Iterable[str] | None = None, ref: str | None = None,
-             by: str = "created", descending: bool = False) -> tuple[list[Resource], bool]:
+    def page(self, kind: str, account: str, region: str | tuple[str, ...], *, limit: int,
+             after: list | None = None, parent: str | None = None, states: Iterable[str] | None = None,
+             ref: str | None = None, by: str = "created", descending: bool = False) -> tuple[list[Resource], bool]:
         """One keyset page: the rows after ``after`` (a ``sort_key(by)``) and whether more follow.
 
         ``by`` is ``"created"`` (creation order) or ``"id"``. The query reads ``limit + 1`` rows from an
         index whose leading columns are the filters and whose trailing columns are the sort key, so its
-        cost does not depend on the depth or the table size.
+        cost does not depend on the depth or the table size. ``region`` may be several regions (a list AWS
+        serves from a group of regions); the page then spans them all.
         """
+        regions = (region,) if isinstance(region, str) else tuple(sorted(set(region)))
         distinct = sorted(set(states)) if states is not None else None
-        if distinct is not None and len(distinct) > 1:
-            # One keyset scan per state, merged: an IN over several states cannot read the state index in
-            # sort order, so it would walk every row of the other states to fill a page.
-            found, more = [], False
-            for state in distinct:
-                rows, state_more = self.page(kind, account, region, limit=limit, after=after, parent=parent,
-                                             states=[state], ref=ref, by=by, descending=descending)
-                found += rows
-                more = more or state_more
-            found.sort(key=lambda r: r.sort_key(by), reverse=descending)
-            return found[:limit], more or len(found) > limit
-        statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
-                                    after is not None)
-        values = _filter_values(kind, account, region, parent, ref, states)
+        if len(regions) > 1 or (distinct is not None and len(distinct) > 1):
+            arms = [(r, s) for r in regions for s in (distinct if distinct is not None else [None])]
+            statement = _page_statement(parent is not None, ref is not None, distinct is not None, by, descending,
+                                        after is not None, len(arms))
+            values = _filter_values(kind, account, None, parent, ref, None)
+            del values["region"]
+            for i, (arm_region, arm_state) in enumerate(arms):
+                values[f"region{i}"] = arm_region
+                if arm_state is not None:
+                    values[f"state{i}"] = arm_state
+        else:
+            statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
+                                        after is not None)
+            values = _filter_values(kind, account, regions[0], parent, ref, states)
         values["limit"] = limit + 1
         for i, value in enumerate(after or ()):
             values[f"after{i}"] = value

@@ -407,8 +407,9 @@ def _run_import_from_s3(ctx, job, details):
     try:
         import_objects(ctx.objects, ctx.files, copies, lambda index: import_file_key(job, index))
     except TransferFailed as failed:
-        # One entry per object that could not be read, each naming its source (UNCONFIRMED: AWS documents
-        # the Details member as a list of AssetSourceEntry but not how many entries a failed job gets).
+        # One entry per object that could not be read, each naming its source. The API reference
+        # (ImportAssetsFromS3JobErrorDetails) types Details as a list of AssetSourceEntry but says neither how
+        # many entries a failed job gets nor whether one error covers several objects.
         raise JobFailed(*(job_error(f.code, f.message, "REVISION", revision.id, Details={
             "ImportAssetsFromS3JobErrorDetails": [{"Bucket": f.copy.bucket, "Key": f.copy.key}]})
             for f in failed.failures)) from None
@@ -467,7 +468,8 @@ def _iso_millis(us: int) -> str:
 
 def expand_key(pattern: str, data_set: Resource, revision: Resource, asset: Resource) -> str:
     created = to_datetime(revision.created_us)
-    # AWS does not say whether day and month are zero-padded; two digits keep keys sorting by date (UNCONFIRMED).
+    # The user guide ("Key patterns when exporting revisions") calls Day and Month the day and month the revision
+    # was created, without saying whether they are zero-padded; two digits keep keys sorting by date.
     values = {"${Asset.Id}": asset.id, "${Asset.Name}": asset.doc["Name"], "${DataSet.Id}": data_set.id,
               "${DataSet.Name}": data_set.doc["Name"], "${Revision.Id}": revision.id,
               "${Revision.CreatedAt}": _iso_millis(revision.created_us),

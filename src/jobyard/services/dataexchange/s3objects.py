@@ -34,7 +34,8 @@ MAX_KEY_BYTES = 1024   # S3's limit on an object key, in UTF-8 bytes
 
 def job_error_code(error: ObjectError) -> str:
     """The job error code for an S3 error. Codes AWS does not document a mapping for (an archived object,
-    a key S3 refuses) are the caller's input problems, so VALIDATION_EXCEPTION (UNCONFIRMED)."""
+    a key S3 refuses) are the caller's input problems, so VALIDATION_EXCEPTION: the API reference (JobError)
+    lists the codes but maps no S3 error to them."""
     code = _JOB_CODES.get(error.code)
     if code is not None:
         return code

@@ -32,8 +32,10 @@ MAX_PARTS = 10_000
 MAX_PART_SIZE = 4 * 1024 * MiB
 MAX_CAPACITY_UNITS = 2
 LOCK_WINDOW = DAY                  # an InProgress vault lock must be completed within 24 hours
-ENDED_UPLOAD_KEPT = DAY            # a completed or aborted upload answers retries this long (UNCONFIRMED)
-TOMBSTONE_KEPT = 30 * DAY          # deleting a deleted archive again succeeds this long (UNCONFIRMED)
+# A completed or aborted upload answers retries this long. The Developer Guide gives no figure: completing again
+# succeeds "within a short period" (Complete Multipart Upload), aborting again "for a short time" (Abort
+# Multipart Upload); a day matches the 24 hours after which it lets idle uploads go (Initiate Multipart Upload).
+ENDED_UPLOAD_KEPT = DAY
 DATA_RETRIEVAL = "data-retrieval-policy"
 
 NOTIFICATION_EVENTS = ("ArchiveRetrievalCompleted", "InventoryRetrievalCompleted")
@@ -407,8 +409,9 @@ class GlacierService(Service):
             return {}   # deleting an already-deleted archive is not an error
         self._check_policies(ctx, vault, {"glacier:archiveageindays":
                                           policies.archive_age_days(archive.created_us, ctx.now_us)})
+        # The tombstone stays as long as the vault: "Attempting to delete an already-deleted archive does not
+        # result in an error" (Developer Guide, Delete Archive), with no time limit.
         archive.state = DELETED
-        archive.next_due_us = ctx.now_us + TOMBSTONE_KEPT * US
         ctx.scope.save(archive)
         live = vault.doc["Live"]
         live["Count"] -= 1
@@ -466,7 +469,9 @@ class GlacierService(Service):
             raise invalid(f"Invalid Content-Range: {text}")
         body = params.get("body") or b""
         if len(body) < length:
-            # The part stopped short of the range it announced: AWS gives up waiting for the rest (UNCONFIRMED).
+            # The part stopped short of the range it announced: AWS gives up waiting for the rest. The Developer
+            # Guide's Error Responses table has RequestTimeoutException (408) for an upload S3 Glacier "times out
+            # while receiving"; its message is not documented.
             raise glacier_error("RequestTimeoutException",
                                 f"Request timed out: received {len(body)} of the {length} bytes of {text}")
         if len(body) > length:
@@ -699,8 +704,9 @@ class GlacierService(Service):
             if after is None:
                 raise invalid(f"Invalid inventory retrieval marker: {given['Marker']}")
             wanted["After"] = after
-        # Inventory jobs read the vault's last inventory; a vault that never had one has nothing to give
-        # (UNCONFIRMED message).
+        # Inventory jobs read the vault's last inventory; for a vault that never had one "an error is returned"
+        # (Developer Guide, "Downloading a Vault Inventory Using the AWS SDK for Java"). Which code and message
+        # are not documented; ResourceNotFoundException (404) with this message is jobyard's choice.
         if not (vault.doc.get("Inventory") or {}).get("Key"):
             raise not_found(f"The vault has no inventory yet: {self._arn(ctx, vault.id)}. Its first inventory "
                             "is taken about a day after the first upload.")
@@ -788,7 +794,8 @@ def _download_range(text: str | None, total: int) -> tuple[int, int] | None:
 
 
 def _forget(ctx: Context, resource: Resource) -> None:
-    """The transition of ended uploads and archive tombstones: they are dropped when their time is up."""
+    """The transition of ended uploads: they are dropped when their time is up (as are archive tombstones
+    that an earlier jobyard stored with a due time)."""
     ctx.scope.delete(resource)
     resource.next_due_us = None
 

@@ -70,7 +70,8 @@ def _validation(failure: ValidationFailed, operation: str | None) -> ServiceErro
 
 # Operations whose every input is a header, query parameter or body bytes: what fails to read is an argument.
 _ARGUMENT_OPERATIONS = ("GetObject", "HeadObject", "ListObjectsV2", "ListBuckets", "PutObject", "CopyObject",
-                        "DeleteObject", "ListParts", "ListMultipartUploads")
+                        "DeleteObject", "ListParts", "ListMultipartUploads", "ListObjects", "ListObjectVersions",
+                        "GetObjectAttributes")
 
 
 def _serialization(failure: SerializationError, operation: str | None) -> ServiceError:
@@ -85,7 +86,7 @@ def _serialization(failure: SerializationError, operation: str | None) -> Servic
 def _unknown_operation(failure: UnknownOperation, operation: str | None) -> ServiceError:
     # ``what`` is the request's path when no route matched, the operation's name when jobyard lacks it.
     if failure.what and not failure.what.startswith("/"):
-        return not_implemented("A header you provided implies functionality that is not implemented")
+        return not_implemented(f"{failure.what} is not implemented by jobyard")
     if failure.wrong_method:
         return rules.method_not_allowed()
     return ERRORS.error("InvalidURI", "Couldn't parse the specified URI.")

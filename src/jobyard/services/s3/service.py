@@ -18,7 +18,7 @@ from ...clock import from_datetime, to_datetime
 from ...objects import CompletedPart, ObjectError, ObjectInfo, Retention, checksums, rules
 from ...objects.api import DEFAULT_REGION, STANDARD
 from ...objects.rules import invalid_argument, malformed_xml
-from ...outputs import STARTED
+from ...outputs import SEQUENCE, STARTED
 from ..base import Context, Service, operation
 from .errors import (ERRORS, duplicate_tag, illegal_location_constraint, invalid_location_constraint,
                      no_lock_configuration, not_implemented, not_modified, unexpected_content)
@@ -196,7 +196,9 @@ def check_preconditions(info: ObjectInfo, if_match, if_none_match, if_modified_s
 
 class S3Service(Service):
     model_name = "s3"
-    signing_names = ("s3",)
+    # S3 Express (directory buckets) and S3 Object Lambda requests are signed with names of their own.
+    signing_names = ("s3", "s3express", "s3-object-lambda")
+    signed_operations = {("s3express", "ListBuckets"): "ListDirectoryBuckets"}
     errors = ERRORS
     # A bucket may be named in the Host instead of the path (virtual-hosted-style requests).
     virtual_hosted = True
@@ -350,11 +352,24 @@ class S3Service(Service):
             return ((first, last) if last >= first else None), count
         return parse_range(params.get("Range")), None
 
+    @staticmethod
+    def _head(ctx: Context, bucket: str, key: str, version_id: str | None, method: str) -> ObjectInfo:
+        """The version a read names; a delete marker in its way is answered as S3 answers it."""
+        try:
+            return ctx.objects.head(bucket, key, version_id=version_id)
+        except ObjectError as error:
+            if error.code not in ("NoSuchKey", "MethodNotAllowed"):
+                raise
+            found = ctx.objects.head_version(bucket, key, version_id=version_id)
+            if found.delete_marker:
+                raise _delete_marker_error(found, version_id, method) from None
+            raise
+
     @operation("GetObject")
     def get_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
         store = ctx.objects
-        info = store.head(bucket, key, version_id=params.get("VersionId"))
+        info = self._head(ctx, bucket, key, params.get("VersionId"), "GET")
         byte_range, parts_count = self._read_checks(ctx, params, info)
         body = store.get(bucket, key, version_id=params.get("VersionId"), byte_range=byte_range)
         out = self._describe(body.info, self._versioned(ctx, bucket))
@@ -376,7 +391,7 @@ class S3Service(Service):
     @operation("HeadObject")
     def head_object(self, ctx: Context, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]
-        info = ctx.objects.head(bucket, key, version_id=params.get("VersionId"))
+        info = self._head(ctx, bucket, key, params.get("VersionId"), "HEAD")
         byte_range, parts_count = self._read_checks(ctx, params, info)
         out = self._describe(info, self._versioned(ctx, bucket))
         out["PartsCount"] = parts_count
@@ -427,36 +442,41 @@ class S3Service(Service):
             deleted.append(entry)
         return {"Deleted": deleted or None, "Errors": errors or None}
 
-    @operation("ListObjectsV2")
-    def list_objects_v2(self, ctx: Context, params: dict) -> dict:
-        bucket = params["Bucket"]
+    @staticmethod
+    def _max_keys(params: dict) -> int:
         max_keys = params.get("MaxKeys")
         if max_keys is not None and max_keys < 0:
             raise invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", max_keys)
-        max_keys = MAX_KEYS if max_keys is None else min(max_keys, MAX_KEYS)
+        return MAX_KEYS if max_keys is None else min(max_keys, MAX_KEYS)
+
+    @staticmethod
+    def _listed(ctx: Context, info: ObjectInfo, params: dict, text, owner: bool) -> dict:
+        """An object or version as the listings describe it."""
+        entry = {"Key": text(info.key), "LastModified": to_datetime(info.last_modified_us), "ETag": info.etag,
+                 "Size": info.size, "StorageClass": info.storage_class}
+        if info.checksums:
+            entry["ChecksumAlgorithm"] = sorted(info.checksums)
+            entry["ChecksumType"] = info.checksum_type
+        if owner:
+            entry["Owner"] = {"ID": info.owner or _owner(ctx)}
+        if "RestoreStatus" in (params.get("OptionalObjectAttributes") or ()) and info.restore is not None:
+            entry["RestoreStatus"] = {"IsRestoreInProgress": info.restore.ongoing}
+            if info.restore.expiry_us is not None:
+                entry["RestoreStatus"]["RestoreExpiryDate"] = to_datetime(info.restore.expiry_us)
+        return entry
+
+    @operation("ListObjectsV2")
+    def list_objects_v2(self, ctx: Context, params: dict) -> dict:
+        bucket = params["Bucket"]
+        max_keys = self._max_keys(params)
         prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or None
         token = params.get("ContinuationToken")
         if token == "":
             raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token)
         page = ctx.objects.list(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys,
                                 start_after=params.get("StartAfter"), token=token)
-        encode = params.get("EncodingType") == "url"
-        text = (lambda value: quote(value, safe="/") if value is not None else None) if encode else (lambda v: v)
-        optional = set(params.get("OptionalObjectAttributes") or ())
-        contents = []
-        for info in page.objects:
-            entry = {"Key": text(info.key), "LastModified": to_datetime(info.last_modified_us), "ETag": info.etag,
-                     "Size": info.size, "StorageClass": info.storage_class}
-            if info.checksums:
-                entry["ChecksumAlgorithm"] = sorted(info.checksums)
-                entry["ChecksumType"] = info.checksum_type
-            if params.get("FetchOwner"):
-                entry["Owner"] = {"ID": info.owner or _owner(ctx)}
-            if "RestoreStatus" in optional and info.restore is not None:
-                entry["RestoreStatus"] = {"IsRestoreInProgress": info.restore.ongoing}
-                if info.restore.expiry_us is not None:
-                    entry["RestoreStatus"]["RestoreExpiryDate"] = to_datetime(info.restore.expiry_us)
-            contents.append(entry)
+        text = _encoder(params)
+        contents = [self._listed(ctx, info, params, text, bool(params.get("FetchOwner"))) for info in page.objects]
         return {
             "IsTruncated": page.is_truncated, "Contents": contents or None, "Name": bucket, "Prefix": text(prefix),
             "Delimiter": text(delimiter), "MaxKeys": max_keys,
@@ -465,6 +485,96 @@ class S3Service(Service):
             "ContinuationToken": token, "NextContinuationToken": page.next_token,
             "StartAfter": text(params.get("StartAfter")),
         }
+
+    @operation("ListObjects")
+    def list_objects(self, ctx: Context, params: dict) -> dict:
+        bucket = params["Bucket"]
+        max_keys = self._max_keys(params)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or None
+        marker = params.get("Marker") or None
+        page = ctx.objects.list_from_marker(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys,
+                                            marker=marker)
+        text = _encoder(params)
+        # Version 1 names each object's owner unasked.
+        contents = [self._listed(ctx, info, params, text, True) for info in page.objects]
+        return {
+            "IsTruncated": page.is_truncated, "Marker": text(marker or ""),
+            # S3 names the next marker only when a delimiter was given (the ListObjects reference, NextMarker);
+            # without one, clients continue from the last key.
+            "NextMarker": text(page.next_marker) if delimiter else None,
+            "Contents": contents or None, "Name": bucket, "Prefix": text(prefix), "Delimiter": text(delimiter),
+            "MaxKeys": max_keys, "CommonPrefixes": [{"Prefix": text(p)} for p in page.common_prefixes] or None,
+            "EncodingType": params.get("EncodingType"),
+        }
+
+    @operation("ListObjectVersions")
+    def list_object_versions(self, ctx: Context, params: dict) -> dict:
+        bucket = params["Bucket"]
+        max_keys = self._max_keys(params)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or None
+        key_marker = params.get("KeyMarker") or None
+        version_id_marker = params.get("VersionIdMarker") or None
+        if version_id_marker is not None and key_marker is None:
+            raise invalid_argument("A version-id marker cannot be specified without a key marker.",
+                                   "version-id-marker", version_id_marker)
+        page = ctx.objects.list_versions(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys,
+                                         key_marker=key_marker, version_id_marker=version_id_marker)
+        text = _encoder(params)
+        versions, markers, sequence = [], [], []
+        for info in page.versions:
+            common = {"VersionId": info.version_id or "null", "IsLatest": info.is_latest}
+            if info.delete_marker:
+                markers.append({"Owner": {"ID": info.owner or _owner(ctx)}, "Key": text(info.key), **common,
+                                "LastModified": to_datetime(info.last_modified_us)})
+                sequence.append(("DeleteMarkers", markers[-1]))
+            else:
+                versions.append({**self._listed(ctx, info, params, text, True), **common})
+                sequence.append(("Versions", versions[-1]))
+        return {
+            # S3 writes versions and delete markers as one sequence: by key, newest first.
+            SEQUENCE: sequence,
+            "IsTruncated": page.is_truncated, "KeyMarker": text(key_marker or ""),
+            "VersionIdMarker": version_id_marker or "", "NextKeyMarker": text(page.next_key_marker),
+            "NextVersionIdMarker": page.next_version_id_marker, "Versions": versions or None,
+            "DeleteMarkers": markers or None, "Name": bucket, "Prefix": text(prefix), "Delimiter": text(delimiter),
+            "MaxKeys": max_keys, "CommonPrefixes": [{"Prefix": text(p)} for p in page.common_prefixes] or None,
+            "EncodingType": params.get("EncodingType"),
+        }
+
+    @operation("GetObjectAttributes")
+    def get_object_attributes(self, ctx: Context, params: dict) -> dict:
+        bucket, key, version_id = params["Bucket"], params["Key"], params.get("VersionId")
+        wanted = set(params.get("ObjectAttributes") or ())
+        info = ctx.objects.head_version(bucket, key, version_id=version_id)
+        if info.delete_marker:
+            raise _delete_marker_error(info, version_id, "GET")
+        out = {"LastModified": to_datetime(info.last_modified_us),
+               "VersionId": self._version_header(self._versioned(ctx, bucket), info.version_id)}
+        if "ETag" in wanted:
+            out["ETag"] = info.etag.strip('"')   # unquoted here, unlike every other answer of S3
+        if "Checksum" in wanted and any(info.checksums.values()):
+            out["Checksum"] = {**checksum_members(info.checksums), "ChecksumType": info.checksum_type}
+        if "StorageClass" in wanted:
+            out["StorageClass"] = info.storage_class
+        if "ObjectSize" in wanted:
+            out["ObjectSize"] = info.size
+        if "ObjectParts" in wanted:
+            max_parts = list_limit(params, "MaxParts", "max-parts", MAX_LISTED_PARTS)
+            marker = params.get("PartNumberMarker") or 0
+            if marker < 0:
+                raise invalid_argument("Argument part-number-marker must be an integer between 0 and 2147483647",
+                                       "part-number-marker", marker)
+            parts = ctx.objects.object_parts(bucket, key, version_id=version_id, max_parts=max_parts, marker=marker)
+            if parts is not None:
+                listed = {"TotalPartsCount": parts.total, "PartNumberMarker": marker,
+                          "NextPartNumberMarker": parts.parts[-1].number if parts.parts else marker,
+                          "MaxParts": max_parts, "IsTruncated": parts.is_truncated}
+                # S3 lists the parts only of an object with additional checksums (GetObjectAttributesParts).
+                if info.checksums or any(part.checksums for part in parts.parts):
+                    listed["Parts"] = [{"PartNumber": part.number, "Size": part.size,
+                                        **checksum_members(part.checksums)} for part in parts.parts]
+                out["ObjectParts"] = listed
+        return out
 
     @operation("CopyObject")
     def copy_object(self, ctx: Context, params: dict) -> dict:
@@ -705,6 +815,28 @@ class S3Service(Service):
                                       version_id=params.get("VersionId"))
         # S3 answers a restore that starts differently from one of an object already restored.
         return {STARTED: started}
+
+
+def _encoder(params: dict):
+    """What writes a key, prefix, delimiter or marker into a listing: URL-encoded under encoding-type=url."""
+    if params.get("EncodingType") == "url":
+        return lambda value: quote(value, safe="/") if value is not None else None
+    return lambda value: value
+
+
+def _delete_marker_error(info: ObjectInfo, version_id: str | None, method: str) -> ObjectError:
+    """A read that meets a delete marker: 404 NoSuchKey when it is the newest version, 405 MethodNotAllowed
+    when it was named by its id; both say so in ``x-amz-delete-marker`` (S3 user guide, "Working with delete
+    markers"; GetObject's reference for the 405 and its Last-Modified)."""
+    error = rules.no_such_key(info.key) if version_id is None else rules.delete_marker_not_allowed(method)
+    error.headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", info.version_id or "null")]
+    if version_id is not None:
+        error.headers.append(("Last-Modified", _http_date(info.last_modified_us)))
+    return error
+
+
+def _http_date(us: int) -> str:
+    return to_datetime(us).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
 def _owner(ctx: Context) -> str:

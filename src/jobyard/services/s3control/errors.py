@@ -3,8 +3,9 @@
 S3 Control's model gives only NoSuchPublicAccessBlockConfiguration (404) a status. The others below are
 the table's own, from the "Errors" sections of the S3 Control API Reference (Amazon S3 API Reference,
 "Amazon S3 Control" actions) and, for S3's own codes, the Amazon S3 API Reference's "List of error codes";
-the API reference names no status for several job API errors, so those are the ones a REST API uses for
-each meaning (UNCONFIRMED for S3 Control in particular):
+the API reference's job actions (CreateJob, DescribeJob, ListJobs, UpdateJobPriority, UpdateJobStatus, the
+job tagging ones) list their errors without any HTTP status, so for those the status is the one a REST API
+uses for each meaning, not one AWS documents:
 
 ==========================  ======  =========================================================================
 NotFoundException           404     no such job here (AWS's troubleshooting page also calls it NoSuchJob)

@@ -60,7 +60,8 @@ FAILURE_THRESHOLD = {
 }
 # A replication job needs a replication configuration on its source bucket, or it fails (S3 knowledge
 # center, "Why does my S3 Batch Replication job fail?"); no bucket in jobyard has one. The code is S3's
-# error code for a bucket without one (the job failure's own code is UNCONFIRMED).
+# error code for a bucket without one ("List of error codes", 404); the user guide names no FailureCode for this
+# job failure (checked: "Replicating existing objects with Batch Replication", "Troubleshooting Batch Operations").
 FAILURE_NO_REPLICATION = {
     "FailureCode": "ReplicationConfigurationNotFoundError",
     "FailureReason": "S3ReplicateObject needs a replication configuration on the source bucket; jobyard's "

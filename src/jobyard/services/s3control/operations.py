@@ -172,8 +172,10 @@ def _digest(algorithm: str, data: bytes) -> bytes | None:
 
 
 def _compute_checksum(spec, bucket, key, version_id, objects: ObjectStore):
-    """The requested checksum of the object's bytes, reported as JSON in the task's ResultMessage (the keys
-    are UNCONFIRMED: the user guide only says the report holds each object's checksum). jobyard keeps no
+    """The requested checksum of the object's bytes, reported as JSON in the task's ResultMessage. The user
+    guide says only that the report holds each object's checksum ("Compute checksums"); the keys are those
+    AWS's own sample reads back (aws-samples/sample-s3-batch-checksum-validation: ``checksum_hex``,
+    ``checksum_base64``, ``checksumAlgorithm``), the others jobyard's. jobyard keeps no
     part boundaries, so a COMPOSITE checksum is that of a single-part object: the checksum of the part's
     checksum, with ``-1``."""
     algorithm, kind = spec["ChecksumAlgorithm"], spec["ChecksumType"]

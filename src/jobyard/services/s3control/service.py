@@ -22,7 +22,9 @@ from .jobs import JOB, TOKEN
 from .stored import freeze
 from .validation import MAX_JOB_TAGS, Invalid, check_create_job, check_tags
 
-DEFAULT_PAGE = 1000  # MaxResults absent or 0 (UNCONFIRMED; the model allows up to 1000)
+# MaxResults absent or 0. The ListJobs API reference gives the range 0-1000 but no default; its largest value
+# is the one that leaves the fewest pages.
+DEFAULT_PAGE = 1000
 
 _JOB_ARN = re.compile(r"arn:aws[a-z\-]*:s3:([a-z0-9\-]+):(\d{12}):job/(.+)", re.DOTALL)
 
@@ -97,8 +99,9 @@ class S3ControlService(Service):
         statuses = set(params.get("JobStatuses") or ()) or None
         if statuses is not None and statuses >= set(states.ALL):
             statuses = None  # every status: the unfiltered index order serves it best
-        # Newest first, as the AWS CLI's example listing shows (UNCONFIRMED as a rule). Jobs that ended more
-        # than the retention window ago are deleted, so every job still stored is listed.
+        # Newest first, as the AWS CLI's list-jobs example shows; neither the API reference nor the user guide
+        # ("Managing S3 Batch Operations jobs") states an order. Jobs that ended more than the retention window
+        # ago are deleted, so every job still stored is listed.
         page = ctx.scope.page(JOB, limit=params.get("MaxResults") or DEFAULT_PAGE, token=params.get("NextToken"),
                               states=statuses, descending=True)
         out = {"Jobs": [jobs.list_entry(job, ctx.now_us) for job in page.items]}
@@ -110,8 +113,9 @@ class S3ControlService(Service):
     def update_job_priority(self, ctx: Context, params: dict) -> dict:
         job = ctx.scope.require(JOB, params["JobId"])
         if job.state in states.TERMINAL:
-            # UNCONFIRMED: AWS documents priority changes for running jobs only; a finished job has nothing to
-            # schedule, so the change is refused with the operation's client error.
+            # The user guide ("Assigning job priority") documents priority changes for running jobs and says
+            # nothing of finished ones; a finished job has nothing to schedule, so the change is refused with
+            # the operation's modelled client error.
             raise bad_request(f"Job {job.id} is {job.state}; the priority of a finished job cannot change.")
         jobs.set_priority(ctx.scope, job, params["Priority"])
         self._save(ctx, job)

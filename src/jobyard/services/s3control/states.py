@@ -9,7 +9,8 @@ Statuses (S3 user guide, "Tracking job status"):
     Active → Failing → Failed                                           (task-failure threshold)
     New/Preparing/Suspended/Ready/Active/Pausing/Paused → [Cancelling →] Cancelled   (UpdateJobStatus Cancelled)
 
-AWS publishes no durations for these steps; the ranges below are plausible ones (UNCONFIRMED), each drawn
+AWS publishes no durations for these steps (the user guide's "Job statuses" page says what moves a job on,
+never how soon); the ranges below are plausible ones, each drawn
 per job from its id so that runs repeat.
 """
 
@@ -70,8 +71,10 @@ MAX_UNFINISHED_ENV = "JOBYARD_S3CONTROL_MAX_UNFINISHED_JOBS"
 
 DEFAULT_RETENTION_DAYS = 90.0    # ended jobs stay listed and describable this long, then are deleted
 DEFAULT_TASKS = 10               # tasks per job while jobyard cannot read the manifest's objects
-DEFAULT_CONCURRENT_JOBS = 4      # jobs of one account and region that run at once (UNCONFIRMED; AWS publishes none)
-DEFAULT_MAX_UNFINISHED_JOBS = 10_000  # unfinished jobs an account may have before CreateJob is throttled (UNCONFIRMED)
+# Neither figure is published: the user guide ("Assigning job priority") says only that a lower-priority job can
+# pause for a higher one, and no quotas page names a job count for Batch Operations. Both are jobyard's.
+DEFAULT_CONCURRENT_JOBS = 4      # jobs of one account and region that run at once
+DEFAULT_MAX_UNFINISHED_JOBS = 10_000  # unfinished jobs an account may have before CreateJob is throttled
 
 
 def _number(name: str, default: float, minimum: float) -> float:

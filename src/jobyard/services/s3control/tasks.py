@@ -189,7 +189,8 @@ def _generated_tasks(generator: dict, objects: ObjectStore) -> list[Task] | None
 def write_generated_manifest(job: Resource, found: list[Task], objects: ObjectStore, now_us: int) -> dict:
     """Write a ManifestGenerator's manifest where EnableManifestOutput asks, in the S3 Inventory form its
     ManifestFormat (S3InventoryReport_CSV_20211130) names: ``<prefix>/job-<id>/manifest.json`` and one
-    gzipped CSV data file beside it (the layout under the job's folder is jobyard's: UNCONFIRMED). Returns
+    gzipped CSV data file beside it. The layout under the job's folder is jobyard's: the API reference
+    (S3ManifestOutputLocation, S3GeneratedManifestDescriptor) gives only the bucket, prefix and format. Returns
     the GeneratedManifestDescriptor; raises JobFailed when the output bucket cannot be written."""
     generator = job.doc["ManifestGenerator"]["S3JobManifestGenerator"]
     location = generator["ManifestOutputLocation"]

@@ -22,6 +22,17 @@ REGIONS: dict[str, frozenset[str]] = {
     "STANDARD": frozenset({"cn-northwest-1", "cn-north-1", "ap-southeast-1"}),
 }
 
+# ListJobs and DescribeAddresses called in a US Region "return jobs [addresses] from the list of all jobs
+# [addresses] associated with this account in all US regions" (their API references). GovCloud is a partition
+# of its own, so it is not among them.
+US_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2")
+
+
+def listed_together(region: str) -> tuple[str, ...] | None:
+    """The regions whose jobs and addresses a list in ``region`` shows, or None for the region alone."""
+    return US_REGIONS if region in US_REGIONS else None
+
+
 # Snowball Edge devices: the only family that can form clusters.
 CLUSTER_TYPES = frozenset({"EDGE", "EDGE_C", "EDGE_CG", "EDGE_S", "V3_5C", "V3_5S"})
 # Snowcone devices: small, shipped to customers, Wi-Fi option (SnowconeDeviceConfiguration).

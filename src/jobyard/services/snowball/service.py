@@ -96,7 +96,8 @@ class SnowballService(Service):
 
     @operation("DescribeAddresses")
     def describe_addresses(self, ctx: Context, params: dict) -> dict:
-        page = ctx.scope.page(ADDRESS, limit=_limit(params), token=params.get("NextToken"))
+        page = ctx.scope.page(ADDRESS, limit=_limit(params), token=params.get("NextToken"),
+                              regions=catalog.listed_together(ctx.region))
         out = {"Addresses": [{"AddressId": a.id, **a.doc} for a in page.items]}
         if page.next_token:
             out["NextToken"] = page.next_token
@@ -203,7 +204,8 @@ class SnowballService(Service):
 
     @operation("ListJobs")
     def list_jobs(self, ctx: Context, params: dict) -> dict:
-        page = ctx.scope.page(JOB, limit=_limit(params), token=params.get("NextToken"))
+        page = ctx.scope.page(JOB, limit=_limit(params), token=params.get("NextToken"),
+                              regions=catalog.listed_together(ctx.region))
         return _with_token({"JobListEntries": [jobs.list_entry(j) for j in page.items]}, page.next_token)
 
     @operation("UpdateJob")
