@@ -56,3 +56,24 @@ def test_javascript_sdk_clients(server, account):
     assert sts["account"] == account and sts["arn"] == f"arn:aws:iam::{account}:user/jobyard"
     assert re.fullmatch(r"AIDA[A-Z2-7]{17}", sts["userId"])
     assert sts["error"] == {"name": "InvalidAction", "status": 400, "resourceType": None}
+
+def test_javascript_sdk_signatures_pass_jobyard_auth(tmp_path):
+    """The JS SDK's own SigV4 signer (each service's rules: S3's unencoded path, Glacier's payload hash...)
+    against a server that checks signatures, and the same clients refused when the secret differs."""
+    from jobyard.auth import Key
+    from jobyard.config import Config
+    from jobyard.testing import running_server
+
+    install_sdk()
+    key = "210000000042"
+    for secret, passes in (("x", True), ("not-x", False)):   # clients.mjs signs with the secret "x"
+        config = Config(data_dir=str(tmp_path / secret), time_scale=0, credentials={key: Key(key, secret, key)})
+        with running_server(config) as server:
+            out = subprocess.run(["node", "clients.mjs"], cwd=JS_DIR, capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "JOBYARD_URL": server.url, "JOBYARD_ACCOUNT": key})
+        if passes:
+            assert out.returncode == 0, out.stderr
+            seen = json.loads(out.stdout.strip().splitlines()[-1])
+            assert seen["s3"]["body"] == "hello s3" and seen["glacier"]["archiveIdLength"] == 138
+        else:
+            assert out.returncode != 0 and "InvalidSignatureException" in out.stderr, out.stderr

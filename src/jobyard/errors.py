@@ -110,6 +110,44 @@ class RequestTooLarge(Exception):
     @property
     def upload(self) -> bool:
         return self.part == self.UPLOAD
+class Unauthenticated(Exception):
+    """A request whose signature does not prove who sent it (``auth.py``); each protocol's table answers it.
+
+    ``kind`` is one of the constants below; ``details`` what the answer may show (``access_key``,
+    ``string_to_sign``, ``canonical_request``, ``signature``, ``request_time``, ``server_time``,
+    ``expires``, ``presigned``).
+    """
+
+    MISSING = "missing"            # no signature at all
+    INCOMPLETE = "incomplete"      # a signature whose parts are missing or malformed
+    SIGNATURE = "signature"        # a signature that does not match the request
+    UNKNOWN_KEY = "unknown-key"    # an access key id no credential has
+    SKEWED = "skewed"              # a request time too far from the real time
+    EXPIRED = "expired"            # a presigned URL past its X-Amz-Expires
+    SIGV2 = "sigv2"                # signature version 2, which jobyard refuses
+
+    def __init__(self, kind: str, message: str, **details):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details
+
+
+def json_unauthenticated(failure: Unauthenticated, operation: str | None = None) -> ServiceError:
+    """How AWS's JSON, CBOR and REST-JSON services answer a request they cannot authenticate."""
+    code, status = _JSON_UNAUTHENTICATED[failure.kind]
+    return ServiceError(code, failure.message, status)
+
+
+_JSON_UNAUTHENTICATED = {
+    Unauthenticated.MISSING: ("MissingAuthenticationTokenException", 403),
+    Unauthenticated.INCOMPLETE: ("IncompleteSignatureException", 400),
+    Unauthenticated.SIGV2: ("IncompleteSignatureException", 400),
+    Unauthenticated.SIGNATURE: ("InvalidSignatureException", 403),
+    Unauthenticated.UNKNOWN_KEY: ("UnrecognizedClientException", 403),
+    Unauthenticated.SKEWED: ("InvalidSignatureException", 403),
+    Unauthenticated.EXPIRED: ("InvalidSignatureException", 403),
+}
 
 
 # How a table answers a failure that no operation raised: a code (its message is the failure's text) or a
@@ -127,8 +165,9 @@ class ErrorTable:
     The answers to failures outside the operations — input the codec refused (``validation``,
     ``serialization``), no matching operation (``unknown_operation``), credentials of one account naming
     another (``access_denied``), a request over a size limit (``too_large``, a ``RequestTooLarge``;
-    by default answered as ``serialization``), a defect of ours (``internal``) — are codes or functions; ``translate``
-    applies them. ``invalid_token`` is the code for a page token that is not the service's, and
+    by default answered as ``serialization``), a signature that fails (``unauthenticated``), a defect of ours
+    (``internal``) — are codes or functions; ``translate`` applies them. ``invalid_token`` is the code for a page
+    token that is not the service's, and
     ``not_found(kind, id, scope)`` the error for a resource that does not exist.
     """
 
@@ -137,6 +176,7 @@ class ErrorTable:
                  serialization: Answer = "SerializationException",
                  unknown_operation: Answer = "UnknownOperationException",
                  access_denied: Answer = "AccessDeniedException",
+                 unauthenticated: Answer = json_unauthenticated,
                  internal: str = "InternalFailure",
                  internal_message: str = "An internal error occurred.",
                  invalid_token: str = "InvalidNextTokenException",
@@ -147,6 +187,7 @@ class ErrorTable:
         self._ours = dict(statuses or {})
         self.validation, self.serialization = validation, serialization
         self.unknown_operation, self.access_denied = unknown_operation, access_denied
+        self.unauthenticated = unauthenticated
         self.internal, self.internal_message = internal, internal_message
         self.invalid_token_code, self.invalid_token_message = invalid_token, invalid_token_message
         self._not_found = not_found
@@ -192,6 +233,8 @@ class ErrorTable:
             return self._answer(self.unknown_operation, failure, operation)
         if isinstance(failure, ForeignAccount):
             return self._answer(self.access_denied, failure, operation)
+        if isinstance(failure, Unauthenticated):
+            return self._answer(self.unauthenticated, failure, operation)
         if isinstance(failure, RequestTooLarge):
             if self.too_large is None:   # a body the codec will not read: answered as one it could not read
                 return self._answer(self.serialization, SerializationError(str(failure)), operation)

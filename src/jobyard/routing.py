@@ -5,7 +5,8 @@ signing service and region; ``X-Amz-Target`` names a JSON-RPC service; ``/servic
 with ``smithy-protocol: rpc-v2-cbor`` names an RPC v2 CBOR service; path prefixes settle the rest
 (``/v20180820/`` is S3 Control, which signs as ``s3``); an unsigned request whose form body or query string
 names an ``Action`` of a query-protocol service (STS) is that service's. The account comes from the access
-key id.
+key id: a 12-digit key is the account, or, when signatures are checked, the credentials file says whose each
+key is.
 
 Virtual hosting. A service may let clients name the first label of its URIs in the Host instead of the
 path (S3's buckets: ``bucket.s3.amazonaws.com/key`` for ``/bucket/key``, also as an absolute-form target
@@ -74,10 +75,12 @@ class _Entry:
 class Router:
     def __init__(self, models: dict[str, ServiceModel], signing_names: dict[str, tuple[str, ...]],
                  path_prefixes: dict[str, tuple[str, ...]] | None = None, default_account: str = DEFAULT_ACCOUNT,
-                 virtual_hosts: dict[str, LabelExists] | None = None):
+                 virtual_hosts: dict[str, LabelExists] | None = None, key_accounts: dict[str, str] | None = None):
         """``virtual_hosts`` names the services whose first URI label may travel in the Host, each with the
-        predicate that tells whether an account has such a label (S3: a bucket)."""
+        predicate that tells whether an account has such a label (S3: a bucket). ``key_accounts``, when
+        given (signatures are checked), alone decides each access key's account."""
         self.default_account = default_account
+        self._key_accounts = key_accounts
         self._virtual_hosts = virtual_hosts or {}
         self._models = models
         self._by_target = {m.metadata.get("targetPrefix"): name for name, m in models.items()
@@ -118,7 +121,10 @@ class Router:
         return "", None, None
 
     def account_for(self, access_key: str) -> str:
-        """A 12-digit access key id is the account itself; any other key maps to the default account."""
+        """A 12-digit access key id is the account itself; any other key maps to the default account. With
+        credentials, the key's own account (an unknown key is refused before any account is used)."""
+        if self._key_accounts is not None:
+            return self._key_accounts.get(access_key, self.default_account)
         return access_key if _ACCOUNT_KEY.match(access_key) else self.default_account
 
     def resolve(self, request: Request) -> Route | None:
@@ -132,8 +138,8 @@ class Router:
         claimed = request.headers.get("x-amz-account-id")
         foreign = False
         if claimed:
-            if _ACCOUNT_KEY.match(access_key):
-                foreign = claimed != access_key
+            if self._key_accounts is not None or _ACCOUNT_KEY.match(access_key):
+                foreign = claimed != account
             else:
                 account = claimed
         exists = self._virtual_hosts.get(service)
@@ -157,10 +163,10 @@ class Router:
         candidates = self._by_signing.get(signing or "", [])
         for prefix, name in self._prefixes:
             if request.path.startswith(prefix) and (not candidates or name in candidates):
-                return name, self._rest_protocol(name)
+                return name, self.rest_protocol(name)
         for name in candidates:
             if not any(name == n for _, n in self._prefixes):
-                return name, self._rest_protocol(name)
+                return name, self.rest_protocol(name)
         if signing is None and self._by_action:
             name = self._by_action.get(query_action(request) or "")
             if name is not None:
@@ -171,7 +177,7 @@ class Router:
         meta = self._models[name].metadata
         return list(meta.get("protocols") or [meta["protocol"]])
 
-    def _rest_protocol(self, name: str) -> str:
+    def rest_protocol(self, name: str) -> str:
         """The protocol to answer in when the request itself does not say (REST, else JSON, else the first)."""
         protocols = self._protocols(name)
         return next((p for p in protocols if p.startswith("rest")),

@@ -13,8 +13,10 @@ from . import admin
 from .clock import Clock
 from .config import Config
 from .context import Runtime
+from .auth import Verifier, feed_chunks
 from .blobs import Blob
-from .errors import ForeignAccount, RequestTooLarge, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from .errors import (ForeignAccount, RequestTooLarge, SerializationError, ServiceError, Unauthenticated,
+                     UnknownOperation, ValidationFailed)
 from .lifecycle import Lifecycle
 from .objects import layer_for, urls
 from .objects.api import MAX_PUT_SIZE
@@ -40,8 +42,13 @@ HEAD_LIMIT = 16 * 1024
 _NOT_FOUND = Response(404, [("content-type", "application/json")],
                       b'{"__type":"UnknownServiceException","message":"No service matches this request"}')
 
+_MISSING_AUTHENTICATION = Response(
+    403, [("content-type", "application/json"), ("x-amzn-errortype", "MissingAuthenticationTokenException")],
+    b'{"__type":"MissingAuthenticationTokenException","message":"Missing Authentication Token"}')
+
 # Failures that are the client's: answered without logging a traceback.
-_CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount)
+_CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownOperation, ForeignAccount,
+                    Unauthenticated)
 
 
 class Emulator:
@@ -75,7 +82,11 @@ class Emulator:
             {s.model_name: s.path_prefixes for s in self.services.values()},
             default_account=config.default_account,
             virtual_hosts={s.model_name: self.objects.has_bucket for s in self.services.values() if s.virtual_hosted},
+            key_accounts=None if config.credentials is None else {
+                key.access_key: key.account for key in config.credentials.values()},
         )
+        # With credentials every AWS request must be signed by one of them; without, the server is open.
+        self.verifier = None if config.credentials is None else Verifier(config.credentials, config.clock_skew)
         self._codecs: dict[tuple[str, str], object] = {}
         # What a killed process left half-done is settled in the background: the server answers at once.
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
@@ -130,11 +141,21 @@ class Emulator:
             return exchange
         route = self.router.resolve(request)
         if route is None:
-            return Exchange(request, limit=API_BODY_LIMIT)
+            exchange = Exchange(request, limit=API_BODY_LIMIT)
+            # An unsigned request names no signing service, so for some services nothing else tells which it
+            # is for: with auth on, what it lacks is said first, as AWS's front door does.
+            if self.verifier is not None and not self.router.credentials(request)[0]:
+                exchange.answer = self._unsigned(request)
+            return exchange
         exchange = Exchange(route.request, route=route, service=self.services[route.service],
                             codec=self.codec(route.service, route.protocol))
-        request = route.request   # as the service's routes expect it (a virtual-hosted bucket in the path)
+        # The signature covers the request as sent; the codec reads it as the service's routes expect it.
+        exchange.signed, request = request, route.request
         try:
+            if self.verifier is not None and route.protocol.startswith("rest"):
+                # AWS authenticates first. A REST signature covers the head and the declared payload hash
+                # (which the codec checks against the body), so it is checked before the body is read.
+                exchange.chain = self.verifier.verify_head(exchange.signed)
             name = exchange.codec.operation_for(request)
             exchange.name = name = exchange.service.signed_operations.get((route.signing, name), name)
             if name is None:
@@ -169,6 +190,8 @@ class Emulator:
         request = exchange.request
         if exchange.admin:
             return admin.handle(self, request)
+        if exchange.answer is not None:
+            return exchange.answer
         if exchange.route is None:
             return _NOT_FOUND
         route, service, codec, name = exchange.route, exchange.service, exchange.codec, exchange.name
@@ -176,6 +199,12 @@ class Emulator:
         try:
             if exchange.failure is not None:
                 raise exchange.failure
+            if exchange.chain is not None:
+                exchange.chain.check()
+            if self.verifier is not None and not route.protocol.startswith("rest"):
+                # The other protocols sign their body's hash: checked now that the (API-sized) body is here.
+                exchange.signed.payload = request.payload
+                self.verifier.verify(exchange.signed, body_checked=False)
             params = codec.parse(operation_model, request)
             base_url = endpoint_url(request, (operation_model.endpoint or {}).get("hostPrefix"), params)
             with self.runtime.unit(route.account, route.region, name, service=route.service, errors=service.errors,
@@ -191,11 +220,23 @@ class Emulator:
         """Answer a request whose whole body is already in it (in-process callers)."""
         exchange = self.begin(request)
         exchange.request.payload = request.payload
+        if exchange.chain is not None:
+            feed_chunks(request.body, exchange.chain)
         if exchange.refused:
             return self.too_large(exchange)
         if len(request.payload) > exchange.limit:
             return self.too_large(exchange, len(request.payload))
         return self.finish(exchange)
+    def _unsigned(self, request: Request) -> Response:
+        """An unsigned request that names no service by itself (no target, no signing scope): the REST service
+        whose URIs it matches answers that authentication is missing, in its own layout. Services whose first
+        URI label may be any name (S3's buckets) match nearly every path, so they are asked last."""
+        failure = Unauthenticated(Unauthenticated.MISSING, "Missing Authentication Token")
+        for name, service in sorted(self.services.items(), key=lambda item: item[1].virtual_hosted):
+            protocol = self.router.rest_protocol(name)
+            if protocol.startswith("rest") and self.codec(name, protocol).operation_for(request) is not None:
+                return self.codec(name, protocol).serialize_error(service.errors.translate(failure, None))
+        return _MISSING_AUTHENTICATION
 
     # -- ASGI ---------------------------------------------------------------------------------------
 
@@ -242,7 +283,7 @@ class Exchange:
     """One request between ``Emulator.begin`` and ``Emulator.finish``: where it goes and what its body may be."""
 
     __slots__ = ("request", "route", "service", "codec", "name", "operation_model", "failure", "limit", "upload",
-                 "admin", "unframe", "refused", "deferred")
+                 "admin", "unframe", "refused", "deferred", "signed", "chain", "answer")
 
     def __init__(self, request: Request, *, route=None, service=None, codec=None, limit: int = 0,
                  admin: bool = False):
@@ -251,6 +292,9 @@ class Exchange:
         self.limit, self.upload, self.admin, self.unframe = limit, False, admin, False
         self.refused = False   # answered from the head alone (``failure``), the body unread
         self.deferred = False  # routed only once the body is read (``finish``)
+        self.signed = request  # the request as sent, which its signature covers
+        self.chain = None      # the signatures of a body of signed chunks (``auth.ChunkChain``), fed as it arrives
+        self.answer = None     # an answer decided from the head alone
 
 
 class ASGIApp:
@@ -302,7 +346,7 @@ class ASGIApp:
         if declared is not None and declared > limit:
             return _closing(emulator.too_large(exchange, declared)), None
         spooler = Spooler(emulator.spool_dir, payload.wanted_digests(headers) if exchange.upload else ())
-        decoder = payload.ChunkedDecoder(spooler.write) if exchange.unframe else None
+        decoder = payload.ChunkedDecoder(spooler.write, exchange.chain) if exchange.unframe else None
         feed = decoder.feed if decoder is not None else spooler.write
         # Framing adds a little to the payload's size: bounded too, so the raw bytes cannot grow unchecked.
         raw_limit = limit + _FRAMING_ALLOWANCE + limit // 64 if decoder is not None else limit

@@ -28,10 +28,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def admin_call(url: str, method: str, path: str, body: dict | None = None) -> dict:
+def admin_call(url: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{url}/_jobyard/{path}", data=data, method=method,
-                                     headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}/_jobyard/{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -41,14 +43,18 @@ class RunningServer:
     url: str
     emulator: Emulator
 
+    @property
+    def token(self) -> str | None:
+        return self.emulator.config.admin_token
+
     def advance(self, seconds: float) -> dict:
-        return admin_call(self.url, "POST", "clock", {"advance": seconds})
+        return admin_call(self.url, "POST", "clock", {"advance": seconds}, self.token)
 
     def clock(self) -> dict:
-        return admin_call(self.url, "GET", "clock")
+        return admin_call(self.url, "GET", "clock", token=self.token)
 
     def reset(self) -> dict:
-        return admin_call(self.url, "POST", "reset")
+        return admin_call(self.url, "POST", "reset", token=self.token)
 
 
 def wait_healthy(url: str, timeout: float = 15.0) -> None:

@@ -3,13 +3,20 @@
 A module declares a route with ``@route(method, path)`` on a function ``(emulator, request, **params)``
 that returns a ``Response``. A path ending in ``/{name}`` matches every path under that prefix and passes
 the rest as ``name``. Adding an admin route means adding a module here and nothing else.
+
+With an admin token (``jobyard serve --admin-token``), every route refuses a request that does not carry it
+(``Authorization: Bearer <token>``, or ``?token=<token>`` for a browser) with 401, before its handler runs, so
+nothing changes. Routes declared ``public=True`` are the exceptions: health, and the signed object URLs,
+which carry their own unguessable, expiring token.
 """
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Callable
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -23,10 +30,13 @@ ANY = "*"  # a route for every method: the handler answers for itself (signed UR
 
 _EXACT: dict[str, dict[str, Handler]] = {}  # path -> method -> handler
 _PREFIX: dict[str, tuple[str, dict[str, Handler]]] = {}  # "objects/" -> (param name, method -> handler)
+_PUBLIC: set[Handler] = set()  # handlers the admin token does not guard
 
 
-def route(method: str, path: str):
+def route(method: str, path: str, public: bool = False):
     def register(handler: Handler) -> Handler:
+        if public:
+            _PUBLIC.add(handler)
         head, _, last = path.rpartition("/")
         if last.startswith("{") and last.endswith("}"):
             methods = _PREFIX.setdefault(f"{head}/", (last[1:-1], {}))[1]
@@ -49,14 +59,30 @@ def handle(emulator: "Emulator", request: Request) -> Response:
                 name, methods = _PREFIX[prefix]
                 params = {name: path[len(prefix):]}
                 break
-        else:
-            return json_response(404, {"error": f"no admin route {request.method} /_jobyard/{path}"})
-    handler = methods.get(request.method) or methods.get(ANY)
+    handler = (methods or {}).get(request.method) or (methods or {}).get(ANY)
+    # Without the token a caller learns nothing, not even which routes exist.
+    token = emulator.config.admin_token
+    if token and handler not in _PUBLIC and not _authorized(request, token):
+        return json_response(401, {"error": "this admin route needs the admin token: send 'Authorization: Bearer "
+                                            "<token>' (or ?token=<token>)"},
+                             [("www-authenticate", 'Bearer realm="jobyard"')])
+    if methods is None:
+        return json_response(404, {"error": f"no admin route {request.method} /_jobyard/{path}"})
     if handler is None:
         allowed = ", ".join(sorted(methods))
         message = f"{request.method} is not allowed on /_jobyard/{path} (allowed: {allowed})"
         return json_response(405, {"error": message}, [("allow", allowed)])
     return handler(emulator, request, **params)
+
+
+def _authorized(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    candidates = [given.strip()] if scheme.lower() == "bearer" else []
+    candidates += [value for name, value in parse_qsl(request.query_string, keep_blank_values=True)
+                   if name == "token"]
+    expected = token.encode("utf-8")
+    # Constant-time: how much of a guess matches must not show in the answer's timing.
+    return any(hmac.compare_digest(candidate.encode("utf-8"), expected) for candidate in candidates)
 
 
 # -- helpers for the route modules ------------------------------------------------------------------------

@@ -9,6 +9,6 @@ from __future__ import annotations
 from . import json_response, route
 
 
-@route("GET", "health")
+@route("GET", "health", public=True)
 def health(emulator, request):
     return json_response(200, {"status": "ok", "files": "settling" if emulator.sweeper.is_alive() else "settled"})

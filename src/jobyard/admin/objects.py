@@ -12,7 +12,7 @@ from . import ANY, route
 
 
 # Every method reaches the endpoint: each URL decides which it allows, as S3 does (MethodNotAllowed).
-@route(ANY, "objects/{token}")
+@route(ANY, "objects/{token}", public=True)
 def signed_object(emulator, request, token):
     answer = emulator.runtime.urls.serve(token, request.method, request.headers, request.payload, request.base_url)
     if answer.error is None:

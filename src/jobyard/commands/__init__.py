@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import pkgutil
 import urllib.error
@@ -47,11 +48,51 @@ def all_commands() -> list[Command]:
     return list(_COMMANDS.values())
 
 
+class UsageError(Exception):
+    """A flag's value that the parser could not judge alone (a credentials file that cannot be used, a host
+    that does not resolve): the command line is wrong, so the answer is argparse's (one line, status 2)."""
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def non_negative(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
+
+
+def positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def port_number(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give an integer from 0 to 65535 (0: any free one)")
+    return int(text)
+
+
+def account_id(text: str) -> str:
+    if len(text) != 12 or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS account id (12 digits)")
+    return text
+
+
+def http_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
 
 
 # -- commands that talk to a running server's admin API -----------------------------------------------
@@ -60,15 +101,20 @@ DEFAULT_URL = "http://127.0.0.1:4600"
 
 # Resolved when the command runs, not when the module is imported, so $JOBYARD_URL is always current.
 URL = arg("--url", default=None, help=f"the running server (default: $JOBYARD_URL, else {DEFAULT_URL})")
+ADMIN_TOKEN = arg("--admin-token", default=None, metavar="TOKEN",
+                  help="the server's admin token, if it has one (default: $JOBYARD_ADMIN_TOKEN)")
 
 
-def admin_call(url: str | None, method: str, path: str, body: dict | None = None) -> dict:
+def admin_call(url: str | None, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
     """Call ``/_jobyard/<path>``; a refused connection or an error answer ends the command with a message,
     not a traceback."""
     url = url or os.environ.get("JOBYARD_URL") or DEFAULT_URL
+    token = token or os.environ.get("JOBYARD_ADMIN_TOKEN")
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{url.rstrip('/')}/_jobyard/{path}", data=data, method=method,
-                                     headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url.rstrip('/')}/_jobyard/{path}", data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import URL, admin_call, arg, command, non_negative, print_json
+from . import ADMIN_TOKEN, URL, admin_call, arg, command, non_negative, print_json
 
 
 @command(
     "clock", "show the simulated clock, or advance it / change its speed",
-    URL,
+    URL, ADMIN_TOKEN,
     arg("--advance", type=non_negative, metavar="SECONDS",
         help="move simulated time forward; due transitions are applied"),
     arg("--scale", type=non_negative, metavar="X", help="simulated seconds per real second; 0 freezes it"),
@@ -16,5 +16,5 @@ def clock(args) -> int:
     change = {key: value for key, value in (("advance", args.advance), ("scale", args.scale))
               if value is not None}
     if change:
-        return print_json(admin_call(args.url, "POST", "clock", change))
-    return print_json(admin_call(args.url, "GET", "clock"))
+        return print_json(admin_call(args.url, "POST", "clock", change, args.admin_token))
+    return print_json(admin_call(args.url, "GET", "clock", token=args.admin_token))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import URL, admin_call, command, print_json
+from . import ADMIN_TOKEN, URL, admin_call, command, print_json
 
 
-@command("reset", "empty all state of a running server", URL)
+@command("reset", "empty all state of a running server", URL, ADMIN_TOKEN)
 def reset(args) -> int:
-    return print_json(admin_call(args.url, "POST", "reset"))
+    return print_json(admin_call(args.url, "POST", "reset", token=args.admin_token))

@@ -70,6 +70,38 @@ def request_expired(expires: str, server_time: str) -> ObjectError:
     return access_denied("Request has expired", Expires=expires, ServerTime=server_time)
 
 
+def unauthenticated(failure, operation: str | None = None) -> ObjectError:
+    """S3's answer to a request whose signature fails (``errors.Unauthenticated``), with the members S3
+    adds to each of these errors (S3 API reference, "Error responses")."""
+    kind, details = failure.kind, failure.details
+    if kind == "missing":
+        return access_denied()
+    if kind == "sigv2":
+        return invalid_request("The authorization mechanism you have provided is not supported. "
+                               "Please use AWS4-HMAC-SHA256.")
+    if kind == "incomplete":
+        if details.get("presigned"):
+            return ObjectError("AuthorizationQueryParametersError", failure.message, 400)
+        return ObjectError("AuthorizationHeaderMalformed", f"The authorization header is malformed; {failure.message}",
+                           400)
+    if kind == "unknown-key":
+        return ObjectError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+                           403, AWSAccessKeyId=details.get("access_key"))
+    if kind == "skewed":
+        return ObjectError("RequestTimeTooSkewed",
+                           "The difference between the request time and the current time is too large.", 403,
+                           RequestTime=details.get("request_time"), ServerTime=details.get("server_time"),
+                           MaxAllowedSkewMilliseconds=details.get("max_skew_ms"))
+    if kind == "expired":
+        return access_denied("Request has expired", **{"X-Amz-Expires": details.get("expires_seconds")},
+                             Expires=details.get("expires"), ServerTime=details.get("server_time"))
+    return ObjectError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
+                       "you provided. Check your key and signing method.", 403,
+                       AWSAccessKeyId=details.get("access_key"), StringToSign=details.get("string_to_sign"),
+                       SignatureProvided=details.get("signature"),
+                       CanonicalRequest=details.get("canonical_request"))
+
+
 def locked() -> ObjectError:
     return access_denied("Access Denied because object protected by object lock.")
 

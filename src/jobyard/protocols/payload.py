@@ -17,6 +17,7 @@ The errors are S3's (Amazon S3 API Reference, "Error responses"), the codes AWS 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 
@@ -83,12 +84,16 @@ class ChunkedDecoder:
     framing stops the decoding; ``finish`` tells how it broke.
     """
 
-    def __init__(self, sink):
+    def __init__(self, sink, chain=None):
         self.sink = sink
+        # Told each chunk's extension and SHA-256, then the trailer lines (``auth.ChunkChain``: signed chunks).
+        self.chain = chain
         self._buffer = bytearray()
         self._left = 0            # payload bytes of the current chunk still to come
         self._state = "size"      # size, data, crlf, trailers
         self._error = None
+        self._extension = ""      # of the current chunk, with its running hash while a chain is told
+        self._hash = None
 
     def feed(self, data: bytes) -> None:
         buffer = self._buffer
@@ -98,11 +103,16 @@ class ChunkedDecoder:
         while buffer and self._error is None:
             if self._state == "data":
                 take = min(self._left, len(buffer))
-                self.sink(bytes(buffer[:take]))
+                data = bytes(buffer[:take])
+                self.sink(data)
+                if self._hash is not None:
+                    self._hash.update(data)
                 del buffer[:take]
                 self._left -= take
                 if not self._left:
                     self._state = "crlf"
+                    if self._hash is not None:
+                        self.chain.chunk(self._extension, self._hash.hexdigest())
             elif not self._step():
                 return
 
@@ -124,7 +134,8 @@ class ChunkedDecoder:
                 if len(buffer) > _LINE_MAX:
                     self._error = incomplete_body
                 return False
-            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
+            size_text, _, extension = bytes(buffer[:end]).partition(b";")
+            size_text = size_text.strip()
             try:
                 size = int(size_text, 16)
             except ValueError:
@@ -133,8 +144,13 @@ class ChunkedDecoder:
                 self._error = incomplete_body
                 return False
             del buffer[:end + 2]
+            if self.chain is not None:
+                self._extension = extension.decode("latin-1")
+                self._hash = hashlib.sha256()
             if size == 0:
                 self._state = "trailers"
+                if self._hash is not None:
+                    self.chain.chunk(self._extension, self._hash.hexdigest())
             else:
                 self._state, self._left = "data", size
             return True
@@ -147,6 +163,7 @@ class ChunkedDecoder:
         if self._error is None and self._state != "trailers":
             self._error = incomplete_body
         trailers: dict[str, str] = {}
+        lines = []
         if self._error is None:
             for line in bytes(self._buffer).split(b"\r\n"):
                 if not line:
@@ -155,7 +172,10 @@ class ChunkedDecoder:
                 if not colon:
                     self._error = malformed_trailer
                     break
+                lines.append((name, value))
                 trailers[name.strip().lower()] = value.strip()
+            if self.chain is not None:
+                self.chain.trailers(lines)
         return Framing(trailers, self._error)
 
 

@@ -10,7 +10,8 @@ ServiceUnavailableException (500, from the model).
 
 from __future__ import annotations
 
-from ...errors import RequestTooLarge, ErrorTable, SerializationError, ServiceError, UnknownOperation, ValidationFailed
+from ...errors import (ErrorTable, RequestTooLarge, SerializationError, ServiceError, Unauthenticated,
+                       UnknownOperation, ValidationFailed, json_unauthenticated)
 from ..base import partition
 
 VAULT = "glacier.vault"
@@ -87,6 +88,15 @@ def _unknown_operation(failure: UnknownOperation, operation: str | None) -> Serv
     return glacier_error("BadRequest", f"The request cannot be processed: no operation at {failure.what}")
 
 
+def _unauthenticated(failure: Unauthenticated, operation: str | None) -> ServiceError:
+    # Glacier's "Error Responses" page: MissingAuthenticationTokenException is 400 there, InvalidSignatureException
+    # 403; the rest as AWS's other JSON services answer.
+    answer = json_unauthenticated(failure, operation)
+    if answer.code == "MissingAuthenticationTokenException":
+        return ServiceError(answer.code, answer.message, 400)
+    return answer
+
+
 def _foreign_account(failure: Exception, operation: str | None) -> ServiceError:
     return access_denied("The account in the request does not match the account of the credentials.")
 
@@ -103,6 +113,7 @@ ERRORS = ErrorTable(
     unknown_operation=_unknown_operation,
     too_large=_too_large,
     access_denied=_foreign_account,
+    unauthenticated=_unauthenticated,
     internal="ServiceUnavailableException",
     internal_message="The service cannot complete the request.",
     not_found=_missing_resource,

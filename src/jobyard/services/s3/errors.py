@@ -126,6 +126,7 @@ ERRORS = ErrorTable(
     },
     validation=_validation,
     serialization=_serialization,
+    unauthenticated=rules.unauthenticated,
     unknown_operation=_unknown_operation,
     too_large=_too_large,
     access_denied="AccessDenied",

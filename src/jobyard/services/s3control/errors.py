@@ -35,6 +35,7 @@ fault, a 4xx. The answers learn which operations are served from
 from __future__ import annotations
 
 from ...errors import ErrorTable, ServiceError
+from ...objects import rules
 from ...store import Resource
 from .validation import MAX_JOB_TAGS
 
@@ -147,6 +148,7 @@ ERRORS = ErrorTable(
     serialization=_serialization,
     unknown_operation=_unknown_operation,
     access_denied="AccessDenied",
+    unauthenticated=rules.unauthenticated,
     internal="InternalServiceException",
     internal_message="We encountered an internal error. Please try again.",
     invalid_token="InvalidNextTokenException",
