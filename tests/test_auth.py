@@ -57,7 +57,9 @@ NO_RETRIES = {"total_max_attempts": 1}
 AUTH_ERRORS = GENERIC_ERROR_CODES + (
     "MissingAuthenticationTokenException", "IncompleteSignatureException", "AccessDenied", "SignatureDoesNotMatch",
     "InvalidAccessKeyId", "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError",
-    "RequestTimeTooSkewed", "InvalidRequest")
+    "RequestTimeTooSkewed", "InvalidRequest",
+    # STS: the query APIs' common errors
+    "MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId", "RequestExpired")
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,8 @@ CASES = {
            ("InvalidAccessKeyId", 403)),
     "s3control": ("s3control", "json", "ListJobs", {"AccountId": ACCOUNTS[ALPHA]}, ("AccessDenied", 403),
                   ("SignatureDoesNotMatch", 403), ("InvalidAccessKeyId", 403)),
+    "sts": ("sts", "json", "GetCallerIdentity", {}, ("MissingAuthenticationToken", 403),
+            ("SignatureDoesNotMatch", 403), ("InvalidClientTokenId", 403)),
 }
 
 

@@ -13,6 +13,11 @@ ValidationError        400     input that breaks the model's constraints
 InvalidParameterValue  400     a value that cannot be read as its member's type, or parameters that are
                                not UTF-8
 AccessDenied           403     credentials of one account naming another
+MissingAuthenticationToken  403  (``--auth``) a request with no signature
+IncompleteSignature    400     (``--auth``) a signature with parts missing or malformed, or Signature V2
+SignatureDoesNotMatch  403     (``--auth``) a signature that does not match the request
+InvalidClientTokenId   403     (``--auth``) an access key no credential has
+RequestExpired         400     (``--auth``) a request time too far from now, or a presigned URL past its expiry
 InternalFailure        500     a defect of jobyard's (logged; never a traceback)
 =====================  ======  ==========================================================================
 
@@ -25,7 +30,7 @@ operations are served from ``SERVED``, which ``service.py`` fills (this module c
 
 from __future__ import annotations
 
-from ...errors import ErrorTable, ServiceError
+from ...errors import ErrorTable, ServiceError, Unauthenticated
 
 # The operations StsService serves (set by service.py).
 SERVED: frozenset[str] = frozenset()
@@ -46,6 +51,22 @@ def _unknown_operation(failure, operation: str | None) -> ServiceError:
     if not failure.version:
         return ERRORS.error("MissingParameter", "The request must contain the parameter Version")
     return ERRORS.error("InvalidAction", f"Could not find operation {failure.what} for version {failure.version}")
+
+
+# A request STS cannot authenticate: the query APIs' "Common Errors", not the JSON services' codes.
+_UNAUTHENTICATED = {
+    Unauthenticated.MISSING: "MissingAuthenticationToken",
+    Unauthenticated.INCOMPLETE: "IncompleteSignature",
+    Unauthenticated.SIGV2: "IncompleteSignature",
+    Unauthenticated.SIGNATURE: "SignatureDoesNotMatch",
+    Unauthenticated.UNKNOWN_KEY: "InvalidClientTokenId",
+    Unauthenticated.SKEWED: "RequestExpired",
+    Unauthenticated.EXPIRED: "RequestExpired",
+}
+
+
+def _unauthenticated(failure: Unauthenticated, operation: str | None) -> ServiceError:
+    return ERRORS.error(_UNAUTHENTICATED[failure.kind], failure.message)
 
 
 def _validation(failure, operation: str | None) -> ServiceError:
@@ -69,11 +90,17 @@ ERRORS = ErrorTable(
         "ValidationError": 400,
         "InvalidParameterValue": 400,
         "AccessDenied": 403,
+        "MissingAuthenticationToken": 403,
+        "IncompleteSignature": 400,
+        "SignatureDoesNotMatch": 403,
+        "InvalidClientTokenId": 403,
+        "RequestExpired": 400,
         "InternalFailure": 500,
     },
     validation=_validation,
     serialization=_serialization,
     unknown_operation=_unknown_operation,
+    unauthenticated=_unauthenticated,
     access_denied="AccessDenied",
     internal="InternalFailure",
 )
