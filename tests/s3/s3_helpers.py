@@ -52,3 +52,17 @@ def bucket_name(account: str, suffix: str = "box") -> str:
 def s3_client(url: str | None, account: str, region: str = REGION, **config):
     """An S3 client of ``account``; ``config`` goes to botocore's Config (addressing style, proxies...)."""
     return make_client("s3", url, account, region=region, config=BotoConfig(**config) if config else None)
+
+
+def filled_bucket(s3, account: str, keys) -> str:
+    """A new bucket of ``account`` holding each of ``keys`` (its body the key's own bytes)."""
+    name = bucket_name(account)
+    s3.create_bucket(Bucket=name)
+    for key in keys:
+        s3.put_object(Bucket=name, Key=key, Body=key.encode())
+    return name
+
+
+def utf8_sorted(keys):
+    """Keys in the order S3 lists them: by their UTF-8 bytes."""
+    return sorted(keys, key=lambda k: k.encode())

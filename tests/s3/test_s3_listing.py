@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from s3_helpers import bucket_name, expect_error
+from s3_helpers import bucket_name, expect_error, filled_bucket, utf8_sorted
 
 KEYS = ["index.html", "logs/2024/01.txt", "logs/2024/02.txt", "logs/2025/01.txt", "logs/readme",
         "photos/a.jpg", "photos/b.jpg", "photos/raw/c.raw", "zebra", "ünïcode/ö", "with space/and+plus"]
@@ -12,15 +12,7 @@ KEYS = ["index.html", "logs/2024/01.txt", "logs/2024/02.txt", "logs/2025/01.txt"
 
 @pytest.fixture
 def filled(s3, account):
-    name = bucket_name(account)
-    s3.create_bucket(Bucket=name)
-    for key in KEYS:
-        s3.put_object(Bucket=name, Key=key, Body=key.encode())
-    return name
-
-
-def utf8_sorted(keys):
-    return sorted(keys, key=lambda k: k.encode())
+    return filled_bucket(s3, account, KEYS)
 
 
 def test_everything_in_key_order(s3, filled):
