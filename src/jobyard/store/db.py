@@ -59,6 +59,11 @@ def _values(r: Resource) -> dict:
             "ref": r.ref, "state": r.state, "created_us": r.created_us, "next_due_us": r.next_due_us, "doc": r.doc}
 
 
+def _save_values(r: Resource) -> dict:
+    return {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id, "parent": r.parent,
+            "ref": r.ref, "state": r.state, "next_due_us": r.next_due_us, "doc": r.doc}
+
+
 def _json_dumps(value) -> str:
     return orjson.dumps(value).decode()
 
@@ -140,6 +145,9 @@ _SAVE = (update(resources)
                 _c.region == bindparam("w_region"), _c.id == bindparam("w_id"))
          .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                  next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
+_SAVE_BY_SEQ = (update(resources).where(_c.seq == bindparam("w_seq"))
+                .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
+                        next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
 _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
@@ -223,6 +231,11 @@ class Tx:
         self._before_commit: list = []
         self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
         self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
+        # Catch-up batches: saves held back to be written together (``defer_save``), flushed before any
+        # other statement; and, while ``watch_writes`` is on, the keys of rows saved or deleted directly.
+        self._deferred: dict[tuple, Resource] = {}
+        self._deferred_families: set[tuple] = set()
+        self._written: set | None = None
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -243,12 +256,18 @@ class Tx:
     def savepoint(self):
         """A nested transaction: leaving it by an exception undoes only what was written inside it,
         and runs only its own ``on_rollback`` hooks."""
+        if self._deferred:
+            self.flush()
         hooks = _Hooks()
         self._levels.append(hooks)
         try:
             with self.conn.begin_nested():
                 yield self
+                if self._deferred:
+                    self.flush()
         except BaseException:
+            self._deferred.clear()   # held-back saves of the undone work go with it
+            self._deferred_families.clear()
             self._levels.pop()
             self._run(reversed(hooks.rollback))
             raise
@@ -272,6 +291,8 @@ class Tx:
     # -- single resources -------------------------------------------------------------------------
 
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
+        if self._deferred and (kind, account, region, id) in self._deferred:
+            self.flush()
         row = self.conn.execute(_GET, {"kind": kind, "account": account, "region": region, "id": id}).first()
         return _row(row) if row else None
 
@@ -285,16 +306,63 @@ class Tx:
             self.conn.execute(insert(resources), batch)
 
     def save(self, r: Resource) -> Resource:
-        self.conn.execute(_SAVE, {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id,
-                                  "parent": r.parent, "ref": r.ref, "state": r.state,
-                                  "next_due_us": r.next_due_us, "doc": r.doc})
+        key = (r.kind, r.account, r.region, r.id)
+        if self._deferred:
+            self._deferred.pop(key, None)   # this write replaces every column a held-back one would write
+        if self._written is not None:
+            self._written.add(key)
+        self.conn.execute(_SAVE, _save_values(r))
         return r
+
+    def save_many(self, rows: Iterable[Resource]) -> None:
+        """Save several rows in one statement (``executemany``); rows read from the store are found by
+        their primary key."""
+        rows = list(rows)
+        if not rows:
+            return
+        if all(r.seq is not None for r in rows):
+            self.conn.execute(_SAVE_BY_SEQ, [{"w_seq": r.seq, "parent": r.parent, "ref": r.ref, "state": r.state,
+                                              "next_due_us": r.next_due_us, "doc": r.doc} for r in rows])
+        else:
+            self.conn.execute(_SAVE, [_save_values(r) for r in rows])
+
+    def defer_save(self, r: Resource, was_parent: str | None = None) -> None:
+        """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
+        ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
+        or of ``was_parent``, the parent it had in the store, a page, a count, the due queue). A direct
+        ``save`` or ``delete`` of the same row supersedes it. The last copy deferred wins."""
+        self._deferred[(r.kind, r.account, r.region, r.id)] = r
+        self._deferred_families.add((r.kind, r.account, r.region, r.parent))
+        if was_parent is not None and was_parent != r.parent:
+            self._deferred_families.add((r.kind, r.account, r.region, was_parent))
+
+    def flush(self) -> None:
+        """Write the held-back saves now."""
+        rows, self._deferred = list(self._deferred.values()), {}
+        self._deferred_families.clear()
+        self.save_many(rows)
+
+    def watch_writes(self, on: bool) -> set | None:
+        """Start (``on``) or stop recording the keys of rows saved, unscheduled or deleted directly (not
+        through ``defer_save``); returns the set that is (or was) being filled."""
+        watched = self._written
+        self._written = set() if on else None
+        return self._written if on else watched
 
     def unschedule(self, r: Resource) -> None:
         """Clear the row's next transition, whatever else its in-memory copy says."""
+        if self._deferred:
+            self.flush()
+        if self._written is not None:
+            self._written.add((r.kind, r.account, r.region, r.id))
         self.conn.execute(_UNSCHEDULE, {"w_seq": r.seq})
 
     def delete(self, r: Resource) -> None:
+        key = (r.kind, r.account, r.region, r.id)
+        if self._deferred:
+            self._deferred.pop(key, None)
+        if self._written is not None:
+            self._written.add(key)
         self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})
 
     # -- lists ------------------------------------------------------------------------------------
@@ -309,6 +377,8 @@ class Tx:
         cost does not depend on the depth or the table size. ``region`` may be several regions (a list AWS
         serves from a group of regions); the page then spans them all.
         """
+        if self._deferred:
+            self.flush()
         regions = (region,) if isinstance(region, str) else tuple(sorted(set(region)))
         distinct = sorted(set(states)) if states is not None else None
         if len(regions) > 1 or (distinct is not None and len(distinct) > 1):
@@ -333,10 +403,14 @@ class Tx:
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
               states: Iterable[str] | None = None, ref: str | None = None) -> int:
+        if self._deferred:
+            self.flush()
         statement = _count_statement(parent is not None, ref is not None, states is not None)
         return self.conn.execute(statement, _filter_values(kind, account, region, parent, ref, states)).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:
+        if self._deferred and (kind, account, region, parent) in self._deferred_families:
+            self.flush()
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         values = _filter_values(kind, account, region, parent, None, None)
         return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
@@ -345,9 +419,13 @@ class Tx:
 
     def due(self, now_us: int, limit: int) -> list[Resource]:
         """Resources whose next transition is due at or before ``now_us``, earliest first."""
+        if self._deferred:
+            self.flush()
         return [_row(r) for r in self.conn.execute(_DUE, {"now": now_us, "limit": limit})]
 
     def next_due(self) -> int | None:
+        if self._deferred:
+            self.flush()
         return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
 
     # -- small global values ----------------------------------------------------------------------
