@@ -58,8 +58,10 @@ class Lifecycle:
             horizon = rows[-1].next_due_us if len(rows) == _BATCH else now_us
             queue = [(r.next_due_us, r.seq, r.kind, r.id, r.account, r.region) for r in rows]
             heapq.heapify(queue)
-            # The rows as read; a row some handler writes itself is read again before its own transition.
+            # The rows as read; a row some handler writes itself (``written``) is read again before its own
+            # transition.
             known = {(r.kind, r.account, r.region, r.id): r for r in rows}
+            written: set = set()
             while queue and queue[0][0] <= horizon:
                 if self.batch_size <= 1:
                     applied += self._one_by_one(tx, queue, horizon, 1)
@@ -67,7 +69,7 @@ class Lifecycle:
                 before = list(queue)   # a copy of a heap is a heap
                 try:
                     with tx.savepoint():
-                        applied += self._together(tx, queue, horizon, known, self.batch_size)
+                        applied += self._together(tx, queue, horizon, known, written, self.batch_size)
                 except _Failed:
                     # Replay the batch's steps one transition per savepoint, from where it started: the
                     # failing ones are isolated and the others land as they would have one at a time.
@@ -75,11 +77,11 @@ class Lifecycle:
                     known.clear()   # in-memory copies carry the undone work
                     applied += self._one_by_one(tx, queue, horizon, self.batch_size)
 
-    def _together(self, tx: Tx, queue: list, horizon: int, known: dict, steps: int) -> int:
+    def _together(self, tx: Tx, queue: list, horizon: int, known: dict, written: set, steps: int) -> int:
         """Up to ``steps`` queue entries in one go: no savepoint of their own, saves held back and written
         together when the caller's savepoint is left. Raises ``_Failed`` if any handler raises."""
         applied = 0
-        written = tx.watch_writes(True)
+        tx.watch_writes(written)
         try:
             for _ in range(steps):
                 if not queue or queue[0][0] > horizon:
@@ -93,6 +95,9 @@ class Lifecycle:
                 # Skip entries that an earlier transition in this round already moved or removed.
                 if current is None or current.next_due_us != due:
                     continue
+                # A row already moved in this batch is written before it changes again, so that what the
+                # handler reads is what it would read one transition at a time.
+                tx.flush_if_held(current)
                 registered = self._handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None
@@ -112,7 +117,7 @@ class Lifecycle:
                 if current.next_due_us is not None and current.next_due_us <= horizon:
                     heapq.heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
         finally:
-            tx.watch_writes(False)
+            tx.watch_writes(None)
         return applied
 
     def _one_by_one(self, tx: Tx, queue: list, horizon: int, steps: int) -> int:

@@ -336,18 +336,22 @@ class Tx:
         if was_parent is not None and was_parent != r.parent:
             self._deferred_families.add((r.kind, r.account, r.region, was_parent))
 
+    def flush_if_held(self, r: Resource) -> None:
+        """Write the held-back saves now if one of them is ``r``'s (its copy is about to change again: the
+        store must not see that change before it is saved)."""
+        if self._deferred and (r.kind, r.account, r.region, r.id) in self._deferred:
+            self.flush()
+
     def flush(self) -> None:
         """Write the held-back saves now."""
         rows, self._deferred = list(self._deferred.values()), {}
         self._deferred_families.clear()
         self.save_many(rows)
 
-    def watch_writes(self, on: bool) -> set | None:
-        """Start (``on``) or stop recording the keys of rows saved, unscheduled or deleted directly (not
-        through ``defer_save``); returns the set that is (or was) being filled."""
-        watched = self._written
-        self._written = set() if on else None
-        return self._written if on else watched
+    def watch_writes(self, keys: set | None) -> None:
+        """Add to ``keys`` the key of every row saved, unscheduled or deleted directly (not through
+        ``defer_save``) from now on; ``None`` stops recording."""
+        self._written = keys
 
     def unschedule(self, r: Resource) -> None:
         """Clear the row's next transition, whatever else its in-memory copy says."""
