@@ -20,7 +20,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from sqlalchemy import select
 
-from support import REGION, make_client
+from support import make_client
 
 from jobyard.config import Config
 from jobyard.lifecycle import BATCH_STEPS

@@ -22,7 +22,7 @@ from sqlalchemy import (and_, bindparam, create_engine, delete, event, func, ins
                         update)
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import meta, metadata, resources
+from .schema import counters, meta, metadata, resources
 
 log = logging.getLogger("jobyard.store")
 
@@ -128,6 +128,7 @@ class Store:
         """Empty every resource (the clock and the token secret stay)."""
         with self.engine.begin() as conn:
             conn.execute(delete(resources))
+            conn.execute(delete(counters))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -152,6 +153,27 @@ _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
         .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
+_COUNTER_WHERE = and_(counters.c.account == bindparam("account"), counters.c.region == bindparam("region"),
+                      counters.c.name == bindparam("name"))
+_COUNTER = select(counters.c.value).where(_COUNTER_WHERE)
+_BUMP = (update(counters).where(counters.c.account == bindparam("w_account"),
+                                counters.c.region == bindparam("w_region"), counters.c.name == bindparam("w_name"))
+         .values(value=counters.c.value + bindparam("delta")))
+_FORGET_COUNTER = delete(counters).where(_COUNTER_WHERE)
+
+
+@lru_cache(maxsize=None)
+def _first_count(dialect: str):
+    """Store a first count unless another transaction stored one meanwhile (then keep theirs)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        return insert(counters)
+    return dialect_insert(counters).on_conflict_do_nothing()
+
+
 _SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
 
 
@@ -431,6 +453,32 @@ class Tx:
         if self._deferred:
             self.flush()
         return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
+
+    # -- kept counts -------------------------------------------------------------------------------
+
+    def counter(self, account: str, region: str, name: str, count) -> int:
+        """The kept count ``name`` of one account and region; ``count()`` gives it the first time (a store
+        that never kept it, or one just reset), and it is kept from then on."""
+        where = {"account": account, "region": region, "name": name}
+        value = self.conn.execute(_COUNTER, where).scalar()
+        if value is None:
+            if self._deferred:
+                self.flush()
+            value = count()
+            self.conn.execute(_first_count(self.conn.dialect.name), {**where, "value": value})
+            value = self.conn.execute(_COUNTER, where).scalar()
+        return value
+
+    def bump(self, account: str, region: str, name: str, delta: int) -> None:
+        """Change a kept count by ``delta``, in this transaction (nothing to do if it is not kept yet: its
+        first reader counts what this transaction wrote)."""
+        if delta:
+            self.conn.execute(_BUMP, {"w_account": account, "w_region": region, "w_name": name, "delta": delta})
+
+    def forget_counters(self, account: str, region: str, names: Iterable[str]) -> None:
+        """Drop kept counts, to be counted afresh by their next reader (after a bulk load)."""
+        for name in names:
+            self.conn.execute(_FORGET_COUNTER, {"account": account, "region": region, "name": name})
 
     # -- small global values ----------------------------------------------------------------------
 
