@@ -39,8 +39,17 @@ def _scope(account: str, region: str, now_us: int, created_us: int):
     return Context(None, None, account, region, created_us, None).scope
 
 
-def _spread(rnd: random.Random, now_us: int, days: float) -> int:
-    return now_us - int(rnd.random() * days * DAY_US)
+def _spread(n: int, count: int, now_us: int, days: float) -> int:
+    """The ``n``-th of ``count`` creation times spread over the last ``days``, oldest first: rows then go
+    in at the end of the creation-ordered indexes, which keeps a large load fast."""
+    return now_us - int((count - n) / count * days * DAY_US)
+
+
+def _ordered_uuid(run: int, n: int) -> str:
+    """A uuid-shaped id whose leading digits grow with ``n`` (and differ between runs), so that rows go in
+    at the end of the id index; the rest is random."""
+    lead = f"{(run << 32) | n:012x}"
+    return f"{lead[:8]}-{lead[8:12]}{str(uuid.uuid4())[13:]}"
 
 
 # -- one builder per service: yields rows, parents first -----------------------------------------------
@@ -49,8 +58,7 @@ def _snowball(account: str, region: str, now_us: int, count: int, rnd: random.Ra
     from ..services.snowball import jobs, states
     from ..services.snowball.errors import ADDRESS
 
-    address_id = ""
-    moving = [s for s in states.PATHS["IMPORT"] if s not in states.TERMINAL]
+    address_id, run = "", random.SystemRandom().getrandbits(16)
     for n in range(count):
         if n % PER_PARENT == 0:
             address_id = f"ADID{uuid.uuid4()}"
@@ -65,17 +73,17 @@ def _snowball(account: str, region: str, now_us: int, count: int, rnd: random.Ra
                "Resources": {"S3Resources": [{"BucketArn": f"arn:aws:s3:::seeded-bucket-{n % 97}"}]}}
         if job_type == "EXPORT":
             doc["IsMaster"] = True
-        roll = rnd.random()
-        if roll < 0.8:
-            # Most jobs are long done.
-            created = _spread(rnd, now_us, 365)
-            job = jobs.new_job(account, region, created, doc, state=states.COMPLETE if roll < 0.74 else
-                               states.CANCELLED, schedule=False)
+        created = _spread(n, count, now_us, 365)
+        job_id = f"JID{_ordered_uuid(run, n)}"
+        if n < count * 0.8:
+            # The older jobs are done.
+            job = jobs.new_job(account, region, created, doc, job_id=job_id, schedule=False,
+                               state=states.CANCELLED if rnd.random() < 0.08 else states.COMPLETE)
         else:
-            # The rest are under way: in a state entered a little while ago, due to leave it later.
-            created = _spread(rnd, now_us, 10)
-            state = states.NEW if job_type == "EXPORT" else moving[n % len(moving)]
-            job = jobs.new_job(account, region, created, doc, state=state, schedule=False)
+            # The newer ones are under way: in a state entered a little while ago, due to leave it later.
+            path = [s for s in states.PATHS[job_type] if s not in states.TERMINAL]
+            state = states.NEW if job_type == "EXPORT" else path[n % len(path)]
+            job = jobs.new_job(account, region, created, doc, job_id=job_id, state=state, schedule=False)
             job.doc["Entered"][state] = now_us
             jobs._schedule_stay(job, now_us)
         yield job
@@ -93,7 +101,7 @@ def _glacier(account: str, region: str, now_us: int, count: int, rnd: random.Ran
             yield Resource(VAULT, account, region, vault, created_us=now_us - 200 * DAY_US,
                            doc={"Live": {"Count": 0, "Size": 0}, "Changed": False, "Tags": {}})
         # Inventory retrievals started within the last three hours: they complete in about four.
-        created = now_us - int(rnd.random() * 3 * 3600 * US)
+        created = _spread(n, count, now_us, 3 / 24)
         doc = {"Action": jobs.INVENTORY_RETRIEVAL, "Inventory": {"Format": ("JSON", "CSV")[n % 2]}}
         if n % 3 == 0:
             doc["Description"] = f"seeded inventory {n}"
@@ -107,8 +115,9 @@ def _s3control(account: str, region: str, now_us: int, count: int, rnd: random.R
                   {"LambdaInvoke": {"FunctionArn": f"arn:aws:lambda:{region}:{account}:function:process"}},
                   {"S3DeleteObjectTagging": {}},
                   {"S3InitiateRestoreObject": {"ExpirationInDays": 1, "GlacierJobTier": "BULK"}}]
-    retention_us = int(states.retention_seconds() * US)
+    retention_us = max(int(states.retention_seconds() * US), 81 * DAY_US)
     waiting = min(count // 100, states.max_unfinished_jobs() // 2)   # unfinished jobs have an account limit
+    run = random.SystemRandom().getrandbits(16)
     for n in range(count):
         doc = {"Operation": operations[n % len(operations)], "Priority": n % 100, "Tags": [],
                "RoleArn": f"arn:aws:iam::{account}:role/batch-operations", "ConfirmationRequired": True,
@@ -116,17 +125,17 @@ def _s3control(account: str, region: str, now_us: int, count: int, rnd: random.R
                "Manifest": {"Spec": {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]},
                             "Location": {"ObjectArn": f"arn:aws:s3:::seeded-manifests/{n}.csv",
                                          "ETag": "0" * 32}}}
-        job_id = str(uuid.uuid4())
-        if n < waiting:
-            # Waiting for their confirmation, made in the last hour.
-            created = now_us - int(rnd.random() * 3600 * US)
+        job_id = _ordered_uuid(run, n)
+        if n >= count - waiting:
+            # The newest wait for their confirmation.
+            created = _spread(n, count, now_us, 80)
             job = jobs.new_job(_scope(account, region, now_us, created), job_id, doc)
             job.state, job.next_due_us = states.SUSPENDED, now_us + int(states.SUSPENDED_LIMIT * US)
             job.doc.update(SuspendedUs=now_us, SuspendedCause=jobs.SUSPENDED_CAUSE)
             job.doc["Entered"][states.SUSPENDED] = now_us
         else:
-            # Cancelled before they started, still listed until their retention ends.
-            created = now_us - int(rnd.random() * retention_us * 0.9)
+            # The others were cancelled before they started, and are listed until their retention ends.
+            created = _spread(n, count, now_us, 80)
             job = jobs.new_job(_scope(account, region, now_us, created), job_id, doc)
             ended = created + 3600 * US
             job.state, job.next_due_us = states.CANCELLED, ended + retention_us
@@ -149,7 +158,7 @@ def _dataexchange(account: str, region: str, now_us: int, count: int, rnd: rando
                 "Tags": {}, "UpdatedAt": made})
             yield Resource(REVISION, account, region, revision, parent=data_set, state=dx.DRAFT, created_us=made,
                            doc={"Comment": "seeded revision", "Tags": {}, "UpdatedAt": made})
-        created = _spread(rnd, now_us, 80)   # jobs are deleted 90 days after they are created
+        created = _spread(n, count, now_us, 80)   # jobs are deleted 90 days after they are created
         details = {"DataSetId": data_set, "RevisionId": revision, "AssetSources": [
             {"Bucket": f"seeded-bucket-{n % 13}", "Key": f"exports/{n}.csv"}]}
         job = jobs.new_job(_scope(account, region, now_us, created), jobs.IMPORT_FROM_S3, details, None,
