@@ -17,6 +17,7 @@ import time
 import uuid
 from typing import Callable, Iterator
 
+import orjson
 from sqlalchemy import insert
 
 from ..clock import US, Clock
@@ -45,11 +46,11 @@ def _spread(n: int, count: int, now_us: int, days: float) -> int:
     return now_us - int((count - n) / count * days * DAY_US)
 
 
-def _ordered_uuid(run: int, n: int) -> str:
+def _ordered_uuid(run: int, n: int, rnd: random.Random) -> str:
     """A uuid-shaped id whose leading digits grow with ``n`` (and differ between runs), so that rows go in
     at the end of the id index; the rest is random."""
-    lead = f"{(run << 32) | n:012x}"
-    return f"{lead[:8]}-{lead[8:12]}{str(uuid.uuid4())[13:]}"
+    lead, tail = f"{(run << 32) | n:012x}", f"{rnd.getrandbits(80):020x}"
+    return f"{lead[:8]}-{lead[8:]}-{tail[:4]}-{tail[4:8]}-{tail[8:]}"
 
 
 # -- one builder per service: yields rows, parents first -----------------------------------------------
@@ -74,7 +75,7 @@ def _snowball(account: str, region: str, now_us: int, count: int, rnd: random.Ra
         if job_type == "EXPORT":
             doc["IsMaster"] = True
         created = _spread(n, count, now_us, 365)
-        job_id = f"JID{_ordered_uuid(run, n)}"
+        job_id = f"JID{_ordered_uuid(run, n, rnd)}"
         if n < count * 0.8:
             # The older jobs are done.
             job = jobs.new_job(account, region, created, doc, job_id=job_id, schedule=False,
@@ -125,7 +126,7 @@ def _s3control(account: str, region: str, now_us: int, count: int, rnd: random.R
                "Manifest": {"Spec": {"Format": "S3BatchOperations_CSV_20180820", "Fields": ["Bucket", "Key"]},
                             "Location": {"ObjectArn": f"arn:aws:s3:::seeded-manifests/{n}.csv",
                                          "ETag": "0" * 32}}}
-        job_id = _ordered_uuid(run, n)
+        job_id = _ordered_uuid(run, n, rnd)
         if n >= count - waiting:
             # The newest wait for their confirmation.
             created = _spread(n, count, now_us, 80)
@@ -173,6 +174,24 @@ BUILDERS: dict[str, Callable] = {"snowball": _snowball, "glacier": _glacier, "s3
 COUNTERS = ("glacier.vaults", "s3control.unfinished-jobs", "snowball.devices-out")
 
 
+def _inserter(store: Store) -> Callable:
+    """``insert(conn, rows)``: SQLAlchemy Core's INSERT of ``resources``; on SQLite its compiled text is run
+    straight through the driver's ``executemany`` with the documents already JSON (a bulk load spends its
+    time in SQLite, not in binding parameters)."""
+    statement = insert(resources)
+    if store.engine.dialect.name != "sqlite":
+        return lambda conn, rows: conn.execute(statement, rows)
+    compiled = statement.compile(dialect=store.engine.dialect,
+                                 column_keys=["kind", "account", "region", "id", "parent", "ref", "state",
+                                              "created_us", "next_due_us", "doc"])
+    names = compiled.positiontup
+
+    def insert_rows(conn, rows):
+        tuples = [tuple(orjson.dumps(r[n]).decode() if n == "doc" else r[n] for n in names) for r in rows]
+        conn.exec_driver_sql(compiled.string, tuples)
+    return insert_rows
+
+
 def _row(r: Resource) -> dict:
     return {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id, "parent": r.parent, "ref": r.ref,
             "state": r.state, "created_us": r.created_us, "next_due_us": r.next_due_us, "doc": r.doc}
@@ -183,7 +202,7 @@ def seed(store: Store, service: str, count: int, account: str, region: str, now_
     """Load ``count`` jobs of ``service`` (and their parents) into ``store``; returns the rows written."""
     rnd = random.Random(seed_value)
     rows = BUILDERS[service](account, region, now_us, count, rnd)
-    statement = insert(resources)
+    insert_rows = _inserter(store)
     written = jobs = 0
     kinds_of_jobs = f"{service}.job"
     while True:
@@ -198,7 +217,7 @@ def seed(store: Store, service: str, count: int, account: str, region: str, now_
             if store.engine.dialect.name == "sqlite":
                 # This connection's own page cache: the indexes of a large store then stay in memory.
                 tx.conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
-            tx.conn.execute(statement, chunk)
+            insert_rows(tx.conn, chunk)
             tx.forget_counters(account, region, COUNTERS)
         written += len(chunk)
         made = sum(1 for r in chunk if r["kind"] == kinds_of_jobs)
