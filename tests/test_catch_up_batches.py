@@ -69,7 +69,7 @@ def _make_jobs(server) -> None:
     assert cluster["ClusterId"]
 
     s3control = make_client("s3control", url, ACCOUNT, config=BotoConfig(proxies={"http": url}))
-    for n in range(6):
+    for n in range(10):
         s3control.create_job(
             AccountId=ACCOUNT, Priority=n, RoleArn=ROLE, ConfirmationRequired=False, ClientRequestToken=f"t{n}",
             Operation={"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": str(n)}]}},
@@ -96,6 +96,12 @@ def made(tmp_path_factory):
         _make_jobs(server)
         now = server.emulator.clock.now_us()
     return base, now
+
+
+@pytest.fixture(autouse=True)
+def few_slots(monkeypatch):
+    """Two S3 Batch jobs run at once: jobs wait, start and pause one another inside the batches."""
+    monkeypatch.setenv("JOBYARD_S3CONTROL_CONCURRENT_JOBS", "2")
 
 
 @pytest.fixture
