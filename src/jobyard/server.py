@@ -71,6 +71,22 @@ def service_models() -> dict[str, object]:
     return _MODELS
 
 
+def prepare_codecs() -> None:
+    """Put a codec of each protocol of each served model in the pool: what a process's first requests would
+    otherwise pay for (``jobyard.testing.warm``)."""
+    for name, model in service_models().items():
+        for protocol in model.metadata.get("protocols") or [model.metadata["protocol"]]:
+            with _CACHE_LOCK:
+                if _CODEC_POOL.get((name, protocol)):
+                    continue
+            try:
+                codec = build_codec(model, protocol)
+            except KeyError:   # a protocol of the model that no codec speaks
+                continue
+            with _CACHE_LOCK:
+                _CODEC_POOL.setdefault((name, protocol), []).append(codec)
+
+
 class Emulator:
     def __init__(self, config: Config):
         self.config = config

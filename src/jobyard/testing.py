@@ -30,7 +30,7 @@ import uvicorn
 
 from .config import Config
 from .durations import parse_duration
-from .server import Emulator, service_models
+from .server import Emulator, prepare_codecs
 
 DEFAULT_ACCOUNT = "123456789012"   # the account of ``client()`` and ``resource()`` unless one is named
 DEFAULT_REGION = "us-east-1"
@@ -178,6 +178,26 @@ class _Server(uvicorn.Server):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.1)
 
+    async def shutdown(self, sockets=None) -> None:
+        """uvicorn's graceful shutdown, minus its fixed waits (0.1 s, then polls every 0.1 s): idle keep-alive
+        connections close at once, requests under way finish, then the application's lifespan ends."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + (self.config.timeout_graceful_shutdown or 30)
+        while self.server_state.connections or self.server_state.tasks:
+            if time.monotonic() > deadline:
+                for task in self.server_state.tasks:
+                    task.cancel()
+                break
+            await asyncio.sleep(0.002)
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
+
     def stop(self) -> None:
         self.should_exit = True
         loop, wake = self._loop, self._wake
@@ -206,7 +226,7 @@ def _serving(config: Config, host: str) -> Iterator[tuple[str, Emulator]]:
         emulator.close()
         raise
     port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(emulator.asgi, log_level="warning", lifespan="on", access_log=False))
+    server = _Server(uvicorn.Config(emulator.asgi, log_level="warning", lifespan="on", access_log=False, ws="none"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"jobyard-server-{port}",
                               daemon=True)
     thread.start()
@@ -245,6 +265,11 @@ def serve(**options) -> Iterator[Jobyard]:
 
 
 def warm() -> None:
-    """Load what every server of this process shares (botocore's models of the served services), so the next
-    server starts at once: the pytest plugin calls it once it knows a test will use a fixture."""
-    service_models()
+    """Load what every server and client of this process shares (botocore's models of the served services,
+    their codecs, the boto3 session), so the next server starts and answers at once: the pytest plugin calls it
+    once it knows a test will use a fixture."""
+    prepare_codecs()
+    with serve() as server:   # what a first server imports and builds lazily (SQLite dialect, uvicorn's parts)
+        for service in server.emulator.services:   # boto3 loads each client's model once per session
+            server.client(service)
+        server.client("sts").get_caller_identity()
