@@ -220,3 +220,12 @@ def test_bad_options_are_refused():
     with pytest.raises(TypeError):
         with serve(no_such_option=1):
             pass
+
+
+def test_the_package_declares_the_plugin():
+    import re
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert re.search(r'^\[project\.entry-points\.pytest11\]\njobyard = "jobyard\.pytest_plugin"', pyproject, re.M)
+    assert '"pytest-xdist==3.8.0"' in pyproject
