@@ -179,7 +179,7 @@ def test_options_reach_the_server(jobyard, tmp_path):
 
 def test_serve_removes_its_data_dir_and_stops():
     with serve() as jobyard:
-        data_dir, url = jobyard.data_dir, jobyard.url
+        data_dir = jobyard.data_dir
         jobyard.client("glacier").create_vault(vaultName="v")
         assert os.path.exists(os.path.join(data_dir, "jobyard.db"))
     assert not os.path.exists(data_dir)
