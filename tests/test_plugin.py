@@ -216,6 +216,20 @@ def test_serve_with_credentials_signs_with_the_accounts_key():
             jobyard.client("sts")
 
 
+def test_clients_reach_the_server_whatever_http_proxy_says(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")   # nothing listens there
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with serve() as jobyard:
+        for service in ("snowball", "glacier", "s3", "sts"):
+            client = jobyard.client(service)
+            assert client.meta.config.proxies == {"http": jobyard.url}
+        assert jobyard.client("glacier").list_vaults()["VaultList"] == []
+        assert jobyard.client("s3control").list_jobs(AccountId="123456789012")["Jobs"] == []
+        assert jobyard.advance("1m")["scale"] == 0
+
+
 def test_bad_options_are_refused():
     with pytest.raises(TypeError):
         with serve(no_such_option=1):

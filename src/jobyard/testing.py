@@ -35,13 +35,18 @@ from .server import Emulator, prepare_codecs
 DEFAULT_ACCOUNT = "123456789012"   # the account of ``client()`` and ``resource()`` unless one is named
 DEFAULT_REGION = "us-east-1"
 
-# botocore's options each service needs to reach the server with no DNS set-up. S3 Control puts the account
-# before the host ({AccountId}.127.0.0.1) whatever the endpoint: the server is also the client's HTTP proxy,
-# and answers such absolute-form requests. Data Exchange's SendApiAsset puts "api-fulfill." there.
+# botocore's options each service needs to reach the server with no DNS set-up. Every client has the server as
+# its HTTP proxy too: S3 Control puts the account before the host ({AccountId}.127.0.0.1) whatever the
+# endpoint, and the server answers such absolute-form requests; and a proxy in the client's config wins over
+# HTTP_PROXY, which a shell may have set to another server. Data Exchange's SendApiAsset puts "api-fulfill."
+# before the host: left out.
 SERVICE_CONFIG = {
-    "s3control": lambda url: {"proxies": {"http": url}},
-    "dataexchange": lambda url: {"inject_host_prefix": False},
+    "dataexchange": lambda url: {"proxies": {"http": url}, "inject_host_prefix": False},
 }
+
+
+def _service_config(service: str, url: str) -> dict:
+    return SERVICE_CONFIG[service](url) if service in SERVICE_CONFIG else {"proxies": {"http": url}}
 
 
 def free_port() -> int:
@@ -118,10 +123,8 @@ class Jobyard(RunningServer):
         key, secret = self._key(account or DEFAULT_ACCOUNT)
         options = dict(endpoint_url=self.url, region_name=region, aws_access_key_id=key, aws_secret_access_key=secret)
         options.update(kwargs)
-        needed = SERVICE_CONFIG.get(service)
-        if needed is not None:
-            config = BotoConfig(**needed(self.url))
-            options["config"] = config.merge(options["config"]) if options.get("config") else config
+        config = BotoConfig(**_service_config(service, self.url))
+        options["config"] = config.merge(options["config"]) if options.get("config") else config
         with _SESSION_LOCK:   # a boto3 session makes one client at a time; sharing it shares its loaded models
             return getattr(_boto3_session(), kind)(service, **options)
 
