@@ -25,12 +25,26 @@ def test_clock_is_frozen_and_advances(server):
     assert moved == timedelta(hours=1)
 
 
-@pytest.mark.parametrize("body", [{}, {"advance": -1}, {"advance": "1"}, {"scale": -2}, [1, 2]])
+@pytest.mark.parametrize("body", [{}, {"advance": -1}, {"advance": "-1m"}, {"advance": "1y"}, {"advance": True},
+                                  {"advance": "NaN"}, {"advance": 1e300}, {"advance": [1]}, {"scale": -2}, [1, 2]])
 def test_bad_clock_requests(server, body):
     with pytest.raises(urllib.error.HTTPError) as caught:
         admin_call(server.url, "POST", "clock", body)
     assert caught.value.code == 400
     assert "error" in json.loads(caught.value.read())
+
+
+def test_clock_advances_by_a_duration(server):
+    before = instant(server.clock()["now"])
+    assert instant(server.advance("1.5h")["now"]) - before == timedelta(minutes=90)
+    assert instant(admin_call(server.url, "POST", "clock", {"advance": "2d"})["now"]) - before == \
+        timedelta(days=2, minutes=90)
+    assert instant(admin_call(server.url, "POST", "clock", {"advance": "30"})["now"]) - before == \
+        timedelta(days=2, minutes=90, seconds=30)
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_scale_change_is_reported(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..clock import iso
+from ..durations import DurationError, parse_duration
 from . import bad_request, json_body, json_response, route
 
 
@@ -26,9 +27,12 @@ def set_clock(emulator, request):
         return bad_request("body must be a JSON object")
     advance, scale = body.get("advance"), body.get("scale")
     if advance is None and scale is None:
-        return bad_request("give 'advance' (seconds) and/or 'scale' (simulated seconds per real second)")
-    if advance is not None and (not _number(advance) or advance < 0):
-        return bad_request("'advance' must be a number of seconds >= 0")
+        return bad_request("give 'advance' (a duration: 3600, 90s, 3h) and/or 'scale' (simulated seconds per real second)")
+    if advance is not None:
+        try:
+            advance = parse_duration(advance)
+        except DurationError as error:
+            return bad_request(f"'advance': {error}")
     if scale is not None and (not _number(scale) or scale < 0):
         return bad_request("'scale' must be a number >= 0")
     clock = emulator.clock
