@@ -31,12 +31,9 @@ def set_clock(emulator, request):
         return bad_request("'advance' must be a number of seconds >= 0")
     if scale is not None and (not _number(scale) or scale < 0):
         return bad_request("'scale' must be a number >= 0")
-    clock = emulator.clock
-    if scale is not None:
-        clock.set_scale(float(scale))
-    if advance is not None:
-        clock.advance(float(advance))
-    # Saved and caught up in one transaction, so the answer's time and the jobs' states agree.
-    with emulator.runtime.unit("", "", None) as ctx:
-        clock.save(ctx.tx)
+    # Steered in the store's clock row (every process sees it at once), then caught up in a unit of its own.
+    emulator.clock.steer(advance=None if advance is None else float(advance),
+                         scale=None if scale is None else float(scale))
+    with emulator.runtime.unit("", "", None):
+        pass
     return json_response(200, _state(emulator))
