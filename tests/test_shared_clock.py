@@ -4,10 +4,13 @@ the clock row's next due time; reads that are the first request after a clock ju
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 import signal
 
 from jobyard.config import Config
 from jobyard.testing import admin_call, running_server
+from test_migrations import pg_schema  # noqa: F401  (the fixture)
 from test_process import ServeProcess, client
 
 ADDRESS = {"Name": "N", "Street1": "S", "City": "C", "StateOrProvince": "WA", "Country": "US",
@@ -102,3 +105,61 @@ def test_a_read_first_after_a_clock_jump_sees_every_transition(tmp_path):
             seen.append(trail)
     assert seen[0] == seen[1]
     assert len({tuple(t) for t in seen[0]}) > 2   # the states did move along the way
+
+
+def test_two_servers_on_one_postgresql_store_share_the_clock(pg_schema, tmp_path):  # noqa: F811
+    with running_server(Config(data_dir=str(tmp_path / "a"), store_url=pg_schema, time_scale=0)) as a, \
+            running_server(Config(data_dir=str(tmp_path / "b"), store_url=pg_schema)) as b:
+        one, two = client(a.url), client(b.url)
+        address = one.create_address(Address=ADDRESS)["AddressId"]
+        job_ids = [one.create_job(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE")["JobId"]
+                   for _ in range(3)]
+        assert a.clock() == b.clock()
+        # Steered through b without its catch-up: a's next request, a read, applies what became due.
+        b.emulator.clock.steer(advance=7200)
+        assert a.clock() == b.clock()
+        assert one.describe_job(JobId=job_ids[0])["JobMetadata"]["JobState"] == "PreparingAppliance"
+        assert states(one) == states(two) == {j: "PreparingAppliance" for j in job_ids}
+        a.advance(10 * 86400)
+        assert states(two) == states(one) and set(states(one).values()) - {"New", "PreparingAppliance"}
+        with a.emulator.store.transaction(write=False) as tx:
+            least = tx.conn.exec_driver_sql("SELECT min(next_due_us) FROM resources").scalar()
+            assert tx.clock_row().next_due_us == least
+
+
+def test_two_busy_servers_on_one_sqlite_store_answer_every_request(tmp_path):
+    """Readers and writers of two processes at once, with time running fast (catch-ups keep coming due):
+    no request fails (no SQLITE_BUSY, no deadlock)."""
+    first = ServeProcess(tmp_path, "--time-scale", "2000")
+    second = ServeProcess(tmp_path)
+    failures, done = [], threading.Event()
+    try:
+        address = client(first.url).create_address(Address=ADDRESS)["AddressId"]
+
+        def work(url, writer):
+            snowball = client(url)
+            try:
+                while not done.is_set():
+                    if writer:
+                        snowball.create_job(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE")
+                    else:
+                        for entry in snowball.list_jobs(MaxResults=5)["JobListEntries"]:
+                            snowball.describe_job(JobId=entry["JobId"])
+            except Exception as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=work, args=(url, writer))
+                   for url in (first.url, second.url) for writer in (True, False)]
+        for t in threads:
+            t.start()
+        time.sleep(6)
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+        assert failures == []
+        listed = {e["JobState"] for e in client(second.url).list_jobs()["JobListEntries"]}
+        assert listed - {"New"}   # jobs moved along while others were created
+    finally:
+        done.set()
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)

@@ -7,7 +7,8 @@ from . import bad_request, json_body, json_response, route
 
 
 def _state(emulator) -> dict:
-    return {"now": iso(emulator.clock.now_us()), "scale": emulator.clock.scale}
+    clock = emulator.clock.read()   # one reading of the store's clock row
+    return {"now": iso(clock.now_us()), "scale": clock.scale}
 
 
 def _number(value) -> bool:
