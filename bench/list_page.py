@@ -25,7 +25,7 @@ import uvicorn
 
 from jobyard.config import Config
 from jobyard.services.snowball import jobs
-from jobyard.testing import free_port, running_server, wait_healthy
+from jobyard.testing import free_port, running_server
 from jobyard.wire import Request
 
 ACCOUNT, REGION = "000000000000", "us-east-1"

@@ -8,6 +8,8 @@ import threading
 import time
 import signal
 
+import pytest
+
 from jobyard.config import Config
 from jobyard.testing import admin_call, running_server
 from test_migrations import pg_schema  # noqa: F401  (the fixture)
@@ -127,11 +129,13 @@ def test_two_servers_on_one_postgresql_store_share_the_clock(pg_schema, tmp_path
             assert tx.clock_row().next_due_us == least
 
 
-def test_two_busy_servers_on_one_sqlite_store_answer_every_request(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_busy_servers_on_one_store_answer_every_request(tmp_path, database, request):
     """Readers and writers of two processes at once, with time running fast (catch-ups keep coming due):
     no request fails (no SQLITE_BUSY, no deadlock)."""
-    first = ServeProcess(tmp_path, "--time-scale", "2000")
-    second = ServeProcess(tmp_path)
+    store = ("--store", request.getfixturevalue("pg_schema")) if database == "postgresql" else ()
+    first = ServeProcess(tmp_path / "one", *store, "--time-scale", "2000")
+    second = ServeProcess(tmp_path / ("one" if database == "sqlite" else "two"), *store)
     failures, done = [], threading.Event()
     try:
         address = client(first.url).create_address(Address=ADDRESS)["AddressId"]

@@ -137,6 +137,7 @@ class Store:
         """Whether a resource exists, read outside any unit of work: one indexed lookup, no hooks, no catch-up
         (routing asks this of a Host that may name an S3 bucket)."""
         with self.engine.connect() as conn:
+            conn.execution_options(jobyard_read=True)
             found = conn.execute(_EXISTS, {"kind": kind, "account": account, "region": region, "id": id}).first()
         return found is not None
 
