@@ -225,8 +225,10 @@ class Runtime:
 
         The unit reads the store's clock row once, at its start: the simulated now and the earliest time
         anything is due. When nothing is due by now, catch-up is skipped. An operation that only reads (by its
-        name, ``reads_only``) runs as a reader, without the write lock; when work is due, it is first applied
-        in a write transaction of its own, and the read then sees the state the simulated now implies.
+        name, ``reads_only``) runs as a reader, without the write lock. When work is due, it is first applied
+        in a write transaction of its own (for a writer too: on PostgreSQL, catch-up ends holding the clock
+        row's lock, which no transaction may hold while it goes on writing rows), and the operation's
+        transaction then sees the state the simulated now implies.
         """
         write = not self.reads_only(operation)
         with contextlib.ExitStack() as stack:
@@ -234,13 +236,10 @@ class Runtime:
             row = tx.clock_row()
             now = self.clock.of(row).now_us() if now_us is None else now_us
             if row.next_due_us is not None and row.next_due_us <= now:
-                if write:
-                    self._catch_up(tx, now)
-                else:
-                    stack.close()
-                    with self.store.transaction() as writer:
-                        self._catch_up(writer, now)
-                    tx = stack.enter_context(self.store.transaction(write=False))
+                stack.close()
+                with self.store.transaction() as writer:
+                    self._catch_up(writer, now)
+                tx = stack.enter_context(self.store.transaction(write=write))
             changes = None if write else tx.changes()
             yield Context(self, tx, account, region, now, operation, service, errors, base_url)
             if changes is not None and tx.changes() != changes:
