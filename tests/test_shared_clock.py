@@ -167,3 +167,21 @@ def test_two_busy_servers_on_one_store_answer_every_request(tmp_path, database, 
         done.set()
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)
+
+
+def test_readers_take_no_write_lock_and_a_read_that_writes_becomes_a_writer(tmp_path):
+    with running_server(Config(data_dir=str(tmp_path), time_scale=0)) as server:
+        runtime, store = server.emulator.runtime, server.emulator.store
+        assert runtime.reads_only("ListJobs") and not runtime.reads_only("CreateJob")
+        started = time.monotonic()
+        with runtime.unit("123456789012", "us-east-1", "ListJobs") as ctx:
+            assert ctx.scope.get("test.thing", "one") is None
+            with store.transaction() as writer:   # another writer commits while the reader is open
+                writer.insert(ctx.scope.new("test.thing", "one"))
+            assert ctx.scope.get("test.thing", "one") is None   # the reader's snapshot
+        assert time.monotonic() - started < 5   # no wait for a lock (SQLite's busy timeout is 10 s)
+        with runtime.unit("123456789012", "us-east-1", "GetThing") as ctx:
+            ctx.scope.add("test.thing", "two")
+        assert "GetThing" in runtime.writers and not runtime.reads_only("GetThing")
+        with runtime.unit("123456789012", "us-east-1", "GetThing") as ctx:
+            assert ctx.scope.get("test.thing", "two") is not None
