@@ -10,7 +10,7 @@ from functools import cached_property
 import botocore.session
 
 from . import admin
-from .clock import Clock
+from .clock import SharedClock
 from .config import Config
 from .context import Runtime
 from .auth import Verifier, feed_chunks
@@ -96,7 +96,9 @@ class Emulator:
         self._tmp = os.path.join(config.data_dir, "tmp")
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
-            self.clock = Clock.load(tx, scale=config.time_scale)
+        self.clock = SharedClock(self.store)   # read from the store's clock row, as every process does
+        if config.time_scale is not None:
+            self.clock.steer(scale=config.time_scale)
         self.lifecycle = Lifecycle()
         self.objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
         self.runtime = Runtime(self.store, self.files, self.signer, self.objects, self.lifecycle, self.clock)

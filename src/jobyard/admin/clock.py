@@ -8,7 +8,8 @@ from . import bad_request, json_body, json_response, route
 
 
 def _state(emulator) -> dict:
-    return {"now": iso(emulator.clock.now_us()), "scale": emulator.clock.scale}
+    clock = emulator.clock.read()   # one reading of the store's clock row
+    return {"now": iso(clock.now_us()), "scale": clock.scale}
 
 
 def _number(value) -> bool:
@@ -35,12 +36,9 @@ def set_clock(emulator, request):
             return bad_request(f"'advance': {error}")
     if scale is not None and (not _number(scale) or scale < 0):
         return bad_request("'scale' must be a number >= 0")
-    clock = emulator.clock
-    if scale is not None:
-        clock.set_scale(float(scale))
-    if advance is not None:
-        clock.advance(float(advance))
-    # Saved and caught up in one transaction, so the answer's time and the jobs' states agree.
-    with emulator.runtime.unit("", "", None) as ctx:
-        clock.save(ctx.tx)
+    # Steered in the store's clock row (every process sees it at once), then caught up in a unit of its own.
+    emulator.clock.steer(advance=None if advance is None else float(advance),
+                         scale=None if scale is None else float(scale))
+    with emulator.runtime.unit("", "", None):
+        pass
     return json_response(200, _state(emulator))
