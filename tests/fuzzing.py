@@ -22,20 +22,22 @@ from __future__ import annotations
 
 import datetime
 import http.client
-import json
+import os
 import random
 import re
 import socket
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+import boto3
 import botocore.session
-import cbor2
 from botocore.serialize import create_serializer
 from botocore.utils import percent_encode_sequence
+from sqlalchemy import select
 
 from jobyard.services import all_services
+from jobyard.store.schema import file_journal, meta, resources
 
 REGION = "us-east-1"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "bogus-1", "")
@@ -52,8 +54,9 @@ TARGETS = (
 )
 
 # Features (not operations) jobyard answers 501 for: S3 Select restores, which AWS no longer offers new
-# customers. Any other 501 must name a real AWS operation that jobyard does not serve.
-FEATURE_501 = ("Restore with S3 Select",)
+# customers, and tags of S3 resources other than jobs (access points, Storage Lens...), which exist on AWS but
+# not in jobyard. Any other 501 must name a real AWS operation that jobyard does not serve.
+FEATURE_501 = ("Restore with S3 Select", "keeps tags for S3 Batch Operations jobs only")
 
 _TRACEBACK = re.compile(rb"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+")
 
@@ -508,6 +511,43 @@ _WIRE_MUTATIONS = {"garbage_body": _garbage_body, "truncated_body": _truncated_b
                    "no_auth": _no_auth, "bad_auth": _bad_auth, "empty_body": _empty_body}
 
 
+# -- state ------------------------------------------------------------------------------------------------
+
+def seed_pool(url: str, account: str) -> dict[str, list[str]]:
+    """A few real resources, whose names the fuzzer uses, so that requests reach past "not found"."""
+    s3 = _client("s3", url, account)
+    s3.create_bucket(Bucket="fuzz-bucket")
+    s3.put_object(Bucket="fuzz-bucket", Key="fuzz-key", Body=b"fuzz")
+    upload = s3.create_multipart_upload(Bucket="fuzz-bucket", Key="fuzz-key")["UploadId"]
+    glacier = _client("glacier", url, account)
+    glacier.create_vault(vaultName="fuzz-vault")
+    archive = glacier.upload_archive(vaultName="fuzz-vault", body=b"fuzz")["archiveId"]
+    dataexchange = _client("dataexchange", url, account)
+    data_set = dataexchange.create_data_set(AssetType="S3_SNAPSHOT", Description="fuzz", Name="fuzz")["Id"]
+    snowball = _client("snowball", url, account)
+    address = snowball.create_address(Address={
+        "Name": "Fuzz", "Street1": "1 Main St", "City": "Seattle", "StateOrProvince": "WA",
+        "PostalCode": "98101", "Country": "US", "PhoneNumber": "555-0100"})["AddressId"]
+    return {"Bucket": ["fuzz-bucket"], "Key": ["fuzz-key"], "UploadId": [upload], "vaultName": ["fuzz-vault"],
+            "archiveId": [archive], "DataSetId": [data_set], "AddressId": [address], "accountId": ["-", account]}
+
+
+def snapshot(emulator, data_dir: str):
+    """Every stored row (resources, meta, the file journal) and every stored file: what a failed request must
+    leave as it was."""
+    with emulator.store.engine.connect() as conn:
+        rows = [tuple(r) for table in (resources, meta, file_journal)
+                for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(data_dir, "files")) for f in fs
+                   if ".pending" not in d)
+    return rows, files
+
+
+def _client(service: str, url: str, account: str):
+    return boto3.session.Session().client(service, endpoint_url=url, region_name=REGION, aws_access_key_id=account,
+                                          aws_secret_access_key="secret")
+
+
 # -- sending ---------------------------------------------------------------------------------------------------
 
 class _RawConnection(http.client.HTTPConnection):
@@ -602,12 +642,3 @@ class Judge:
             return f"{answer.status}: {answer.body[:300]!r}"
         return None
 
-
-def json_or_none(data: bytes):
-    try:
-        return json.loads(data)
-    except ValueError:
-        try:
-            return cbor2.loads(data)
-        except Exception:
-            return None
