@@ -139,7 +139,7 @@ class Writes:
                                           range=f"bytes {start}-{start + len(part) - 1}/*")
         archive = glacier.complete_multipart_upload(vaultName=VAULT, uploadId=upload, archiveSize=str(len(body)),
                                                     checksum=calculate_tree_hash(_Reader(body)))["archiveId"]
-        return ("glacier.archive", archive, hashlib.sha256(body).hexdigest())
+        return ("glacier.multipart", archive, hashlib.sha256(body).hexdigest())
 
     def glacier_delete(self, i):
         with self.lock:
@@ -174,11 +174,11 @@ class Writes:
                  for n, part in enumerate(parts, 1)]
         s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload, MultipartUpload={
             "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]})
-        return ("s3.object", key, hashlib.sha256(b"".join(parts)).hexdigest())
+        return ("s3.multipart", key, hashlib.sha256(b"".join(parts)).hexdigest())
 
-    MIX = (("snowball_address", 12), ("snowball_job", 10), ("glacier_vault", 8), ("glacier_archive", 20),
-           ("glacier_multipart", 2), ("glacier_delete", 8), ("s3control_job", 10), ("data_set", 12),
-           ("s3_object", 17), ("s3_multipart", 1))
+    MIX = (("snowball_address", 12), ("snowball_job", 10), ("glacier_vault", 8), ("glacier_archive", 17),
+           ("glacier_multipart", 4), ("glacier_delete", 8), ("s3control_job", 10), ("data_set", 12),
+           ("s3_object", 16), ("s3_multipart", 3))
 
 
 class _Reader:
@@ -218,11 +218,11 @@ def lost(server: Server, acknowledged: list[tuple]) -> list[str]:
                 clients["s3control"].describe_job(AccountId=ACCOUNT, JobId=name)
             elif kind == "dataexchange.data_set":
                 clients["dataexchange"].get_data_set(DataSetId=name)
-            elif kind == "s3.object":
+            elif kind in ("s3.object", "s3.multipart"):
                 body = clients["s3"].get_object(Bucket=BUCKET, Key=name)["Body"].read()
                 if hashlib.sha256(body).hexdigest() != item[2]:
                     return f"{item}: other bytes"
-            elif kind == "glacier.archive":
+            elif kind in ("glacier.archive", "glacier.multipart"):
                 row = archive(name)
                 if row is None or row.state == "Deleted":
                     return f"{item}: no archive"
