@@ -38,13 +38,12 @@ from datetime import datetime
 from pathlib import Path
 
 import boto3
-import orjson
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from botocore.utils import calculate_tree_hash
 from sqlalchemy import select
 
-from jobyard.clock import CLOCK_KEY
+from jobyard.clock import SharedClock
 from jobyard.services.glacier.common import archive_key, part_key
 from jobyard.store import FileStore, Store, sqlite_url
 from jobyard.store.schema import resources
@@ -285,8 +284,8 @@ def stored_clock(data_dir: str) -> dict:
     """The clock's anchor as the store keeps it (read from outside the server: SQLite in WAL mode)."""
     store = Store(sqlite_url(os.path.join(data_dir, "jobyard.db")))
     try:
-        with store.transaction() as tx:
-            return orjson.loads(tx.get_meta(CLOCK_KEY))
+        clock = SharedClock(store).read()
+        return {"anchor_us": clock.anchor_us, "wall_anchor": clock.wall_anchor, "scale": clock.scale}
     finally:
         store.close()
 

@@ -18,6 +18,16 @@ from datetime import datetime, timezone
 
 US = 1_000_000
 
+# Bounds that keep every simulated time a datetime can show and every store column can hold: a real second
+# is at most about 11.6 simulated days, and the clock stops at the start of the year 9000 (a steer past it is
+# refused; a fast clock that runs into it stays there).
+MAX_SCALE = 1_000_000.0
+LATEST_US = int(datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp()) * US
+
+
+class ClockRangeError(ValueError):
+    """A steer the clock cannot take: a scale past ``MAX_SCALE`` or a time past ``LATEST_US``."""
+
 
 def to_datetime(us: int) -> datetime:
     return datetime.fromtimestamp(us / US, tz=timezone.utc)
@@ -47,17 +57,21 @@ class Clock:
         return self
 
     def now_us(self) -> int:
-        return self.anchor_us + int((self._wall() - self.wall_anchor) * self.scale * US)
+        return min(self.anchor_us + int((self._wall() - self.wall_anchor) * self.scale * US), LATEST_US)
 
     def now(self) -> datetime:
         return to_datetime(self.now_us())
 
     def steered(self, advance: float | None = None, scale: float | None = None) -> "Clock":
         """The clock rebased on the wall time now, then rescaled and advanced by ``advance`` seconds."""
+        if scale is not None and not 0 <= scale <= MAX_SCALE:
+            raise ClockRangeError(f"the scale must be between 0 and {MAX_SCALE:g}")
         now_wall = self._wall()
         anchor_us = self.anchor_us + int((now_wall - self.wall_anchor) * self.scale * US)
         if advance is not None:
             anchor_us += int(advance * US)
+        if anchor_us > LATEST_US:
+            raise ClockRangeError(f"the clock cannot go past {iso(LATEST_US)}")
         return Clock(anchor_us, now_wall, self.scale if scale is None else scale, self._wall, self.version + 1)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..clock import iso
+from ..clock import MAX_SCALE, ClockRangeError, iso
 from ..durations import DurationError, parse_duration
 from . import bad_request, json_body, json_response, route
 
@@ -34,11 +34,14 @@ def set_clock(emulator, request):
             advance = parse_duration(advance)
         except DurationError as error:
             return bad_request(f"'advance': {error}")
-    if scale is not None and (not _number(scale) or scale < 0):
-        return bad_request("'scale' must be a number >= 0")
+    if scale is not None and (not _number(scale) or not 0 <= scale <= MAX_SCALE):
+        return bad_request(f"'scale' must be a number from 0 to {MAX_SCALE:g}")
     # Steered in the store's clock row (every process sees it at once), then caught up in a unit of its own.
-    emulator.clock.steer(advance=None if advance is None else float(advance),
-                         scale=None if scale is None else float(scale))
+    try:
+        emulator.clock.steer(advance=None if advance is None else float(advance),
+                             scale=None if scale is None else float(scale))
+    except ClockRangeError as error:
+        return bad_request(str(error))
     with emulator.runtime.unit("", "", None):
         pass
     return json_response(200, _state(emulator))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..durations import DurationError, parse_duration
-from . import ADMIN_TOKEN, URL, admin_call, arg, command, non_negative, print_json
+from . import ADMIN_TOKEN, URL, admin_call, arg, command, print_json, time_scale
 
 
 def duration(text: str) -> float:
@@ -20,7 +20,7 @@ def duration(text: str) -> float:
     URL, ADMIN_TOKEN,
     arg("--advance", type=duration, metavar="DURATION",
         help="move simulated time forward (3600, 90s, 15m, 3h, 2d); due transitions are applied"),
-    arg("--scale", type=non_negative, metavar="X", help="simulated seconds per real second; 0 freezes it"),
+    arg("--scale", type=time_scale, metavar="X", help="simulated seconds per real second; 0 freezes it"),
 )
 def clock(args) -> int:
     change = {key: value for key, value in (("advance", args.advance), ("scale", args.scale))
