@@ -2,6 +2,8 @@
 
     python bench/list_page.py [--small 1000] [--large 100000] [--requests 2000]
 
+It also times the same page in process (``Emulator.handle``, no HTTP): the store's and the handler's share.
+
 Seeds jobs straight into the store, serves them with `jobyard` on uvicorn, and times 10-item ListJobs
 pages over one keep-alive connection. Prints per-request latency and the ratios that matter: a page must
 cost the same at any table size and any depth (keyset pagination), and jobyard's overhead is shown
@@ -24,6 +26,7 @@ import uvicorn
 from jobyard.config import Config
 from jobyard.services.snowball import jobs
 from jobyard.testing import free_port, running_server
+from jobyard.wire import Request
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
 TARGET = "AWSIESnowballJobManagementService.ListJobs"
@@ -66,6 +69,19 @@ def time_requests(port: int, body: bytes, count: int) -> float:
         conn.getresponse().read()
         samples.append(time.perf_counter() - start)
     conn.close()
+    return statistics.median(samples)
+
+
+def in_process(emulator, body: bytes, count: int) -> float:
+    """Median seconds per ``Emulator.handle`` of one ListJobs request, in process."""
+    headers = {"x-amz-target": TARGET, "content-type": "application/x-amz-json-1.1", "host": "localhost"}
+    samples = []
+    for _ in range(count):
+        request = Request("POST", "/", "/", "", dict(headers), body, host="localhost")
+        start = time.perf_counter()
+        response = emulator.handle(request)
+        samples.append(time.perf_counter() - start)
+        assert response.status == 200, response.body
     return statistics.median(samples)
 
 
@@ -114,7 +130,7 @@ def wait_for_port(port: int) -> None:
             time.sleep(0.02)
 
 
-def measure(count: int, requests: int, deep_pages: int) -> tuple[float, float]:
+def measure(count: int, requests: int, deep_pages: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as data_dir:
         with running_server(Config(data_dir=data_dir, time_scale=0)) as server:
             started = time.perf_counter()
@@ -124,7 +140,8 @@ def measure(count: int, requests: int, deep_pages: int) -> tuple[float, float]:
             first = time_requests(port, b'{"MaxResults": 10}', requests)
             token = deep_token(port, deep_pages)
             deep = time_requests(port, json.dumps({"MaxResults": 10, "NextToken": token}).encode(), requests)
-            return first, deep
+            handled = in_process(server.emulator, b'{"MaxResults": 10}', requests)
+            return first, deep, handled
 
 
 def main(argv=None) -> int:
@@ -137,13 +154,15 @@ def main(argv=None) -> int:
 
     baseline = bare_baseline(args.requests)
     print("Snowball ListJobs, MaxResults=10, one keep-alive connection, median per request")
-    small_first, small_deep = measure(args.small, args.requests, deep_pages)
-    large_first, large_deep = measure(args.large, args.requests, args.large // 100 - 1)
+    small_first, small_deep, small_handled = measure(args.small, args.requests, deep_pages)
+    large_first, large_deep, large_handled = measure(args.large, args.requests, args.large // 100 - 1)
     print(f"  bare ASGI app (fixed body)       {baseline * 1e6:8.0f} us")
     print(f"  {args.small:>9,} jobs, first page      {small_first * 1e6:8.0f} us")
     print(f"  {args.small:>9,} jobs, last page       {small_deep * 1e6:8.0f} us")
     print(f"  {args.large:>9,} jobs, first page      {large_first * 1e6:8.0f} us")
     print(f"  {args.large:>9,} jobs, page {args.large // 100 * 10:>7,}     {large_deep * 1e6:8.0f} us")
+    print(f"  in process (Emulator.handle), {args.small:>9,} jobs, first page {small_handled * 1e6:8.0f} us")
+    print(f"  in process (Emulator.handle), {args.large:>9,} jobs, first page {large_handled * 1e6:8.0f} us")
     print("ratios (1.00 = same cost)")
     print(f"  large/small table, first page     {large_first / small_first:5.2f}")
     print(f"  deep/first page, large table      {large_deep / large_first:5.2f}")

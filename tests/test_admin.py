@@ -25,12 +25,49 @@ def test_clock_is_frozen_and_advances(server):
     assert moved == timedelta(hours=1)
 
 
-@pytest.mark.parametrize("body", [{}, {"advance": -1}, {"advance": "1"}, {"scale": -2}, [1, 2]])
+@pytest.mark.parametrize("body", [{}, {"advance": -1}, {"advance": "-1m"}, {"advance": "1y"}, {"advance": True},
+                                  {"advance": "NaN"}, {"advance": 1e300}, {"advance": [1]}, {"scale": -2}, {"scale": 1e300}, {"scale": 1e6 + 1}, [1, 2]])
 def test_bad_clock_requests(server, body):
     with pytest.raises(urllib.error.HTTPError) as caught:
         admin_call(server.url, "POST", "clock", body)
     assert caught.value.code == 400
     assert "error" in json.loads(caught.value.read())
+
+
+def test_clock_advances_by_a_duration(server):
+    before = instant(server.clock()["now"])
+    assert instant(server.advance("1.5h")["now"]) - before == timedelta(minutes=90)
+    assert instant(admin_call(server.url, "POST", "clock", {"advance": "2d"})["now"]) - before == \
+        timedelta(days=2, minutes=90)
+    assert instant(admin_call(server.url, "POST", "clock", {"advance": "30"})["now"]) - before == \
+        timedelta(days=2, minutes=90, seconds=30)
+
+
+def test_clock_stays_within_what_a_timestamp_can_show(tmp_path):
+    """Steers that would carry simulated time past the year 9000 are refused and leave the clock readable."""
+    from jobyard.config import Config
+    from jobyard.testing import running_server
+
+    with running_server(Config(data_dir=str(tmp_path), time_scale=0)) as own:
+        before = own.clock()
+        assert admin_call(own.url, "POST", "clock", {"scale": 1e6})["scale"] == 1e6
+        admin_call(own.url, "POST", "clock", {"scale": 0})
+        for _ in range(80):   # 100 years at a time: stops at the bound with a 400, never a 500
+            try:
+                own.advance("36525d")
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 400
+                assert "9000" in json.loads(refused.read())["error"]
+                break
+        else:
+            raise AssertionError("80 advances of 100 years were all accepted")
+        after = own.clock()
+        assert instant(after["now"]) > instant(before["now"])
+        assert instant(after["now"]).year < 9000
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_scale_change_is_reported(tmp_path):

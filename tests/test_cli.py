@@ -51,6 +51,8 @@ def test_clock_reads_and_advances(own):
     after = json.loads(jobyard("clock", "--url", own.url, "--advance", "3600").stdout)
     assert instant(after["now"]) - instant(before["now"]) == timedelta(hours=1)
     assert after == own.clock()
+    later = json.loads(jobyard("clock", "--url", own.url, "--advance", "1.5h").stdout)
+    assert instant(later["now"]) - instant(after["now"]) == timedelta(minutes=90)
 
 
 def test_clock_scale_and_url_from_the_environment(own):
@@ -70,7 +72,9 @@ def test_errors_are_messages_not_tracebacks(own):
     assert refused.returncode == 1 and "cannot reach http://127.0.0.1:1" in refused.stderr
     assert "Traceback" not in refused.stderr
     negative = jobyard("clock", "--url", own.url, "--advance", "-5", check=False)
-    assert negative.returncode == 2 and "must be >= 0" in negative.stderr
+    assert negative.returncode == 2 and "'-5' is negative" in negative.stderr
+    junk = jobyard("clock", "--url", own.url, "--advance", "3 weeks", check=False)
+    assert junk.returncode == 2 and "unknown unit 'weeks'" in junk.stderr
 
 
 def test_an_error_answer_ends_the_command_with_its_message(own):

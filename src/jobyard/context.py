@@ -17,6 +17,7 @@ clock) and opens units: ``runtime.unit(...)`` for a request, ``runtime.transitio
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .errors import ErrorTable, ServiceError
@@ -24,12 +25,17 @@ from .objects.urls import SignedUrls
 from .store import ByteStore, InvalidToken, Resource, Store, TokenSigner, Tx, TxFiles
 
 if TYPE_CHECKING:
-    from .clock import Clock
+    from .clock import Clock, SharedClock
     from .lifecycle import Lifecycle
     from .objects import ObjectLayer, ObjectStore
 
 # The table of errors for work that belongs to no service (the object layer's own transitions).
 GENERIC_ERRORS = ErrorTable(None)
+
+# Operations that only read, by AWS's naming: their units run as readers (no write lock on SQLite).
+READ_PREFIXES = ("List", "Describe", "Get", "Head")
+
+log = logging.getLogger("jobyard")
 
 
 class Page:
@@ -211,21 +217,56 @@ class Runtime:
     """What every unit of work shares; one per server process."""
 
     def __init__(self, store: Store, files: ByteStore, signer: TokenSigner, objects: "ObjectLayer",
-                 lifecycle: "Lifecycle", clock: "Clock"):
+                 lifecycle: "Lifecycle", clock: "Clock | SharedClock"):
         self.store, self.files, self.signer = store, files, signer
         self.objects, self.lifecycle, self.clock = objects, lifecycle, clock
         self.urls = SignedUrls(self)   # every service's signed URLs, registered by the server at start-up
+        # Operations named like reads that were seen writing: their units run as writers from then on.
+        self.writers: set[str] = set()
         lifecycle.runtime = self
+
+    def reads_only(self, operation: str | None) -> bool:
+        """Whether ``operation``'s unit may run as a reader (see ``unit``)."""
+        return (operation is not None and operation.startswith(READ_PREFIXES)
+                and operation not in self.writers)
 
     @contextlib.contextmanager
     def unit(self, account: str, region: str, operation: str | None, *, service: str = "",
              errors: ErrorTable = GENERIC_ERRORS, base_url: str = "", now_us: int | None = None) -> Iterator[Context]:
         """One transaction at the simulated now (or ``now_us``): due transitions first, then the caller's work;
-        committed when the block ends, rolled back if it raises."""
-        with self.store.transaction() as tx:
-            now = self.clock.now_us() if now_us is None else now_us
-            self.lifecycle.catch_up(tx, now)
+        committed when the block ends, rolled back if it raises.
+
+        The unit reads the store's clock row once, at its start: the simulated now and the earliest time
+        anything is due. When nothing is due by now, catch-up is skipped. An operation that only reads (by its
+        name, ``reads_only``) runs as a reader, without the write lock. When work is due, it is first applied
+        in a write transaction of its own (for a writer too: on PostgreSQL, catch-up ends holding the clock
+        row's lock, which no transaction may hold while it goes on writing rows), and the operation's
+        transaction then sees the state the simulated now implies.
+        """
+        write = not self.reads_only(operation)
+        with contextlib.ExitStack() as stack:
+            tx = stack.enter_context(self.store.transaction(write=write))
+            row = tx.clock_row()
+            now = self.clock.of(row).now_us() if now_us is None else now_us
+            if row.next_due_us is not None and row.next_due_us <= now:
+                stack.close()
+                with self.store.transaction() as writer:
+                    self._catch_up(writer, now)
+                tx = stack.enter_context(self.store.transaction(write=write))
+            changes = None if write else tx.changes()
             yield Context(self, tx, account, region, now, operation, service, errors, base_url)
+            if changes is not None and tx.changes() != changes:
+                # Deferred, it wrote anyway (and could have met SQLITE_BUSY): a writer from now on.
+                log.warning("%s wrote in a read-only unit; it runs as a writer from now on", operation)
+                self.writers.add(operation)
+
+    def _catch_up(self, tx: Tx, now_us: int) -> int:
+        """Apply what is due by ``now_us`` in this write transaction, one process at a time, then set the clock
+        row's next due time exactly."""
+        tx.lock_catch_up()
+        applied = self.lifecycle.catch_up(tx, now_us)
+        tx.refresh_next_due()
+        return applied
 
     def transition_context(self, tx: Tx, resource: Resource, at_us: int, service: str,
                            errors: ErrorTable | None) -> Context:

@@ -150,17 +150,19 @@ class Router:
         return Route(service, protocol, account, region, access_key, foreign, request, signing)
 
     def _service_and_protocol(self, request: Request, signing: str | None) -> tuple[str | None, str]:
+        # A target or an RPC v2 path names a JSON / CBOR service's operation, unless the credential scope names
+        # another service: then the request is that service's (a stray header on a REST request changes nothing).
+        candidates = self._by_signing.get(signing or "", [])
         target = request.headers.get("x-amz-target")
         if target:
             name = self._by_target.get(target.rsplit(".", 1)[0])
-            if name and "json" in self._protocols(name):
+            if name and "json" in self._protocols(name) and (not candidates or name in candidates):
                 return name, "json"
         rpc = _RPC_V2_PATH.match(request.path)
         if rpc and request.headers.get("smithy-protocol", "").lower() == "rpc-v2-cbor":
             name = self._by_target.get(rpc.group(1))
-            if name and "smithy-rpc-v2-cbor" in self._protocols(name):
+            if name and "smithy-rpc-v2-cbor" in self._protocols(name) and (not candidates or name in candidates):
                 return name, "smithy-rpc-v2-cbor"
-        candidates = self._by_signing.get(signing or "", [])
         for prefix, name in self._prefixes:
             if request.path.startswith(prefix) and (not candidates or name in candidates):
                 return name, self.rest_protocol(name)

@@ -10,7 +10,7 @@ from functools import cached_property
 import botocore.session
 
 from . import admin
-from .clock import Clock
+from .clock import SharedClock
 from .config import Config
 from .context import Runtime
 from .auth import Verifier, feed_chunks
@@ -51,6 +51,42 @@ _CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownO
                     Unauthenticated)
 
 
+# Service models and codecs depend on botocore's data alone, so the Emulators of a process share them: only
+# the first pays for loading and compiling them (a test fixture's next server starts in milliseconds). Models
+# are read-only. A codec compiles shapes as requests need them, for one thread at a time, so it is lent to one
+# Emulator at a time: taken from the pool at its first use, given back when the Emulator closes.
+_MODELS: dict[str, object] = {}
+_CODEC_POOL: dict[tuple[str, str], list] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def service_models() -> dict[str, object]:
+    """Every served service's botocore model, by name; loaded once per process."""
+    if not _MODELS:
+        with _CACHE_LOCK:
+            if not _MODELS:
+                session = botocore.session.get_session()
+                _MODELS.update({service.model_name: session.get_service_model(service.model_name)
+                                for service in all_services()})
+    return _MODELS
+
+
+def prepare_codecs() -> None:
+    """Put a codec of each protocol of each served model in the pool: what a process's first requests would
+    otherwise pay for (``jobyard.testing.warm``)."""
+    for name, model in service_models().items():
+        for protocol in model.metadata.get("protocols") or [model.metadata["protocol"]]:
+            with _CACHE_LOCK:
+                if _CODEC_POOL.get((name, protocol)):
+                    continue
+            try:
+                codec = build_codec(model, protocol)
+            except KeyError:   # a protocol of the model that no codec speaks
+                continue
+            with _CACHE_LOCK:
+                _CODEC_POOL.setdefault((name, protocol), []).append(codec)
+
+
 class Emulator:
     def __init__(self, config: Config):
         self.config = config
@@ -60,18 +96,18 @@ class Emulator:
         self._tmp = os.path.join(config.data_dir, "tmp")
         with self.store.transaction() as tx:
             self.signer = TokenSigner(load_or_create_secret(tx))
-            self.clock = Clock.load(tx, scale=config.time_scale)
+        self.clock = SharedClock(self.store)   # read from the store's clock row, as every process does
+        if config.time_scale is not None:
+            self.clock.steer(scale=config.time_scale)
         self.lifecycle = Lifecycle()
         self.objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
         self.runtime = Runtime(self.store, self.files, self.signer, self.objects, self.lifecycle, self.clock)
         for kind, handler in self.objects.transitions().items():
             self.lifecycle.register(kind, handler)
-        session = botocore.session.get_session()
         self.services: dict[str, Service] = {}
-        models = {}
+        models = service_models()
         for service in all_services():
             self.services[service.model_name] = service
-            models[service.model_name] = session.get_service_model(service.model_name)
             for kind, handler in service.transitions().items():
                 self.lifecycle.register(kind, handler, service.model_name, service.errors)
             self.runtime.urls.register(service.model_name, service.signed_urls(), service.errors)
@@ -87,7 +123,7 @@ class Emulator:
         )
         # With credentials every AWS request must be signed by one of them; without, the server is open.
         self.verifier = None if config.credentials is None else Verifier(config.credentials, config.clock_skew)
-        self._codecs: dict[tuple[str, str], object] = {}
+        self._codecs: dict[tuple[str, str], object] = {}   # lent by _CODEC_POOL until close()
         # What a killed process left half-done is settled in the background: the server answers at once.
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
         self.sweeper.start()
@@ -104,6 +140,10 @@ class Emulator:
         self.sweeper.join(timeout=30)
         self.files.close()
         self.store.close()
+        codecs, self._codecs = self._codecs, {}
+        with _CACHE_LOCK:
+            for key, codec in codecs.items():
+                _CODEC_POOL.setdefault(key, []).append(codec)
 
     def spool_dir(self) -> str:
         """Where request bodies past ``wire.MEMORY_LIMIT`` are spooled (the byte store's, so a put takes the
@@ -114,7 +154,10 @@ class Emulator:
         key = (service, protocol)
         codec = self._codecs.get(key)
         if codec is None:
-            codec = self._codecs[key] = build_codec(self.models[service], protocol)
+            with _CACHE_LOCK:
+                pool = _CODEC_POOL.get(key)
+                codec = pool.pop() if pool else None
+            self._codecs[key] = codec = codec or build_codec(self.models[service], protocol)
         return codec
 
     # -- one request ------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from ..clock import iso
+from ..clock import MAX_SCALE, ClockRangeError, iso
+from ..durations import DurationError, parse_duration
 from . import bad_request, json_body, json_response, route
 
 
 def _state(emulator) -> dict:
-    return {"now": iso(emulator.clock.now_us()), "scale": emulator.clock.scale}
+    clock = emulator.clock.read()   # one reading of the store's clock row
+    return {"now": iso(clock.now_us()), "scale": clock.scale}
 
 
 def _number(value) -> bool:
@@ -26,17 +28,20 @@ def set_clock(emulator, request):
         return bad_request("body must be a JSON object")
     advance, scale = body.get("advance"), body.get("scale")
     if advance is None and scale is None:
-        return bad_request("give 'advance' (seconds) and/or 'scale' (simulated seconds per real second)")
-    if advance is not None and (not _number(advance) or advance < 0):
-        return bad_request("'advance' must be a number of seconds >= 0")
-    if scale is not None and (not _number(scale) or scale < 0):
-        return bad_request("'scale' must be a number >= 0")
-    clock = emulator.clock
-    if scale is not None:
-        clock.set_scale(float(scale))
+        return bad_request("give 'advance' (a duration: 3600, 90s, 3h) and/or 'scale' (simulated seconds per real second)")
     if advance is not None:
-        clock.advance(float(advance))
-    # Saved and caught up in one transaction, so the answer's time and the jobs' states agree.
-    with emulator.runtime.unit("", "", None) as ctx:
-        clock.save(ctx.tx)
+        try:
+            advance = parse_duration(advance)
+        except DurationError as error:
+            return bad_request(f"'advance': {error}")
+    if scale is not None and (not _number(scale) or not 0 <= scale <= MAX_SCALE):
+        return bad_request(f"'scale' must be a number from 0 to {MAX_SCALE:g}")
+    # Steered in the store's clock row (every process sees it at once), then caught up in a unit of its own.
+    try:
+        emulator.clock.steer(advance=None if advance is None else float(advance),
+                             scale=None if scale is None else float(scale))
+    except ClockRangeError as error:
+        return bad_request(str(error))
+    with emulator.runtime.unit("", "", None):
+        pass
     return json_response(200, _state(emulator))

@@ -70,6 +70,15 @@ def non_negative(text: str) -> float:
     return value
 
 
+def time_scale(text: str) -> float:
+    """A clock speed: simulated seconds per real second, from 0 (frozen) to ``clock.MAX_SCALE``."""
+    from ..clock import MAX_SCALE
+    value = non_negative(text)
+    if value > MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_SCALE:g}")
+    return value
+
+
 def positive(text: str) -> float:
     value = _number(text)
     if value <= 0:

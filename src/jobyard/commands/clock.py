@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from . import ADMIN_TOKEN, URL, admin_call, arg, command, non_negative, print_json
+import argparse
+
+from ..durations import DurationError, parse_duration
+from . import ADMIN_TOKEN, URL, admin_call, arg, command, print_json, time_scale
+
+
+def duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 @command(
     "clock", "show the simulated clock, or advance it / change its speed",
     URL, ADMIN_TOKEN,
-    arg("--advance", type=non_negative, metavar="SECONDS",
-        help="move simulated time forward; due transitions are applied"),
-    arg("--scale", type=non_negative, metavar="X", help="simulated seconds per real second; 0 freezes it"),
+    arg("--advance", type=duration, metavar="DURATION",
+        help="move simulated time forward (3600, 90s, 15m, 3h, 2d); due transitions are applied"),
+    arg("--scale", type=time_scale, metavar="X", help="simulated seconds per real second; 0 freezes it"),
 )
 def clock(args) -> int:
     change = {key: value for key, value in (("advance", args.advance), ("scale", args.scale))

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import orjson
 from sqlalchemy import insert
 
-from ..clock import US, Clock
+from ..clock import US, SharedClock
 from ..config import Config
 from ..context import Context
 from ..routing import DEFAULT_ACCOUNT
@@ -218,6 +218,9 @@ def seed(store: Store, service: str, count: int, account: str, region: str, now_
                 # This connection's own page cache: the indexes of a large store then stay in memory.
                 tx.conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
             insert_rows(tx.conn, chunk)
+            due = [r["next_due_us"] for r in chunk if r["next_due_us"] is not None]
+            if due:
+                tx.note_due(min(due))   # the store's bound on the next due time, which catch-up checks
             tx.forget_counters(account, region, COUNTERS)
         written += len(chunk)
         made = sum(1 for r in chunk if r["kind"] == kinds_of_jobs)
@@ -243,8 +246,7 @@ def seed_command(args) -> int:
         os.makedirs(args.data_dir, exist_ok=True)
     store = Store(config.resolved_store_url())
     try:
-        with store.transaction() as tx:
-            now_us = Clock.load(tx).now_us()
+        now_us = SharedClock(store).now_us()
         began = time.perf_counter()
         if args.quiet:
             rows = seed(store, args.service, args.jobs, args.account, args.region, now_us)

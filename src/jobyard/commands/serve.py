@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 
-from . import UsageError, account_id, arg, command, http_url, non_negative, port_number, positive
+from . import UsageError, account_id, arg, command, http_url, port_number, positive, time_scale
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -26,7 +26,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
     arg("--port", type=port_number, default=4600, help="port to listen on (default 4600; 0: any free port)"),
     arg("--data-dir", default="./.jobyard", help="where state is kept (default ./.jobyard)"),
     arg("--store", default=None, help="store URL or SQLite file path (default: jobyard.db in the data dir)"),
-    arg("--time-scale", type=non_negative, default=None,
+    arg("--time-scale", type=time_scale, default=None,
         help="simulated seconds per real second; 0 freezes the clock (default: as stored, else 1)"),
     arg("--default-account", type=account_id, default="000000000000",
         help="account for access keys that are not 12-digit account ids (without --auth)"),

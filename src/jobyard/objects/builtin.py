@@ -65,7 +65,12 @@ _VERSION_SPACE = 16 ** 12 - 1
 _VERSION_CHARS = string.ascii_letters + string.digits
 # Beyond any character a key can hold in UTF-8 order: seeking past ``prefix + _PAST`` skips the prefix.
 _PAST = "\U0010ffff"
-_NUL = "\x00"
+# Row ids of a bucket's keys: ``bucket/`` + the key with each \x01 written \x01\x02, then for a version or
+# an upload the separator \x01\x01 and its sort key or upload id. The escaped key sorts as the key does
+# (UTF-8 order) and is never a prefix of another key's escaped form followed by the separator, so one key's
+# versions sit together, in key order, and "past every version of a key" is ``escaped key + _SEP``.
+# (Before schema revision 0002 the separator was a NUL byte, which PostgreSQL's text cannot hold.)
+_SEP = "\x01\x01"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{14}[A-Za-z0-9]{34}")
 
 # How long a restore takes, by storage class and tier, in seconds (S3 user guide, "Archive retrieval
@@ -81,15 +86,15 @@ RESTORE_SECONDS = {
 
 
 def _object_id(bucket: str, key: str) -> str:
-    return f"{bucket}/{key}"
+    return f"{bucket}/{key.replace(chr(1), chr(1) + chr(2))}" if "\x01" in key else f"{bucket}/{key}"
 
 
 def _version_row_id(bucket: str, key: str, sort_key: str) -> str:
-    return f"{bucket}/{key}{_NUL}{sort_key}"
+    return f"{_object_id(bucket, key)}{_SEP}{sort_key}"
 
 
 def _upload_row_id(bucket: str, key: str, upload_id: str) -> str:
-    return f"{bucket}/{key}{_NUL}{upload_id}"
+    return f"{_object_id(bucket, key)}{_SEP}{upload_id}"
 
 
 def _part_row_id(upload_id: str, number: int) -> str:
@@ -249,7 +254,7 @@ class BuiltinObjectStore(ObjectStore):
 
     def _versions(self, bucket: str, key: str, limit: int = 100):
         """The noncurrent versions and delete markers of ``key``, newest first."""
-        after = _object_id(bucket, key) + _NUL
+        after = _object_id(bucket, key) + _SEP
         while True:
             rows, more = self.tx.page(VERSION, self.account, GLOBAL, limit=limit, after=[after], parent=bucket,
                                       by="id")
@@ -514,18 +519,17 @@ class BuiltinObjectStore(ObjectStore):
         self._bucket(bucket)
         delimiter = delimiter or None
         context = ("s3-list-objects", self.account, bucket, prefix, delimiter)
-        base = _object_id(bucket, "")
-        full_prefix = base + prefix
+        full_prefix = _object_id(bucket, prefix)
         skip_prefix = None            # a common prefix already returned, whose keys are to be passed over
         if token is not None:
             position = self._decode_token(token, context, "continuation-token")
             if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], str)):
                 raise _bad_token()
-            after = base + position[1]
+            after = _object_id(bucket, position[1])
             if position[0] == "p":
                 skip_prefix, after = after, after + _PAST
         elif start_after is not None and start_after >= prefix:
-            after = base + start_after
+            after = _object_id(bucket, start_after)
         else:
             after = _before(full_prefix)
         objects: list[ObjectInfo] = []
@@ -548,13 +552,13 @@ class BuiltinObjectStore(ObjectStore):
                 if skip_prefix is not None and row.id.startswith(skip_prefix):
                     after = row.id
                     continue
-                key = row.id[len(base):]
+                key = row.doc["key"]
                 cut = key.find(delimiter, len(prefix)) if delimiter else -1
                 if cut >= 0:
                     common = key[:cut + len(delimiter)]
                     prefixes.append(common)
                     last = ["p", common]
-                    skip_prefix = base + common
+                    skip_prefix = _object_id(bucket, common)
                     after = skip_prefix + _PAST
                     seeked, ended = True, False
                     break
@@ -961,15 +965,14 @@ class BuiltinObjectStore(ObjectStore):
                      upload_id_marker=None) -> UploadPage:
         self._bucket(bucket)
         delimiter = delimiter or None
-        base = _object_id(bucket, "")
-        full_prefix = base + prefix
+        full_prefix = _object_id(bucket, prefix)
         start = _before(full_prefix)
         after = start
         if key_marker is not None:
             if upload_id_marker:
                 after = _upload_row_id(bucket, key_marker, upload_id_marker)
             elif delimiter and self._rolled_up(key_marker, prefix, delimiter) == key_marker:
-                after = base + key_marker + _PAST   # a common prefix: none of its keys come again
+                after = _object_id(bucket, key_marker + _PAST)   # a common prefix: none of its keys come again
             else:
                 after = _upload_row_id(bucket, key_marker, _PAST)
             after = max(after, start)
@@ -993,7 +996,7 @@ class BuiltinObjectStore(ObjectStore):
                 if common is not None:
                     prefixes.append(common)
                     last = (common, "")
-                    after, ended = base + common + _PAST, False
+                    after, ended = _object_id(bucket, common + _PAST), False
                     break
                 uploads.append(self._upload_info(row))
                 last, after = (key, row.doc["id"]), row.id

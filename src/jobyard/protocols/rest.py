@@ -27,7 +27,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import payload
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822
-from ..errors import SerializationError, ValidationFailed, Violation
+from ..errors import SerializationError, UnknownOperation, ValidationFailed, Violation
 from ..blobs import Blob
 from ..outputs import STARTED
 from ..wire import Request, Response
@@ -452,6 +452,12 @@ class RestCodec(Codec):
     def operation_for(self, request: Request) -> str | None:
         template = self.templates.match(request)
         return template.operation if template is not None else None
+
+    def unknown_operation(self, request: Request) -> UnknownOperation:
+        """A REST request names its operation by method and URI alone: what it asked for is its path (always
+        read as one, even an odd request target such as ``*``), never a header such as ``X-Amz-Target``."""
+        path = request.path if request.path.startswith("/") else "/" + request.path
+        return UnknownOperation(path, self.wrong_method(request))
 
     def wrong_method(self, request: Request) -> bool:
         return any(self.templates.match(replace(request, method=method)) is not None

@@ -3,6 +3,15 @@
 Services see only ``Store.transaction()`` and the ``Tx`` it yields. Every request runs in one transaction,
 so a request that fails writes nothing.
 
+A transaction is a writer (``BEGIN IMMEDIATE`` on SQLite: it holds the write lock from its start, so two
+processes never deadlock upgrading) or a reader (``write=False``: a deferred ``BEGIN``, which takes no lock
+and reads one snapshot). Only work that writes nothing may run as a reader.
+
+The one-row ``clock`` table is read and steered here (``clock.py`` computes time from it). Every path that
+sets a resource's ``next_due_us`` (``insert``, ``insert_many``, ``save``) goes through ``Tx._scheduled``;
+at commit the transaction lowers ``clock.next_due_us`` to the earliest it scheduled, so the row never says
+"nothing due before T" while a row is due earlier. Catch-up sets it exactly (``refresh_next_due``).
+
 Work outside the database (file bytes) joins the transaction through hooks: ``before_commit`` runs inside it,
 ``on_commit`` after it committed, ``on_rollback`` after it rolled back. A savepoint keeps its own hooks: when it
 rolls back, its ``on_rollback`` hooks run and its ``on_commit`` hooks are dropped; when it is released, they
@@ -13,16 +22,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from functools import lru_cache
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import orjson
-from sqlalchemy import (and_, bindparam, create_engine, delete, event, func, insert, select, tuple_, union_all,
-                        update)
+from sqlalchemy import (and_, bindparam, case, create_engine, delete, event, func, insert, or_, select, tuple_,
+                        union_all, update)
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import counters, meta, metadata, resources
+from .schema import clock, counters, meta, resources
 
 log = logging.getLogger("jobyard.store")
 
@@ -88,30 +98,41 @@ def create_store_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # Take the write lock up front: every request may apply due transitions, and a deferred
-            # transaction that upgrades to a writer later can deadlock against another process.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writer takes the write lock up front: a deferred transaction that upgrades to a writer later
+            # can fail (SQLITE_BUSY) against another process. A reader (``Store.transaction(write=False)``)
+            # begins deferred: it takes no lock and reads one snapshot, from its first statement on.
+            # (On the driver's connection: a Core execution of BEGIN costs more than the rest of a unit.)
+            conn.connection.dbapi_connection.execute(
+                "BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, wall=time.time):
+        from .migrations import upgrade   # the schema is brought to the newest revision before any use
+
         self.url = url
         self.engine = create_store_engine(url)
-        metadata.create_all(self.engine)
+        self.postgresql = self.engine.dialect.name == "postgresql"
+        upgrade(self.engine, wall=wall)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Tx"]:
-        """One transaction: committed when the block ends, rolled back when it raises; then the hooks run."""
+    def transaction(self, write: bool = True) -> Iterator["Tx"]:
+        """One transaction: committed when the block ends, rolled back when it raises; then the hooks run.
+        ``write=False`` opens a reader, which must write nothing (see the module's notes)."""
         with self.engine.connect() as conn:
-            tx = Tx(conn)
+            if not write:
+                conn.execution_options(jobyard_read=True)
+            tx = Tx(conn, self.postgresql)
             try:
                 with conn.begin():
                     yield tx
                     for fn in tx._before_commit:   # a failure here rolls the transaction back
                         fn()
+                    if tx._earliest is not None:
+                        tx._publish_due()
             except BaseException:
                 tx._finish(committed=False)
                 raise
@@ -121,14 +142,16 @@ class Store:
         """Whether a resource exists, read outside any unit of work: one indexed lookup, no hooks, no catch-up
         (routing asks this of a Host that may name an S3 bucket)."""
         with self.engine.connect() as conn:
+            conn.execution_options(jobyard_read=True)
             found = conn.execute(_EXISTS, {"kind": kind, "account": account, "region": region, "id": id}).first()
         return found is not None
 
     def reset(self) -> None:
         """Empty every resource (the clock and the token secret stay)."""
-        with self.engine.begin() as conn:
-            conn.execute(delete(resources))
-            conn.execute(delete(counters))
+        with self.transaction() as tx:
+            tx.conn.execute(delete(resources))
+            tx.conn.execute(_CLOCK_NEXT_DUE_NONE)
+            tx.conn.execute(delete(counters))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -153,6 +176,39 @@ _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
         .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
+_CLOCK_ROW = select(clock.c.anchor_us, clock.c.wall_anchor, clock.c.scale, clock.c.version,
+                    clock.c.next_due_us).where(clock.c.id == 1)
+_CLOCK_ROW_LOCKED = _CLOCK_ROW.with_for_update()
+_CLOCK_ROW_TEXT = "SELECT anchor_us, wall_anchor, scale, version, next_due_us FROM clock WHERE id = 1"
+
+
+class ClockRow(NamedTuple):
+    anchor_us: int
+    wall_anchor: float
+    scale: float
+    version: int
+    next_due_us: int | None
+
+_CLOCK_STEER = (update(clock).where(clock.c.id == 1)
+                .values(anchor_us=bindparam("anchor_us"), wall_anchor=bindparam("wall_anchor"),
+                        scale=bindparam("scale"), version=clock.c.version + 1))
+_CLOCK_NEXT_DUE_NONE = update(clock).where(clock.c.id == 1).values(next_due_us=None)
+_CLOCK_REFRESH = (update(clock).where(clock.c.id == 1)
+                  .values(next_due_us=select(func.min(_c.next_due_us)).scalar_subquery()))
+# Lowering the bound: on SQLite every writer holds the database lock, so a conditional update is enough. On
+# PostgreSQL the update always takes the row's lock (even when it changes nothing), so a catch-up that sets
+# the bound exactly waits for this transaction's commit and then counts its rows (see ``refresh_next_due``).
+_CLOCK_LOWER_SQLITE = (update(clock)
+                       .where(clock.c.id == 1, or_(clock.c.next_due_us.is_(None),
+                                                   clock.c.next_due_us > bindparam("due")))
+                       .values(next_due_us=bindparam("due")))
+_CLOCK_LOWER_LOCKING = (update(clock).where(clock.c.id == 1)
+                        .values(next_due_us=case((or_(clock.c.next_due_us.is_(None),
+                                                      clock.c.next_due_us > bindparam("due")), bindparam("due")),
+                                                 else_=clock.c.next_due_us)))
+# Catch-up is one process at a time on PostgreSQL (SQLite's writers are already): a transaction-scoped lock.
+_CATCH_UP_LOCK_KEY = 0x6A6F6279617264   # "jobyard"
+
 _COUNTER_WHERE = and_(counters.c.account == bindparam("account"), counters.c.region == bindparam("region"),
                       counters.c.name == bindparam("name"))
 _COUNTER = select(counters.c.value).where(_COUNTER_WHERE)
@@ -217,6 +273,17 @@ def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: 
 
 
 @lru_cache(maxsize=None)
+def _driver_plan(statement, dialect):
+    """(SQL text, positional parameter names or None for named ones, default values) of a statement for the
+    driver's cursor; None when it has expanding parameters (an IN list), which only Core renders."""
+    compiled = statement.compile(dialect=dialect)
+    if any(bind.expanding for bind in compiled.binds.values()):
+        return None
+    order = list(compiled.positiontup) if compiled.positional else None
+    return compiled.string, order, compiled.construct_params(_check=False)
+
+
+@lru_cache(maxsize=None)
 def _count_statement(parent: bool, ref: bool, states: bool):
     return _where_filters(select(func.count()).select_from(resources), parent, ref, states)
 
@@ -248,8 +315,10 @@ class _Hooks:
 class Tx:
     """One transaction's view of the store."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, postgresql: bool = False):
         self.conn = conn
+        self.postgresql = postgresql
+        self._earliest: int | None = None   # the earliest next_due_us this transaction has set
         self._before_commit: list = []
         self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
         self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
@@ -315,16 +384,45 @@ class Tx:
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
         if self._deferred and (kind, account, region, id) in self._deferred:
             self.flush()
-        row = self.conn.execute(_GET, {"kind": kind, "account": account, "region": region, "id": id}).first()
-        return _row(row) if row else None
+        rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
+        return rows[0] if rows else None
+
+    def _resources(self, statement, values: dict) -> list[Resource]:
+        """The rows of a SELECT of ``_COLUMNS`` as resources. A hot read: its text, compiled once per dialect
+        from the Core statement, runs on the driver's cursor (a Core execution costs twice the query);
+        statements with expanding parameters go through Core."""
+        plan = _driver_plan(statement, self.conn.dialect)
+        if plan is None:
+            return [_row(r) for r in self.conn.execute(statement, values)]
+        sql, order, defaults = plan
+        params = {**defaults, **values}
+        params = tuple(params[name] for name in order) if order is not None else params
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            dispatch = self.conn.dispatch.before_cursor_execute
+            if dispatch:   # listeners of Core's statement event still see the statement
+                for listener in dispatch:
+                    listener(self.conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [Resource(kind, account, region, id, parent, state, created_us, next_due_us,
+                         doc if isinstance(doc, dict) else orjson.loads(doc), ref, seq)
+                for kind, account, region, id, parent, state, created_us, next_due_us, doc, ref, seq in rows]
 
     def insert(self, r: Resource) -> Resource:
+        if r.next_due_us is not None:
+            self._scheduled(r.next_due_us)
         r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
         return r
 
     def insert_many(self, rows: Iterable[Resource]) -> None:
         batch = [_values(r) for r in rows]
         if batch:
+            due = [v["next_due_us"] for v in batch if v["next_due_us"] is not None]
+            if due:
+                self._scheduled(min(due))
             self.conn.execute(insert(resources), batch)
 
     def save(self, r: Resource) -> Resource:
@@ -333,6 +431,8 @@ class Tx:
             self._deferred.pop(key, None)   # this write replaces every column a held-back one would write
         if self._written is not None:
             self._written.add(key)
+        if r.next_due_us is not None:
+            self._scheduled(r.next_due_us)
         self.conn.execute(_SAVE, _save_values(r))
         return r
 
@@ -342,6 +442,9 @@ class Tx:
         rows = list(rows)
         if not rows:
             return
+        for r in rows:
+            if r.next_due_us is not None:
+                self._scheduled(r.next_due_us)
         if all(r.seq is not None for r in rows):
             self.conn.execute(_SAVE_BY_SEQ, [{"w_seq": r.seq, "parent": r.parent, "ref": r.ref, "state": r.state,
                                               "next_due_us": r.next_due_us, "doc": r.doc} for r in rows])
@@ -424,8 +527,8 @@ class Tx:
         values["limit"] = limit + 1
         for i, value in enumerate(after or ()):
             values[f"after{i}"] = value
-        rows = self.conn.execute(statement, values).all()
-        return [_row(r) for r in rows[:limit]], len(rows) > limit
+        rows = self._resources(statement, values)
+        return rows[:limit], len(rows) > limit
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
               states: Iterable[str] | None = None, ref: str | None = None) -> int:
@@ -435,9 +538,9 @@ class Tx:
         return self.conn.execute(statement, _filter_values(kind, account, region, parent, ref, states)).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:
+        """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         if self._deferred and (kind, account, region, parent) in self._deferred_families:
             self.flush()
-        """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         values = _filter_values(kind, account, region, parent, None, None)
         return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
 
@@ -453,6 +556,65 @@ class Tx:
         if self._deferred:
             self.flush()
         return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
+
+    # -- the clock row and the next-due bound ------------------------------------------------------
+
+    def note_due(self, due_us: int) -> None:
+        """Report a due time written other than by ``insert``/``save`` (a bulk load's own INSERT)."""
+        self._scheduled(due_us)
+
+    def _scheduled(self, due_us: int) -> None:
+        """The one place every write that sets a resource's ``next_due_us`` reports it."""
+        if self._earliest is None or due_us < self._earliest:
+            self._earliest = due_us
+
+    def _publish_due(self) -> None:
+        """Lower ``clock.next_due_us`` to the earliest due time this transaction set (run just before commit,
+        after everything else, so on PostgreSQL the clock row's lock is the last this transaction takes)."""
+        statement = _CLOCK_LOWER_LOCKING if self.postgresql else _CLOCK_LOWER_SQLITE
+        self.conn.execute(statement, {"due": self._earliest})
+        self._earliest = None
+
+    def clock_row(self, lock: bool = False) -> "ClockRow":
+        """The clock row: (anchor_us, wall_anchor, scale, version, next_due_us); ``lock`` takes its row lock
+        on PostgreSQL (FOR UPDATE) for a steer."""
+        if lock:
+            return ClockRow(*self.conn.execute(_CLOCK_ROW_LOCKED if self.postgresql else _CLOCK_ROW).one())
+        # Read by every unit of work: one constant statement both databases accept, on the driver's own
+        # cursor (the transaction is the same), which costs a fraction of a Core execution.
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(_CLOCK_ROW_TEXT)
+            return ClockRow(*cursor.fetchone())
+        finally:
+            cursor.close()
+
+    def steer_clock(self, anchor_us: int, wall_anchor: float, scale: float) -> None:
+        """Set the clock's anchors and scale and bump its version (the row should be read with ``lock``)."""
+        self.conn.execute(_CLOCK_STEER, {"anchor_us": anchor_us, "wall_anchor": wall_anchor, "scale": scale})
+
+    def lock_catch_up(self) -> None:
+        """Serialise catch-up across processes: on PostgreSQL a transaction-scoped advisory lock (taken before
+        any row, so it never waits behind one of them); on SQLite the writer's database lock already does."""
+        if self.postgresql:
+            self.conn.execute(select(func.pg_advisory_xact_lock(_CATCH_UP_LOCK_KEY)))
+
+    def refresh_next_due(self) -> int | None:
+        """Set ``clock.next_due_us`` to the earliest due time of any resource (after catch-up applied)."""
+        if self.postgresql:
+            # Wait for any transaction lowering the bound to commit, then count its rows too.
+            self.conn.execute(_CLOCK_ROW_LOCKED)
+        self.conn.execute(_CLOCK_REFRESH)
+        self._earliest = None   # the exact value covers what this transaction scheduled so far
+        return self.clock_row().next_due_us
+
+    def changes(self) -> int | None:
+        """SQLite's count of rows this connection has changed so far (None on other databases): how a reader
+        that wrote is noticed."""
+        if self.postgresql:
+            return None
+        dbapi = self.conn.connection.dbapi_connection
+        return getattr(dbapi, "total_changes", None)
 
     # -- kept counts -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ at any depth and any table size.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -22,8 +22,9 @@ resources = Table(
     Column("kind", String(64), nullable=False),
     Column("account", String(12), nullable=False),
     Column("region", String(32), nullable=False),
-    # Wide enough for an S3 object version: bucket (63) + "/" + key (1024 bytes) + NUL + version id (32).
-    Column("id", String(1200), nullable=False),
+    # Wide enough for an S3 object version: bucket (63) + "/" + key (1024 bytes, each \x01 of it escaped to
+    # two characters) + a two-character separator + version id (32); see objects/builtin.py.
+    Column("id", String(2200), nullable=False),
     Column("parent", String(255), nullable=False, default=""),
     Column("ref", String(255), nullable=False, default=""),
     Column("state", String(64), nullable=False, default=""),
@@ -62,7 +63,7 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-# Small global values: the clock's anchors, the page-token secret, the schema version.
+# Small global values: the page-token secret.
 meta = Table(
     "meta",
     metadata,
@@ -85,3 +86,18 @@ file_journal = Table(
 Index("ix_file_journal_batch", file_journal.c.batch)
 Index("ix_file_journal_owner", file_journal.c.owner, file_journal.c.id)
 Index("ix_file_journal_key", file_journal.c.key)
+
+# The simulated clock, one row (id 1) every process reads at the start of each unit of work (clock.py):
+# simulated now = anchor_us + (wall time - wall_anchor) * scale. ``version`` grows with every steer.
+# ``next_due_us`` is never later than the earliest ``resources.next_due_us`` (NULL: nothing is scheduled):
+# every transaction that schedules something lowers it, catch-up sets it exactly after applying.
+clock = Table(
+    "clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("anchor_us", BigInteger, nullable=False),
+    Column("wall_anchor", Float, nullable=False),    # real seconds since the epoch
+    Column("scale", Float, nullable=False),          # simulated seconds per real second; 0 freezes
+    Column("version", BigInteger, nullable=False),
+    Column("next_due_us", BigInteger, nullable=True),
+)

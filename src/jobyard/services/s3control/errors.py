@@ -62,6 +62,10 @@ def bad_request(message: str) -> ServiceError:
     return ERRORS.error("BadRequestException", message)
 
 
+def invalid_request(message: str) -> ServiceError:
+    return ERRORS.error("InvalidRequest", message)
+
+
 def job_status_error(job: Resource, message: str) -> ServiceError:
     return ERRORS.error("JobStatusException", f"Job {job.id} is {job.state}: {message}")
 

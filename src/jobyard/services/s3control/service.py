@@ -16,8 +16,8 @@ import orjson
 from ...store import Resource
 from ..base import Context, Service, operation
 from . import errors, jobs, states
-from .errors import (ERRORS, access_denied, bad_request, idempotency_error, invalid_tag, job_not_found,
-                     job_status_error, not_implemented, too_many_jobs, too_many_tags)
+from .errors import (ERRORS, access_denied, bad_request, idempotency_error, invalid_request, invalid_tag,
+                     job_not_found, job_status_error, not_implemented, too_many_jobs, too_many_tags)
 from .jobs import JOB, TOKEN
 from .stored import freeze
 from .validation import MAX_JOB_TAGS, Invalid, check_create_job, check_tags
@@ -26,6 +26,10 @@ from .validation import MAX_JOB_TAGS, Invalid, check_create_job, check_tags
 # is the one that leaves the fewest pages.
 DEFAULT_PAGE = 1000
 
+# S3 resources other than jobs whose tags S3 Control keeps on AWS (jobyard keeps only jobs'): an ARN of one is
+# NotImplemented, an ARN naming none of them an invalid request.
+_TAGGABLE_ARN = re.compile(r"arn:aws[a-z\-]*:s3(?:express)?:[a-z0-9\-]*:\d{12}:(?:accesspoint|storage-lens|"
+                           r"storage-lens-group|access-grants|bucket|outpost)/.+", re.DOTALL)
 _JOB_ARN = re.compile(r"arn:aws[a-z\-]*:s3:([a-z0-9\-]+):(\d{12}):job/(.+)", re.DOTALL)
 
 
@@ -46,6 +50,8 @@ class S3ControlService(Service):
 
     def _job_by_arn(self, ctx: Context, arn: str) -> Resource:
         match = _JOB_ARN.fullmatch(arn)
+        if match is None and _TAGGABLE_ARN.fullmatch(arn) is None:
+            raise invalid_request(f"Invalid resource ARN: {arn} names no S3 resource that takes tags.")
         if match is None:
             raise not_implemented(f"jobyard keeps tags for S3 Batch Operations jobs only; {arn} is not a job ARN "
                                   "(arn:aws:s3:<region>:<account>:job/<job-id>).")

@@ -1,0 +1,92 @@
+"""Versioned schema migrations (Alembic), applied when a ``Store`` opens.
+
+``versions/`` holds one small revision per schema change, oldest first: 0001 is the schema of the first
+release, each later one changes it (and its data) in place. ``upgrade(engine)`` brings a store to ``HEAD``:
+
+- a store already at ``HEAD`` costs one small read, and Alembic is not even imported;
+- the upgrade runs in one transaction that first takes a lock every starting process takes (SQLite: the
+  writer's ``BEGIN IMMEDIATE``; PostgreSQL: ``pg_advisory_xact_lock``), then reads the revision again, so
+  two processes starting together apply each revision once;
+- a store made before migrations existed (its tables, no ``alembic_version``) is stamped 0001 and upgraded
+  with its data intact.
+
+A new revision: ``python -m jobyard.store.migrations new "what it changes"`` writes
+``versions/NNNN_what_it_changes.py`` chained to the current head; fill in ``upgrade()`` (and
+``downgrade()``), change ``schema.py`` to match, and set ``HEAD`` below to its revision id (a test checks
+that ``HEAD`` is the scripts' head and that the migrated schema equals ``schema.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection, Engine
+
+HEAD = "0004"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_LOCK_KEY = 0x6A6F6279617265   # the advisory lock of schema upgrades on PostgreSQL
+
+
+def config(connection: Connection | None = None, wall=time.time):
+    """Alembic's configuration, built in code (no alembic.ini)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", HERE)
+    cfg.attributes["connection"] = connection
+    cfg.attributes["wall"] = wall
+    return cfg
+
+
+def current(conn: Connection) -> str | None:
+    """The store's revision: None for an empty database, "0001" for one made before migrations existed."""
+    names = set(inspect(conn).get_table_names())
+    if "alembic_version" in names:
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if found is not None:
+            return found
+    return "0001" if "resources" in names else None
+
+
+def upgrade(engine: Engine, target: str = HEAD, wall=time.time) -> None:
+    """Bring the store at ``engine`` to ``target`` (see the module's notes)."""
+    with engine.connect() as conn:
+        conn.execution_options(jobyard_read=True)   # a reader on SQLite: no lock for the common case
+        with conn.begin():
+            if _read_revision(conn) == target:
+                return
+    with engine.connect() as conn:
+        with conn.begin():   # SQLite: BEGIN IMMEDIATE (store/db.py), the lock of every writer
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(text(f"pg_advisory_xact_lock({_LOCK_KEY})")))
+            revision = current(conn)
+            if revision == target:
+                return
+            from alembic import command
+
+            cfg = config(conn, wall)
+            if revision is not None and _read_revision(conn) is None:
+                command.stamp(cfg, revision)   # made before migrations: its tables are revision 0001's
+            command.upgrade(cfg, target)
+
+
+def _read_revision(conn: Connection) -> str | None:
+    """The stored revision, or None (no table yet); a cheap check without Alembic."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def new(message: str) -> str:
+    """Write a new revision script chained to the current head; returns its path."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    cfg = config()
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    number = f"{int(head) + 1:04d}" if head and head.isdigit() else "0001"
+    script = command.revision(cfg, message=message, rev_id=number)
+    return script.path
