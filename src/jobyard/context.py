@@ -97,6 +97,19 @@ class Scope:
     def count(self, kind: str, **filters) -> int:
         return self.tx.count(kind, self.account, self.region, **filters)
 
+    def exists(self, kind: str, **filters) -> bool:
+        """Whether any resource of ``kind`` matches: one index probe, however many there are."""
+        return bool(self.tx.page(kind, self.account, self.region, limit=1, **filters)[0])
+
+    def counter(self, name: str, kind: str, **filters) -> int:
+        """A kept count of this scope's ``kind`` resources matching ``filters`` (see ``Tx.counter``): every
+        change to what it counts must ``bump`` it in the same transaction."""
+        return self.tx.counter(self.account, self.region, name,
+                               lambda: self.tx.count(kind, self.account, self.region, **filters))
+
+    def bump(self, name: str, delta: int) -> None:
+        self.tx.bump(self.account, self.region, name, delta)
+
     def rows(self, kind: str, *, limit: int, after: list | None = None, **filters) -> tuple[list[Resource], bool]:
         """One keyset page of rows with no token (for a service's own walks): the rows and whether more follow."""
         return self.tx.page(kind, self.account, self.region, limit=limit, after=after, **filters)

@@ -32,7 +32,7 @@ from sqlalchemy import (and_, bindparam, case, create_engine, delete, event, fun
                         union_all, update)
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import clock, meta, resources
+from .schema import clock, counters, meta, resources
 
 log = logging.getLogger("jobyard.store")
 
@@ -67,6 +67,11 @@ def _row(row) -> Resource:
 def _values(r: Resource) -> dict:
     return {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id, "parent": r.parent,
             "ref": r.ref, "state": r.state, "created_us": r.created_us, "next_due_us": r.next_due_us, "doc": r.doc}
+
+
+def _save_values(r: Resource) -> dict:
+    return {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id, "parent": r.parent,
+            "ref": r.ref, "state": r.state, "next_due_us": r.next_due_us, "doc": r.doc}
 
 
 def _json_dumps(value) -> str:
@@ -146,6 +151,7 @@ class Store:
         with self.transaction() as tx:
             tx.conn.execute(delete(resources))
             tx.conn.execute(_CLOCK_NEXT_DUE_NONE)
+            tx.conn.execute(delete(counters))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -163,6 +169,9 @@ _SAVE = (update(resources)
                 _c.region == bindparam("w_region"), _c.id == bindparam("w_id"))
          .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                  next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
+_SAVE_BY_SEQ = (update(resources).where(_c.seq == bindparam("w_seq"))
+                .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
+                        next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
 _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
@@ -199,6 +208,28 @@ _CLOCK_LOWER_LOCKING = (update(clock).where(clock.c.id == 1)
                                                  else_=clock.c.next_due_us)))
 # Catch-up is one process at a time on PostgreSQL (SQLite's writers are already): a transaction-scoped lock.
 _CATCH_UP_LOCK_KEY = 0x6A6F6279617264   # "jobyard"
+
+_COUNTER_WHERE = and_(counters.c.account == bindparam("account"), counters.c.region == bindparam("region"),
+                      counters.c.name == bindparam("name"))
+_COUNTER = select(counters.c.value).where(_COUNTER_WHERE)
+_BUMP = (update(counters).where(counters.c.account == bindparam("w_account"),
+                                counters.c.region == bindparam("w_region"), counters.c.name == bindparam("w_name"))
+         .values(value=counters.c.value + bindparam("delta")))
+_FORGET_COUNTER = delete(counters).where(_COUNTER_WHERE)
+
+
+@lru_cache(maxsize=None)
+def _first_count(dialect: str):
+    """Store a first count unless another transaction stored one meanwhile (then keep theirs)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        return insert(counters)
+    return dialect_insert(counters).on_conflict_do_nothing()
+
+
 _SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
 
 
@@ -291,6 +322,11 @@ class Tx:
         self._before_commit: list = []
         self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
         self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
+        # Catch-up batches: saves held back to be written together (``defer_save``), flushed before any
+        # other statement; and, while ``watch_writes`` is on, the keys of rows saved or deleted directly.
+        self._deferred: dict[tuple, Resource] = {}
+        self._deferred_families: set[tuple] = set()
+        self._written: set | None = None
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -311,12 +347,18 @@ class Tx:
     def savepoint(self):
         """A nested transaction: leaving it by an exception undoes only what was written inside it,
         and runs only its own ``on_rollback`` hooks."""
+        if self._deferred:
+            self.flush()
         hooks = _Hooks()
         self._levels.append(hooks)
         try:
             with self.conn.begin_nested():
                 yield self
+                if self._deferred:
+                    self.flush()
         except BaseException:
+            self._deferred.clear()   # held-back saves of the undone work go with it
+            self._deferred_families.clear()
             self._levels.pop()
             self._run(reversed(hooks.rollback))
             raise
@@ -340,6 +382,8 @@ class Tx:
     # -- single resources -------------------------------------------------------------------------
 
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
+        if self._deferred and (kind, account, region, id) in self._deferred:
+            self.flush()
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
         return rows[0] if rows else None
 
@@ -382,18 +426,72 @@ class Tx:
             self.conn.execute(insert(resources), batch)
 
     def save(self, r: Resource) -> Resource:
+        key = (r.kind, r.account, r.region, r.id)
+        if self._deferred:
+            self._deferred.pop(key, None)   # this write replaces every column a held-back one would write
+        if self._written is not None:
+            self._written.add(key)
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
-        self.conn.execute(_SAVE, {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id,
-                                  "parent": r.parent, "ref": r.ref, "state": r.state,
-                                  "next_due_us": r.next_due_us, "doc": r.doc})
+        self.conn.execute(_SAVE, _save_values(r))
         return r
+
+    def save_many(self, rows: Iterable[Resource]) -> None:
+        """Save several rows in one statement (``executemany``); rows read from the store are found by
+        their primary key."""
+        rows = list(rows)
+        if not rows:
+            return
+        for r in rows:
+            if r.next_due_us is not None:
+                self._scheduled(r.next_due_us)
+        if all(r.seq is not None for r in rows):
+            self.conn.execute(_SAVE_BY_SEQ, [{"w_seq": r.seq, "parent": r.parent, "ref": r.ref, "state": r.state,
+                                              "next_due_us": r.next_due_us, "doc": r.doc} for r in rows])
+        else:
+            self.conn.execute(_SAVE, [_save_values(r) for r in rows])
+
+    def defer_save(self, r: Resource, was_parent: str | None = None) -> None:
+        """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
+        ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
+        or of ``was_parent``, the parent it had in the store, a page, a count, the due queue). A direct
+        ``save`` or ``delete`` of the same row supersedes it. The last copy deferred wins."""
+        self._deferred[(r.kind, r.account, r.region, r.id)] = r
+        self._deferred_families.add((r.kind, r.account, r.region, r.parent))
+        if was_parent is not None and was_parent != r.parent:
+            self._deferred_families.add((r.kind, r.account, r.region, was_parent))
+
+    def flush_if_held(self, r: Resource) -> None:
+        """Write the held-back saves now if one of them is ``r``'s (its copy is about to change again: the
+        store must not see that change before it is saved)."""
+        if self._deferred and (r.kind, r.account, r.region, r.id) in self._deferred:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the held-back saves now."""
+        rows, self._deferred = list(self._deferred.values()), {}
+        self._deferred_families.clear()
+        self.save_many(rows)
+
+    def watch_writes(self, keys: set | None) -> None:
+        """Add to ``keys`` the key of every row saved, unscheduled or deleted directly (not through
+        ``defer_save``) from now on; ``None`` stops recording."""
+        self._written = keys
 
     def unschedule(self, r: Resource) -> None:
         """Clear the row's next transition, whatever else its in-memory copy says."""
+        if self._deferred:
+            self.flush()
+        if self._written is not None:
+            self._written.add((r.kind, r.account, r.region, r.id))
         self.conn.execute(_UNSCHEDULE, {"w_seq": r.seq})
 
     def delete(self, r: Resource) -> None:
+        key = (r.kind, r.account, r.region, r.id)
+        if self._deferred:
+            self._deferred.pop(key, None)
+        if self._written is not None:
+            self._written.add(key)
         self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})
 
     # -- lists ------------------------------------------------------------------------------------
@@ -408,6 +506,8 @@ class Tx:
         cost does not depend on the depth or the table size. ``region`` may be several regions (a list AWS
         serves from a group of regions); the page then spans them all.
         """
+        if self._deferred:
+            self.flush()
         regions = (region,) if isinstance(region, str) else tuple(sorted(set(region)))
         distinct = sorted(set(states)) if states is not None else None
         if len(regions) > 1 or (distinct is not None and len(distinct) > 1):
@@ -432,11 +532,15 @@ class Tx:
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
               states: Iterable[str] | None = None, ref: str | None = None) -> int:
+        if self._deferred:
+            self.flush()
         statement = _count_statement(parent is not None, ref is not None, states is not None)
         return self.conn.execute(statement, _filter_values(kind, account, region, parent, ref, states)).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
+        if self._deferred and (kind, account, region, parent) in self._deferred_families:
+            self.flush()
         values = _filter_values(kind, account, region, parent, None, None)
         return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
 
@@ -444,12 +548,20 @@ class Tx:
 
     def due(self, now_us: int, limit: int) -> list[Resource]:
         """Resources whose next transition is due at or before ``now_us``, earliest first."""
+        if self._deferred:
+            self.flush()
         return [_row(r) for r in self.conn.execute(_DUE, {"now": now_us, "limit": limit})]
 
     def next_due(self) -> int | None:
+        if self._deferred:
+            self.flush()
         return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
 
     # -- the clock row and the next-due bound ------------------------------------------------------
+
+    def note_due(self, due_us: int) -> None:
+        """Report a due time written other than by ``insert``/``save`` (a bulk load's own INSERT)."""
+        self._scheduled(due_us)
 
     def _scheduled(self, due_us: int) -> None:
         """The one place every write that sets a resource's ``next_due_us`` reports it."""
@@ -503,6 +615,32 @@ class Tx:
             return None
         dbapi = self.conn.connection.dbapi_connection
         return getattr(dbapi, "total_changes", None)
+
+    # -- kept counts -------------------------------------------------------------------------------
+
+    def counter(self, account: str, region: str, name: str, count) -> int:
+        """The kept count ``name`` of one account and region; ``count()`` gives it the first time (a store
+        that never kept it, or one just reset), and it is kept from then on."""
+        where = {"account": account, "region": region, "name": name}
+        value = self.conn.execute(_COUNTER, where).scalar()
+        if value is None:
+            if self._deferred:
+                self.flush()
+            value = count()
+            self.conn.execute(_first_count(self.conn.dialect.name), {**where, "value": value})
+            value = self.conn.execute(_COUNTER, where).scalar()
+        return value
+
+    def bump(self, account: str, region: str, name: str, delta: int) -> None:
+        """Change a kept count by ``delta``, in this transaction (nothing to do if it is not kept yet: its
+        first reader counts what this transaction wrote)."""
+        if delta:
+            self.conn.execute(_BUMP, {"w_account": account, "w_region": region, "w_name": name, "delta": delta})
+
+    def forget_counters(self, account: str, region: str, names: Iterable[str]) -> None:
+        """Drop kept counts, to be counted afresh by their next reader (after a bulk load)."""
+        for name in names:
+            self.conn.execute(_FORGET_COUNTER, {"account": account, "region": region, "name": name})
 
     # -- small global values ----------------------------------------------------------------------
 

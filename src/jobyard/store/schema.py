@@ -51,6 +51,18 @@ Index("ix_resources_parent_id", resources.c.kind, resources.c.account, resources
 # The lifecycle engine's catch-up scan: only rows with a pending transition are in the index's live range.
 Index("ix_resources_due", resources.c.next_due_us)
 
+# Kept counts of one account's resources in one region (vaults, unfinished jobs...), changed in the same
+# transaction as what they count, so a limit check costs one row however many resources there are. A
+# missing row means "not counted yet": the first reader counts once and stores the count.
+counters = Table(
+    "counters",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 # Small global values: the page-token secret.
 meta = Table(
     "meta",

@@ -139,7 +139,7 @@ class DataExchangeService(Service):
         if self._active_grants(ctx, data_set):
             raise conflict(f"Data set {data_set.id} is shared through data grants; delete them first.",
                            "DATA_SET", data_set.id)
-        if ctx.scope.count(JOB, parent=data_set.id, states=[jobs.IN_PROGRESS]):
+        if ctx.scope.exists(JOB, parent=data_set.id, states=[jobs.IN_PROGRESS]):
             raise conflict(f"Data set {data_set.id} has jobs in progress.", "DATA_SET", data_set.id)
         _delete_data_set(ctx, data_set)
         return {}
@@ -195,10 +195,10 @@ class DataExchangeService(Service):
                                "unfinalized.", "REVISION", revision.id)
             revision.state = resources.DRAFT
         elif not finalized and finalize:
-            if ctx.scope.count(ASSET, parent=revision.id) == 0:
+            if not ctx.scope.exists(ASSET, parent=revision.id):
                 raise invalid(f"Revision {revision.id} has no assets; a revision needs at least one asset "
                               "to be finalized.")
-            if ctx.scope.count(JOB, ref=revision.id, states=[jobs.IN_PROGRESS]):
+            if ctx.scope.exists(JOB, ref=revision.id, states=[jobs.IN_PROGRESS]):
                 raise conflict(f"Revision {revision.id} has jobs in progress.", "REVISION", revision.id)
             revision.state, publish = resources.FINALIZED, True
         if comment is not None:
@@ -215,7 +215,7 @@ class DataExchangeService(Service):
         if revision.state == resources.FINALIZED and not revision.doc.get("Revoked"):
             raise conflict(f"Revision {revision.id} is finalized; set Finalized to false before deleting it.",
                            "REVISION", revision.id)
-        if ctx.scope.count(JOB, ref=revision.id, states=[jobs.IN_PROGRESS]):
+        if ctx.scope.exists(JOB, ref=revision.id, states=[jobs.IN_PROGRESS]):
             raise conflict(f"Revision {revision.id} has jobs in progress.", "REVISION", revision.id)
         _delete_revision(ctx, revision, owned=True)
         return {}

@@ -187,4 +187,4 @@ def archive_bytes_needed(scope: Scope, archive_id: str) -> bool:
     archive = scope.get(ARCHIVE, archive_id)
     if archive is not None and archive.state != DELETED:
         return True
-    return scope.count(JOB, ref=archive_id, states=[SUCCEEDED]) > 0
+    return scope.exists(JOB, ref=archive_id, states=[SUCCEEDED])

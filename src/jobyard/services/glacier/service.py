@@ -28,6 +28,7 @@ from .errors import (ARCHIVE, CAPACITY, ERRORS, JOB, PART, SETTINGS, UPLOAD, VAU
 from .treehash import combine, is_megabyte_aligned, is_tree_hash_aligned, tree_hash
 
 MAX_VAULTS = 1000                  # per account and region
+VAULTS = "glacier.vaults"          # the kept count of an account's vaults in a region
 MAX_TAGS = 50                      # per vault
 MAX_PARTS = 10_000
 MAX_PART_SIZE = 4 * 1024 * MiB
@@ -145,9 +146,10 @@ class GlacierService(Service):
                           "'_' (underscore), '-' (hyphen) and '.' (period).")
         # Creating a vault that exists is not an error.
         if ctx.scope.get(VAULT, name) is None:
-            if ctx.scope.count(VAULT) >= MAX_VAULTS:
+            if ctx.scope.counter(VAULTS, VAULT) >= MAX_VAULTS:
                 raise limit_exceeded(f"The limit of {MAX_VAULTS} vaults per account and region has been reached.")
             ctx.scope.add(VAULT, name, doc={"Live": {"Count": 0, "Size": 0}, "Changed": False, "Tags": {}})
+            ctx.scope.bump(VAULTS, 1)
         return {"location": self._location(ctx, name)}
 
     def _vault_description(self, ctx: Context, vault: Resource) -> dict:
@@ -190,6 +192,7 @@ class GlacierService(Service):
             ctx.scope.delete(tombstone)
         inventory.drop_snapshot(ctx.files, vault)
         ctx.scope.delete(vault)
+        ctx.scope.bump(VAULTS, -1)
         return {}
 
     # -- access policy, notifications, tags ---------------------------------------------------------------

@@ -80,6 +80,24 @@ def token_id(token: str) -> str:
 
 # -- creating -----------------------------------------------------------------------------------------
 
+# The kept count of an account's unfinished jobs (CreateJob's limit): ``add_job`` and every state change
+# keep it.
+UNFINISHED_JOBS = "s3control.unfinished-jobs"
+_UNFINISHED = frozenset(states.UNFINISHED)
+
+
+def unfinished_jobs(scope: Scope) -> int:
+    return scope.counter(UNFINISHED_JOBS, JOB, states=states.UNFINISHED)
+
+
+def add_job(scope: Scope, job: Resource) -> Resource:
+    """Store a new job and count it."""
+    scope.insert(job)
+    if job.state in _UNFINISHED:
+        scope.bump(UNFINISHED_JOBS, 1)
+    return job
+
+
 def new_job(scope: Scope, job_id: str, doc: dict, created_us: int | None = None) -> Resource:
     """A new job of ``scope`` (not stored yet), created now unless told otherwise."""
     created_us = scope.now_us if created_us is None else created_us
@@ -153,6 +171,7 @@ def enter(scope: Scope, job: Resource, state: str, at_us: int, *, finished: bool
         _leave_active(job, at_us, finished)
     _dequeue(scope, job)
     job.parent = SLOT if state in RUNNING else ""
+    scope.bump(UNFINISHED_JOBS, (state in _UNFINISHED) - (job.state in _UNFINISHED))
     job.state = state
     doc = job.doc
     doc["Entered"][state] = at_us
@@ -361,6 +380,8 @@ def set_priority(scope: Scope, job: Resource, priority: int) -> None:
 
 
 def delete(scope: Scope, job: Resource) -> None:
+    if job.state in _UNFINISHED:
+        scope.bump(UNFINISHED_JOBS, -1)
     _dequeue(scope, job)
     _drop_children(scope, job)
     scope.delete(job)

@@ -83,7 +83,7 @@ class S3ControlService(Service):
             check_create_job(params)
         except Invalid as invalid:
             raise bad_request(str(invalid)) from None
-        if ctx.scope.count(JOB, states=states.UNFINISHED) >= states.max_unfinished_jobs():
+        if jobs.unfinished_jobs(ctx.scope) >= states.max_unfinished_jobs():
             raise too_many_jobs()
         job_id = str(uuid.uuid4())
         doc = {k: request[k] for k in ("Operation", "Report", "RoleArn", "Priority", "Description", "Manifest",
@@ -92,7 +92,7 @@ class S3ControlService(Service):
         # With ConfirmationRequired omitted, AWS holds the job for confirmation (aws-sdk-go-v2#1814).
         doc["ConfirmationRequired"] = params.get("ConfirmationRequired", True)
         doc["TokenId"] = lookup_id
-        ctx.scope.insert(jobs.new_job(ctx.scope, job_id, doc))
+        jobs.add_job(ctx.scope, jobs.new_job(ctx.scope, job_id, doc))
         ctx.scope.add(TOKEN, lookup_id, doc={"JobId": job_id, "Fingerprint": fingerprint})
         return {"JobId": job_id}
 

@@ -37,6 +37,19 @@ CLUSTER_INHERITED = (
 
 # States in which the device is out of AWS's hands (GetSnowballUsage's "in use").
 DEVICE_OUT = (states.PREPARING_SHIPMENT, states.IN_TRANSIT_TO_CUSTOMER, states.WITH_CUSTOMER, states.IN_TRANSIT_TO_AWS)
+_OUT = frozenset(DEVICE_OUT)
+# Their kept count: every change of a job's state keeps it (``_set_state``); new jobs start outside it.
+DEVICES_OUT = "snowball.devices-out"
+
+
+def devices_out(scope: Scope) -> int:
+    return scope.counter(DEVICES_OUT, JOB, states=DEVICE_OUT)
+
+
+def _set_state(scope: Scope, job: Resource, state: str) -> None:
+    if (state in _OUT) != (job.state in _OUT):
+        scope.bump(DEVICES_OUT, 1 if state in _OUT else -1)
+    job.state = state
 
 
 def new_job_id() -> str:
@@ -103,7 +116,7 @@ def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]
 
     Returns the other resources this changed (already saved).
     """
-    job.state = state
+    _set_state(scope, job, state)
     doc = job.doc
     doc.setdefault("Entered", {})[state] = at_us
     _on_enter(job, state, at_us)
@@ -188,7 +201,7 @@ def _after_part_moved(scope: Scope, part: Resource, at_us: int) -> list[Resource
     if current is not None and current.state == states.PENDING:
         main_state = states.IN_TRANSIT_TO_AWS
     if main.state != main_state:
-        main.state = main_state
+        _set_state(scope, main, main_state)
         main.doc.setdefault("Entered", {})[main_state] = at_us
         scope.save(main)
         touched.append(main)

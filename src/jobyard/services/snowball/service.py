@@ -423,7 +423,7 @@ class SnowballService(Service):
 
     @operation("GetSnowballUsage")
     def get_snowball_usage(self, ctx: Context, params: dict) -> dict:
-        in_use = ctx.scope.count(JOB, states=jobs.DEVICE_OUT)
+        in_use = jobs.devices_out(ctx.scope)
         return {"SnowballLimit": catalog.SNOWBALL_LIMIT, "SnowballsInUse": in_use}
 
     @operation("ListCompatibleImages")

@@ -24,7 +24,7 @@ import time
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0003"
+HEAD = "0004"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _LOCK_KEY = 0x6A6F6279617265   # the advisory lock of schema upgrades on PostgreSQL
