@@ -97,6 +97,12 @@ class Router:
                                 key=lambda item: -len(item[0]))
         self._protocol_lists: dict[str, list[str]] = {}
 
+    def prepare(self) -> None:
+        """Derive now what the first request would (reading every model): a server warming up after start."""
+        for name in self._models:
+            self._protocols(name)
+        self._by_target, self._by_action
+
     @cached_property
     def _by_target(self) -> dict[str, str]:
         return {m.metadata.get("targetPrefix"): name for name, m in self._models.items()

@@ -162,6 +162,14 @@ class Emulator:
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
         self.sweeper.start()
 
+    def warm(self) -> None:
+        """Load and build now what the first requests would (botocore, every served model, the routing tables,
+        a codec per protocol): ``jobyard serve`` calls it in the background once it answers, so it starts
+        without paying for them and its first requests find them ready. A request that comes first loads what
+        it needs itself; a model is loaded once either way."""
+        prepare_codecs()
+        self.router.prepare()
+
     def _sweep(self) -> None:
         try:
             settled = self.files.sweep(self.store)
