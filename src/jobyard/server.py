@@ -167,8 +167,8 @@ class Emulator:
         a codec per protocol): ``jobyard serve`` calls it in the background once it answers, so it starts
         without paying for them and its first requests find them ready. A request that comes first loads what
         it needs itself; a model is loaded once either way."""
+        self.router.prepare()   # every model first: what any first request routes by
         prepare_codecs()
-        self.router.prepare()
 
     def _sweep(self) -> None:
         try:
