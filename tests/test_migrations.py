@@ -153,6 +153,39 @@ def test_head_is_the_scripts_head_and_the_migrated_schema_is_schema_py(tmp_path)
         assert migrations.current(conn) == migrations.HEAD
 
 
+def _sqlite_schema(path) -> list:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    # SQLite ignores a VARCHAR's width, which 0002 leaves as it was (see _schema_differences).
+    return [(kind, name, table, " ".join((sql or "").replace("VARCHAR(1200)", "VARCHAR(2200)").split())
+             if name == "resources" else " ".join((sql or "").split())) for kind, name, table, sql in rows]
+
+
+def test_a_new_store_is_made_at_head_without_alembic_as_the_revisions_would_make_it(tmp_path):
+    import subprocess
+    import sys
+
+    # Without Alembic: a fresh interpreter opens a new store and has not imported it.
+    code = ("import sys; from jobyard.store import Store; Store(sys.argv[1]).close(); "
+            "print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, f"sqlite:///{tmp_path}/fresh.db"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
+    # The same tables, indexes, version and clock row as every revision applied from an empty database.
+    engine = create_store_engine(f"sqlite:///{tmp_path}/stepwise.db")
+    migrations.upgrade(engine, "0001", wall=lambda: 1000.0)
+    migrations.upgrade(engine, wall=lambda: 1000.0)
+    engine.dispose()
+    Store(f"sqlite:///{tmp_path}/direct.db", wall=lambda: 1000.0).close()
+    stepwise, direct = _sqlite_schema(f"{tmp_path}/stepwise.db"), _sqlite_schema(f"{tmp_path}/direct.db")
+    assert direct == stepwise and any(name == "alembic_version" for _, name, _, _ in direct)
+    for name in ("stepwise", "direct"):
+        with sqlite3.connect(f"{tmp_path}/{name}.db") as db:
+            assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(migrations.HEAD,)]
+            assert db.execute("SELECT * FROM clock").fetchall() == [(1, 1000000000, 1000.0, 1.0, 1, None)]
+            assert db.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
+
+
 def _start_together(url: str, count: int = 4) -> list:
     failures, barrier = [], threading.Barrier(count)
 

@@ -39,7 +39,6 @@ from email.utils import parsedate_to_datetime
 from typing import Callable
 from urllib.parse import quote, unquote
 
-from botocore.utils import normalize_url_path
 
 from .errors import Unauthenticated
 from .wire import Request
@@ -280,7 +279,12 @@ def _encode(text: str) -> str:
 def canonical_request(request: Request, signed: _Signed, body_checked: bool) -> str:
     raw_path = request.raw_path or "/"
     # S3's signers sign the path as they send it; every other service's path is normalized and encoded again.
-    path = raw_path if signed.service in _S3_SIGNING_NAMES else quote(normalize_url_path(raw_path), safe="/~")
+    if signed.service in _S3_SIGNING_NAMES:
+        path = raw_path
+    else:
+        from botocore.utils import normalize_url_path   # with its module, only when a request is checked
+
+        path = quote(normalize_url_path(raw_path), safe="/~")
     pairs = []
     for pair in request.query_string.split("&") if request.query_string else ():
         if not pair:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from .commands import UsageError, all_commands
 
@@ -20,15 +19,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version   # only for --version: it costs a start 30 ms
+
     try:
         return version("jobyard")
     except PackageNotFoundError:
         return "unknown"
 
 
+class _Version(argparse.Action):
+    """``--version``, with the installed version looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"jobyard {_version()}", flush=True)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="jobyard", description="Local emulator of AWS's asynchronous job services")
-    parser.add_argument("--version", action="version", version=f"jobyard {_version()}")
+    parser.add_argument("--version", action=_Version, help="show program's version number and exit")
     subcommands = parser.add_subparsers(dest="command", required=True)
     for command in all_commands():
         sub = subcommands.add_parser(command.name, help=command.help)

@@ -33,10 +33,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
-from typing import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable, Mapping
 from urllib.parse import parse_qs, parse_qsl, quote
 
-from botocore.model import ServiceModel
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import ServiceModel
 
 from .wire import Request
 
@@ -73,30 +75,48 @@ class _Entry:
 
 
 class Router:
-    def __init__(self, models: dict[str, ServiceModel], signing_names: dict[str, tuple[str, ...]],
+    def __init__(self, models: Mapping[str, ServiceModel], signing_names: dict[str, tuple[str, ...]],
                  path_prefixes: dict[str, tuple[str, ...]] | None = None, default_account: str = DEFAULT_ACCOUNT,
                  virtual_hosts: dict[str, LabelExists] | None = None, key_accounts: dict[str, str] | None = None):
         """``virtual_hosts`` names the services whose first URI label may travel in the Host, each with the
         predicate that tells whether an account has such a label (S3: a bucket). ``key_accounts``, when
-        given (signatures are checked), alone decides each access key's account."""
+        given (signatures are checked), alone decides each access key's account.
+
+        ``models`` may load each model when it is first asked for (the server's do): what routing needs of
+        them (target prefixes, protocols, a query service's actions) is derived at the first request that
+        needs it, not here, so a server answers its first request without having read any model."""
         self.default_account = default_account
         self._key_accounts = key_accounts
         self._virtual_hosts = virtual_hosts or {}
         self._models = models
-        self._by_target = {m.metadata.get("targetPrefix"): name for name, m in models.items()
-                           if m.metadata.get("targetPrefix")}
         self._by_signing: dict[str, list[str]] = {}
         for name, signing in signing_names.items():
             for s in signing:
                 self._by_signing.setdefault(s, []).append(name)
         self._prefixes = sorted(((p, name) for name, ps in (path_prefixes or {}).items() for p in ps),
                                 key=lambda item: -len(item[0]))
-        # Actions of query-protocol services, for requests that carry no signature to name their service.
-        self._by_action: dict[str, str] = {}
-        for name in sorted(models):
+        self._protocol_lists: dict[str, list[str]] = {}
+
+    def prepare(self) -> None:
+        """Derive now what the first request would (reading every model): a server warming up after start."""
+        for name in self._models:
+            self._protocols(name)
+        self._by_target, self._by_action
+
+    @cached_property
+    def _by_target(self) -> dict[str, str]:
+        return {m.metadata.get("targetPrefix"): name for name, m in self._models.items()
+                if m.metadata.get("targetPrefix")}
+
+    @cached_property
+    def _by_action(self) -> dict[str, str]:
+        """Actions of query-protocol services, for requests that carry no signature to name their service."""
+        by_action: dict[str, str] = {}
+        for name in sorted(self._models):
             if "query" in self._protocols(name):
-                for action in models[name].operation_names:
-                    self._by_action.setdefault(action, name)
+                for action in self._models[name].operation_names:
+                    by_action.setdefault(action, name)
+        return by_action
 
     def credentials(self, request: Request) -> tuple[str, str | None, str | None]:
         """(access key id, region, signing service) from the SigV4 credential scope, where present."""
@@ -176,8 +196,11 @@ class Router:
         return None, ""
 
     def _protocols(self, name: str) -> list[str]:
-        meta = self._models[name].metadata
-        return list(meta.get("protocols") or [meta["protocol"]])
+        protocols = self._protocol_lists.get(name)
+        if protocols is None:
+            meta = self._models[name].metadata
+            self._protocol_lists[name] = protocols = list(meta.get("protocols") or [meta["protocol"]])
+        return protocols
 
     def rest_protocol(self, name: str) -> str:
         """The protocol to answer in when the request itself does not say (REST, else JSON, else the first)."""

@@ -6,8 +6,7 @@ import logging
 import os
 import threading
 from functools import cached_property
-
-import botocore.session
+from typing import Iterator, Mapping
 
 from . import admin
 from .clock import SharedClock
@@ -53,22 +52,57 @@ _CLIENT_FAILURES = (ServiceError, ValidationFailed, SerializationError, UnknownO
 
 # Service models and codecs depend on botocore's data alone, so the Emulators of a process share them: only
 # the first pays for loading and compiling them (a test fixture's next server starts in milliseconds). Models
-# are read-only. A codec compiles shapes as requests need them, for one thread at a time, so it is lent to one
-# Emulator at a time: taken from the pool at its first use, given back when the Emulator closes.
+# are read-only, and each is loaded when a request (or routing) first needs it, not at start-up: botocore and a
+# model cost a start more than everything else together. A codec compiles shapes as requests need them, for one
+# thread at a time, so it is lent to one Emulator at a time: taken from the pool at its first use, given back
+# when the Emulator closes.
 _MODELS: dict[str, object] = {}
 _CODEC_POOL: dict[tuple[str, str], list] = {}
 _CACHE_LOCK = threading.Lock()
+_MODEL_LOCK = threading.Lock()
+_SESSION: list = []
+
+
+class _Models(Mapping):
+    """Every served service's botocore model, by name, each loaded at its first use (once per process)."""
+
+    def __getitem__(self, name: str):
+        model = _MODELS.get(name)
+        if model is None:
+            if name not in _served():
+                raise KeyError(name)
+            with _MODEL_LOCK:
+                model = _MODELS.get(name)
+                if model is None:
+                    if not _SESSION:
+                        import botocore.session
+
+                        _SESSION.append(botocore.session.get_session())
+                    _MODELS[name] = model = _SESSION[0].get_service_model(name)
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_served())
+
+    def __len__(self) -> int:
+        return len(_served())
+
+
+_SERVED: list[str] = []
+
+
+def _served() -> list[str]:
+    if not _SERVED:
+        _SERVED[:] = [service.model_name for service in all_services()]
+    return _SERVED
+
+
+MODELS = _Models()
 
 
 def service_models() -> dict[str, object]:
-    """Every served service's botocore model, by name; loaded once per process."""
-    if not _MODELS:
-        with _CACHE_LOCK:
-            if not _MODELS:
-                session = botocore.session.get_session()
-                _MODELS.update({service.model_name: session.get_service_model(service.model_name)
-                                for service in all_services()})
-    return _MODELS
+    """Every served service's botocore model, by name, all loaded."""
+    return {name: MODELS[name] for name in MODELS}
 
 
 def prepare_codecs() -> None:
@@ -105,7 +139,7 @@ class Emulator:
         for kind, handler in self.objects.transitions().items():
             self.lifecycle.register(kind, handler)
         self.services: dict[str, Service] = {}
-        models = service_models()
+        models = MODELS   # loaded as requests need them
         for service in all_services():
             self.services[service.model_name] = service
             for kind, handler in service.transitions().items():
@@ -127,6 +161,14 @@ class Emulator:
         # What a killed process left half-done is settled in the background: the server answers at once.
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
         self.sweeper.start()
+
+    def warm(self) -> None:
+        """Load and build now what the first requests would (botocore, every served model, the routing tables,
+        a codec per protocol): ``jobyard serve`` calls it in the background once it answers, so it starts
+        without paying for them and its first requests find them ready. A request that comes first loads what
+        it needs itself; a model is loaded once either way."""
+        self.router.prepare()   # every model first: what any first request routes by
+        prepare_codecs()
 
     def _sweep(self) -> None:
         try:

@@ -13,8 +13,6 @@ import json
 import math
 import os
 import pkgutil
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
@@ -117,6 +115,9 @@ ADMIN_TOKEN = arg("--admin-token", default=None, metavar="TOKEN",
 def admin_call(url: str | None, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
     """Call ``/_jobyard/<path>``; a refused connection or an error answer ends the command with a message,
     not a traceback."""
+    import urllib.error
+    import urllib.request
+
     url = url or os.environ.get("JOBYARD_URL") or DEFAULT_URL
     token = token or os.environ.get("JOBYARD_ADMIN_TOKEN")
     data = json.dumps(body).encode() if body is not None else None

@@ -13,6 +13,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 
 from . import UsageError, account_id, arg, command, http_url, port_number, positive, time_scale
 
@@ -91,10 +93,24 @@ def serve(args) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
+    # What the first requests need (botocore, the models, codecs) is loaded once the server answers, in the
+    # background, so it starts without waiting for it.
+    threading.Thread(target=_warm, args=(server, emulator), name="jobyard-warm", daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     print(f"jobyard serving on http://{shown}:{port} (store: {config.resolved_store_url()})", flush=True)
     server.run(sockets=[sock])
     return 0
+
+
+def _warm(server, emulator) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.005)
+    try:
+        emulator.warm()
+    except Exception:   # a request that needs a model loads it itself, and says what failed
+        logging.getLogger("jobyard").exception("warming up failed")
 
 
 def _bind(host: str, port: int) -> socket.socket | None:

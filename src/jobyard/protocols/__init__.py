@@ -8,7 +8,10 @@ broken model constraints as ``ValidationFailed`` (the service decides which AWS 
 
 from __future__ import annotations
 
-from botocore.model import ServiceModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import ServiceModel
 
 from .base import Codec
 

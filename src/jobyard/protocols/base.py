@@ -20,9 +20,10 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from botocore.model import OperationModel, ServiceModel, Shape
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 from ..blobs import Blob
 from ..errors import SerializationError, ServiceError, UnknownOperation, ValidationFailed, Violation

@@ -12,7 +12,10 @@ import re
 from datetime import datetime, timezone
 
 import cbor2
-from botocore.model import OperationModel, ServiceModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel
 
 from . import register
 from .base import Codec, ShapeReader, ShapeWriter, as_utc, epoch_seconds, from_epoch, mismatch, new_request_id

@@ -13,7 +13,10 @@ import math
 from decimal import Decimal
 
 import orjson
-from botocore.model import OperationModel, ServiceModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel
 
 from . import register
 from .base import Codec, ShapeReader, ShapeWriter, mismatch, new_request_id

@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from botocore.model import OperationModel
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel
 
 from .. import digests
 from ..errors import ServiceError

@@ -27,10 +27,11 @@ timestamps). Errors are ``<ErrorResponse><Error><Type>Sender|Receiver</Type><Cod
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl
 
-from botocore.model import OperationModel, ServiceModel, Shape
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import register
 from .base import Codec, new_request_id

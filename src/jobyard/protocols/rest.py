@@ -20,10 +20,11 @@ import json
 import math
 import re
 from dataclasses import replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
-from botocore.model import OperationModel, ServiceModel, Shape
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import payload
 from .base import Codec, ShapeReader, camel, format_timestamp, mismatch, new_request_id, parse_timestamp, ISO8601, RFC822

@@ -12,7 +12,10 @@ from __future__ import annotations
 from functools import cached_property
 
 import orjson
-from botocore.model import OperationModel, Shape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, Shape
 
 from . import register
 from .json_rpc import JsonReader, JsonWriter, dumps

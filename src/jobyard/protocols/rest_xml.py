@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from xml.etree import ElementTree
 
-from botocore.model import OperationModel, ServiceModel, Shape
+if TYPE_CHECKING:   # models are loaded when a service is first asked for
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import register
 from .base import ISO8601, format_timestamp

@@ -82,6 +82,21 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
+def _wal(cur, patience: float = 10.0) -> None:
+    """Put the database in WAL mode. Switching a new database waits for nobody: it fails at once while another
+    connection (a process creating the same store) holds it, so it is tried again until that one is done."""
+    import sqlite3
+
+    deadline = time.monotonic() + patience
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def create_store_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads,
@@ -90,10 +105,10 @@ def create_store_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            _wal(cur)
             # NORMAL in WAL mode survives a killed process (only an OS crash can lose the last commits).
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=10000")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -4,6 +4,9 @@
 release, each later one changes it (and its data) in place. ``upgrade(engine)`` brings a store to ``HEAD``:
 
 - a store already at ``HEAD`` costs one small read, and Alembic is not even imported;
+- a new, empty store is created at ``HEAD`` in one step, also without Alembic: ``schema.py``'s tables, the
+  clock row revision 0003 would write (the real time now, at real speed) and ``alembic_version`` stamped
+  ``HEAD`` as Alembic writes it (``tests/test_migrations.py`` checks it equals a store migrated from empty);
 - the upgrade runs in one transaction that first takes a lock every starting process takes (SQLite: the
   writer's ``BEGIN IMMEDIATE``; PostgreSQL: ``pg_advisory_xact_lock``), then reads the revision again, so
   two processes starting together apply each revision once;
@@ -21,13 +24,17 @@ from __future__ import annotations
 import os
 import time
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 HEAD = "0004"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _LOCK_KEY = 0x6A6F6279617265   # the advisory lock of schema upgrades on PostgreSQL
+
+# Alembic's version table, as Alembic creates it, for stores created at HEAD without it.
+_VERSION = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
+                 PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
 
 
 def config(connection: Connection | None = None, wall=time.time):
@@ -65,12 +72,27 @@ def upgrade(engine: Engine, target: str = HEAD, wall=time.time) -> None:
             revision = current(conn)
             if revision == target:
                 return
+            if revision is None and target == HEAD:
+                _create_at_head(conn, wall)
+                return
             from alembic import command
 
             cfg = config(conn, wall)
             if revision is not None and _read_revision(conn) is None:
                 command.stamp(cfg, revision)   # made before migrations: its tables are revision 0001's
             command.upgrade(cfg, target)
+
+
+def _create_at_head(conn: Connection, wall) -> None:
+    """A new store, made at ``HEAD`` in one step: what the revisions from empty to ``HEAD`` leave."""
+    from ..schema import clock, metadata
+
+    metadata.create_all(conn)
+    wall_anchor = wall()
+    conn.execute(insert(clock).values(id=1, anchor_us=int(wall_anchor * 1_000_000), wall_anchor=wall_anchor,
+                                      scale=1.0, version=1, next_due_us=None))
+    _VERSION.create(conn)
+    conn.execute(insert(_VERSION).values(version_num=HEAD))
 
 
 def _read_revision(conn: Connection) -> str | None:
