@@ -98,18 +98,18 @@ class Lifecycle:
                 # A row already moved in this batch is written before it changes again, so that what the
                 # handler reads is what it would read one transition at a time.
                 tx.flush_if_held(current)
+                was = (current.parent, current.ref, current.state)   # as stored: only what changes is written
                 registered = self._handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None
-                    tx.defer_save(current)
+                    tx.defer_save(current, was)
                     continue
                 handler, service, errors = registered
-                parent = current.parent
                 try:
                     touched = handler(self.runtime.transition_context(tx, current, due, service, errors), current) or ()
                 except Exception as error:
                     raise _Failed() from error
-                tx.defer_save(current, parent)
+                tx.defer_save(current, was)
                 applied += 1
                 for r in touched:
                     if r.next_due_us is not None and r.next_due_us <= horizon:
