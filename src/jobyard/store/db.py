@@ -50,6 +50,9 @@ class Resource:
     doc: dict = field(default_factory=dict)
     ref: str = ""
     seq: int | None = None  # assigned by the store on insert
+    # (parent, ref, state) as the store holds them, when known (a row read or written by this transaction):
+    # a held-back save sets only the indexed columns that differ from these.
+    stored: tuple | None = field(default=None, repr=False, compare=False)
 
     def sort_key(self, by: str = "created") -> list:
         """The keyset position of this row in lists ordered ``by`` creation or by id."""
@@ -413,7 +416,11 @@ class Tx:
         if self._deferred and (kind, account, region, id) in self._deferred:
             self.flush()
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        r = rows[0]
+        r.stored = (r.parent, r.ref, r.state)
+        return r
 
     def _resources(self, statement, values: dict) -> list[Resource]:
         """The rows of a SELECT of ``_COLUMNS`` as resources. A hot read: its text, compiled once per dialect
@@ -443,6 +450,7 @@ class Tx:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
         r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
+        r.stored = (r.parent, r.ref, r.state)
         return r
 
     def insert_many(self, rows: Iterable[Resource]) -> None:
@@ -455,6 +463,12 @@ class Tx:
 
     def save(self, r: Resource) -> Resource:
         key = (r.kind, r.account, r.region, r.id)
+        if self._written is not None and r.seq is not None:
+            # Inside a catch-up batch: held back with the batch's own saves (any read of the row writes it
+            # first), and recorded as written directly so that catch-up reads it again.
+            self._written.add(key)
+            self.defer_save(r)
+            return r
         if self._deferred:
             if self._deferred.pop(key, None) is not None:   # this write replaces every column a held-back one would
                 self._deferred_columns.pop(key, None)
@@ -466,6 +480,7 @@ class Tx:
             self._write(_SAVE_BY_SEQ, [_seq_values(r, _INDEXED)])
         else:
             self._write(_SAVE, [_save_values(r)])
+        r.stored = (r.parent, r.ref, r.state)
         return r
 
     def save_many(self, rows: Iterable[Resource], columns: dict | None = None) -> None:
@@ -480,14 +495,16 @@ class Tx:
                 self._scheduled(r.next_due_us)
         if not all(r.seq is not None for r in rows):
             self._write(_SAVE, [_save_values(r) for r in rows])
-            return
-        groups: dict[tuple, list] = {}
+        else:
+            groups: dict[tuple, list] = {}
+            for r in rows:
+                changed = columns.get((r.kind, r.account, r.region, r.id)) if columns is not None else None
+                names = _INDEXED if changed is None else tuple(c for c in _INDEXED if c in changed)
+                groups.setdefault(names, []).append(_seq_values(r, names))
+            for names, values in groups.items():
+                self._write(_save_by_seq(names) if names != _INDEXED else _SAVE_BY_SEQ, values)
         for r in rows:
-            changed = columns.get((r.kind, r.account, r.region, r.id)) if columns is not None else None
-            names = _INDEXED if changed is None else tuple(c for c in _INDEXED if c in changed)
-            groups.setdefault(names, []).append(_seq_values(r, names))
-        for names, values in groups.items():
-            self._write(_save_by_seq(names) if names != _INDEXED else _SAVE_BY_SEQ, values)
+            r.stored = (r.parent, r.ref, r.state)
 
     def _write(self, statement, rows: list[dict]) -> None:
         """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
@@ -513,8 +530,11 @@ class Tx:
         ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
         or of the parent it had in the store, a page, a count, the due queue). A direct ``save`` or
         ``delete`` of the same row supersedes it. The last copy deferred wins. ``was`` is the row's
-        (parent, ref, state) as stored when it was read: only the ones that changed are written."""
+        (parent, ref, state) as stored when it was read (by default the row's ``stored``): only the ones that
+        changed are written."""
         key = (r.kind, r.account, r.region, r.id)
+        if was is None:
+            was = r.stored
         if was is None:
             changed = None
         else:
@@ -616,8 +636,10 @@ class Tx:
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         if self._deferred and (kind, account, region, parent) in self._deferred_families:
             self.flush()
-        values = _filter_values(kind, account, region, parent, None, None)
-        return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
+        rows = self._resources(_CHILDREN, _filter_values(kind, account, region, parent, None, None))
+        for r in rows:
+            r.stored = (r.parent, r.ref, r.state)
+        return rows
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
@@ -625,7 +647,10 @@ class Tx:
         """Resources whose next transition is due at or before ``now_us``, earliest first."""
         if self._deferred:
             self.flush()
-        return [_row(r) for r in self.conn.execute(_DUE, {"now": now_us, "limit": limit})]
+        rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+        for r in rows:
+            r.stored = (r.parent, r.ref, r.state)
+        return rows
 
     def next_due(self) -> int | None:
         if self._deferred:
