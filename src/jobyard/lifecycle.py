@@ -15,6 +15,7 @@ and file work alike — logged, and taken off the schedule.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import logging
@@ -30,6 +31,7 @@ Handler = Callable[["Context", Resource], "Iterable[Resource] | None"]
 
 _BATCH = 1000        # due rows read per query
 BATCH_STEPS = 500    # queue entries applied together under one savepoint
+CACHE_KIB = 65536    # SQLite's page cache during a catch-up of more than one query's rows
 
 log = logging.getLogger("jobyard.lifecycle")
 
@@ -47,11 +49,20 @@ class Lifecycle:
 
     def catch_up(self, tx: Tx, now_us: int) -> int:
         """Apply every transition due at or before ``now_us``; returns how many were applied."""
+        with contextlib.ExitStack() as stack:
+            return self._catch_up(tx, now_us, stack)
+
+    def _catch_up(self, tx: Tx, now_us: int, stack: contextlib.ExitStack) -> int:
         applied = 0
+        wide = False
         while True:
             rows = tx.due(now_us, _BATCH)
             if not rows:
                 return applied
+            if len(rows) == _BATCH and not wide:
+                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end.
+                stack.enter_context(tx.wide_cache(CACHE_KIB))
+                wide = True
             # A full batch may not hold every row due before its last one; only go that far this round,
             # so transitions scheduled by this round stay in time order with rows not yet loaded.
             horizon = rows[-1].next_due_us if len(rows) == _BATCH else now_us
@@ -97,7 +108,8 @@ class Lifecycle:
                 # A row already moved in this batch is written before it changes again, so that what the
                 # handler reads is what it would read one transition at a time.
                 tx.flush_if_held(current)
-                was = (current.parent, current.ref, current.state)   # as stored: only what changes is written
+                # As stored: only the indexed columns that change are written.
+                was = (current.parent, current.ref, current.state, current.next_due_us)
                 registered = self._handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None

@@ -50,7 +50,7 @@ class Resource:
     doc: dict = field(default_factory=dict)
     ref: str = ""
     seq: int | None = None  # assigned by the store on insert
-    # (parent, ref, state) as the store holds them, when known (a row read or written by this transaction):
+    # (parent, ref, state, next_due_us) as the store holds them, when known (a row read or written by this transaction):
     # a held-back save sets only the indexed columns that differ from these.
     stored: tuple | None = field(default=None, repr=False, compare=False)
 
@@ -81,7 +81,7 @@ def _save_values(r: Resource) -> dict:
 def _seq_values(r: Resource, columns: tuple[str, ...]) -> dict:
     """The parameters of ``_save_by_seq(columns)``, the document as JSON text (for the driver's cursor)."""
     values = {name: getattr(r, name) for name in columns}
-    values.update(w_seq=r.seq, next_due_us=r.next_due_us, doc=orjson.dumps(r.doc).decode())
+    values.update(w_seq=r.seq, doc=orjson.dumps(r.doc).decode())
     return values
 
 
@@ -185,16 +185,16 @@ _SAVE = (update(resources)
 _SAVE_BY_SEQ = (update(resources).where(_c.seq == bindparam("w_seq"))
                 .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                         next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
-# A save sets every column it may change; a held-back save whose row's parent, ref or state did not change
-# leaves them out of its SET, so SQLite rewrites only the indexes holding columns it sets.
-_INDEXED = ("parent", "ref", "state")
+# A save sets every column it may change; a held-back save whose row's parent, ref, state or next due time did
+# not change leaves them out of its SET, so SQLite rewrites only the indexes holding columns it sets.
+_INDEXED = ("parent", "ref", "state", "next_due_us")
 
 
 @lru_cache(maxsize=None)
 def _save_by_seq(columns: tuple[str, ...]):
-    """The UPDATE by primary key setting ``columns`` (a subset of ``_INDEXED``), ``next_due_us`` and ``doc``."""
+    """The UPDATE by primary key setting ``columns`` (a subset of ``_INDEXED``) and ``doc``."""
     return (update(resources).where(_c.seq == bindparam("w_seq"))
-            .values(**{name: bindparam(name) for name in (*columns, "next_due_us", "doc")}))
+            .values(**{name: bindparam(name) for name in (*columns, "doc")}))
 
 
 _DELETE = delete(resources).where(_ONE)
@@ -419,7 +419,7 @@ class Tx:
         if not rows:
             return None
         r = rows[0]
-        r.stored = (r.parent, r.ref, r.state)
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
     def _resources(self, statement, values: dict) -> list[Resource]:
@@ -450,7 +450,7 @@ class Tx:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
         r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
-        r.stored = (r.parent, r.ref, r.state)
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
     def insert_many(self, rows: Iterable[Resource]) -> None:
@@ -480,13 +480,13 @@ class Tx:
             self._write(_SAVE_BY_SEQ, [_seq_values(r, _INDEXED)])
         else:
             self._write(_SAVE, [_save_values(r)])
-        r.stored = (r.parent, r.ref, r.state)
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
     def save_many(self, rows: Iterable[Resource], columns: dict | None = None) -> None:
         """Save several rows, one ``executemany`` per set of columns written; rows read from the store are
         found by their primary key. ``columns`` may name, per row key, the indexed columns (of parent, ref,
-        state) that changed since the row was read: only those are set (the others' indexes stay untouched)."""
+        state, next_due_us) that changed since the row was read: only those are set (the others' indexes stay untouched)."""
         rows = list(rows)
         if not rows:
             return
@@ -504,7 +504,7 @@ class Tx:
             for names, values in groups.items():
                 self._write(_save_by_seq(names) if names != _INDEXED else _SAVE_BY_SEQ, values)
         for r in rows:
-            r.stored = (r.parent, r.ref, r.state)
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
 
     def _write(self, statement, rows: list[dict]) -> None:
         """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
@@ -525,12 +525,12 @@ class Tx:
         finally:
             cursor.close()
 
-    def defer_save(self, r: Resource, was: tuple[str, str, str] | None = None) -> None:
+    def defer_save(self, r: Resource, was: tuple | None = None) -> None:
         """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
         ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
         or of the parent it had in the store, a page, a count, the due queue). A direct ``save`` or
         ``delete`` of the same row supersedes it. The last copy deferred wins. ``was`` is the row's
-        (parent, ref, state) as stored when it was read (by default the row's ``stored``): only the ones that
+        (parent, ref, state, next_due_us) as stored when it was read (by default the row's ``stored``): only the ones that
         changed are written."""
         key = (r.kind, r.account, r.region, r.id)
         if was is None:
@@ -638,7 +638,7 @@ class Tx:
             self.flush()
         rows = self._resources(_CHILDREN, _filter_values(kind, account, region, parent, None, None))
         for r in rows:
-            r.stored = (r.parent, r.ref, r.state)
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return rows
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
@@ -649,7 +649,7 @@ class Tx:
             self.flush()
         rows = self._resources(_DUE, {"now": now_us, "limit": limit})
         for r in rows:
-            r.stored = (r.parent, r.ref, r.state)
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return rows
 
     def next_due(self) -> int | None:
@@ -698,6 +698,21 @@ class Tx:
         any row, so it never waits behind one of them); on SQLite the writer's database lock already does."""
         if self.postgresql:
             self.conn.execute(select(func.pg_advisory_xact_lock(_CATCH_UP_LOCK_KEY)))
+
+    @contextlib.contextmanager
+    def wide_cache(self, kib: int):
+        """On SQLite, a page cache of ``kib`` KiB on this connection for the block (a long catch-up's pages
+        stay in memory instead of spilling to the WAL mid-transaction), then the connection's own again."""
+        if self.postgresql:
+            yield
+            return
+        dbapi = self.conn.connection.dbapi_connection
+        before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+        dbapi.execute(f"PRAGMA cache_size=-{int(kib)}")
+        try:
+            yield
+        finally:
+            dbapi.execute(f"PRAGMA cache_size={int(before)}")
 
     def refresh_next_due(self) -> int | None:
         """Set ``clock.next_due_us`` to the earliest due time of any resource (after catch-up applied)."""
