@@ -182,19 +182,35 @@ _SAVE = (update(resources)
                 _c.region == bindparam("w_region"), _c.id == bindparam("w_id"))
          .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                  next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
-_SAVE_BY_SEQ = (update(resources).where(_c.seq == bindparam("w_seq"))
-                .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
-                        next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
+
 # A save sets every column it may change; a held-back save whose row's parent, ref, state or next due time did
 # not change leaves them out of its SET, so SQLite rewrites only the indexes holding columns it sets.
 _INDEXED = ("parent", "ref", "state", "next_due_us")
+_ALL = (1 << len(_INDEXED)) - 1   # a mask of changed indexed columns: bit i for _INDEXED[i]
+
+
+def _changed(r: Resource, was: tuple) -> int:
+    """The mask of the indexed columns whose values in ``r`` differ from ``was`` (as stored)."""
+    mask = 0
+    if r.parent != was[0]:
+        mask = 1
+    if r.ref != was[1]:
+        mask |= 2
+    if r.state != was[2]:
+        mask |= 4
+    if r.next_due_us != was[3]:
+        mask |= 8
+    return mask
 
 
 @lru_cache(maxsize=None)
-def _save_by_seq(columns: tuple[str, ...]):
-    """The UPDATE by primary key setting ``columns`` (a subset of ``_INDEXED``) and ``doc``."""
-    return (update(resources).where(_c.seq == bindparam("w_seq"))
-            .values(**{name: bindparam(name) for name in (*columns, "doc")}))
+def _save_by_seq(mask: int):
+    """The UPDATE by primary key setting the indexed columns of ``mask`` and ``doc``; and the getter of a
+    row's values for them, in that order."""
+    names = tuple(name for i, name in enumerate(_INDEXED) if mask >> i & 1)
+    statement = (update(resources).where(_c.seq == bindparam("w_seq"))
+                 .values(**{name: bindparam(name) for name in (*names, "doc")}))
+    return statement, names
 
 
 _DELETE = delete(resources).where(_ONE)
@@ -350,8 +366,8 @@ class Tx:
         # Catch-up batches: saves held back to be written together (``defer_save``), flushed before any
         # other statement; and, while ``watch_writes`` is on, the keys of rows saved or deleted directly.
         self._deferred: dict[tuple, Resource] = {}
-        # Per held-back row, the indexed columns (``_INDEXED``) its save must set: None for all of them.
-        self._deferred_columns: dict[tuple, frozenset | None] = {}
+        # Per held-back row, the mask of the indexed columns (``_INDEXED``) its save must set.
+        self._deferred_columns: dict[tuple, int] = {}
         self._deferred_families: set[tuple] = set()
         # Kept-count changes made while ``watch_writes`` is on, written with the held-back saves.
         self._bumps: dict[tuple, int] = {}
@@ -477,7 +493,7 @@ class Tx:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
         if r.seq is not None:
-            self._write(_SAVE_BY_SEQ, [_seq_values(r, _INDEXED)])
+            self._write(_save_by_seq(_ALL)[0], [_seq_values(r, _INDEXED)])
         else:
             self._write(_SAVE, [_save_values(r)])
         r.stored = (r.parent, r.ref, r.state, r.next_due_us)
@@ -485,8 +501,9 @@ class Tx:
 
     def save_many(self, rows: Iterable[Resource], columns: dict | None = None) -> None:
         """Save several rows, one ``executemany`` per set of columns written; rows read from the store are
-        found by their primary key. ``columns`` may name, per row key, the indexed columns (of parent, ref,
-        state, next_due_us) that changed since the row was read: only those are set (the others' indexes stay untouched)."""
+        found by their primary key. ``columns`` may give, per row key, the mask of its indexed columns
+        (``_INDEXED``: parent, ref, state, next_due_us) that changed since it was read: only those are set,
+        and the other columns' indexes stay untouched."""
         rows = list(rows)
         if not rows:
             return
@@ -496,13 +513,16 @@ class Tx:
         if not all(r.seq is not None for r in rows):
             self._write(_SAVE, [_save_values(r) for r in rows])
         else:
-            groups: dict[tuple, list] = {}
+            groups: dict[int, list] = {}
             for r in rows:
-                changed = columns.get((r.kind, r.account, r.region, r.id)) if columns is not None else None
-                names = _INDEXED if changed is None else tuple(c for c in _INDEXED if c in changed)
-                groups.setdefault(names, []).append(_seq_values(r, names))
-            for names, values in groups.items():
-                self._write(_save_by_seq(names) if names != _INDEXED else _SAVE_BY_SEQ, values)
+                mask = columns.get((r.kind, r.account, r.region, r.id), _ALL) if columns is not None else _ALL
+                groups.setdefault(mask, []).append(r)
+            dumps = orjson.dumps
+            for mask, group in groups.items():
+                statement, names = _save_by_seq(mask)
+                values = [{"w_seq": r.seq, "doc": dumps(r.doc).decode(), **{n: getattr(r, n) for n in names}}
+                          for r in group]
+                self._write(statement, values)
         for r in rows:
             r.stored = (r.parent, r.ref, r.state, r.next_due_us)
 
@@ -536,12 +556,11 @@ class Tx:
         if was is None:
             was = r.stored
         if was is None:
-            changed = None
+            changed = _ALL
         else:
-            changed = frozenset(name for name, old in zip(_INDEXED, was) if getattr(r, name) != old)
+            changed = _changed(r, was)
             if key in self._deferred:
-                earlier = self._deferred_columns.get(key)
-                changed = None if earlier is None else changed | earlier
+                changed |= self._deferred_columns.get(key, _ALL)
         self._deferred[key] = r
         self._deferred_columns[key] = changed
         self._deferred_families.add((r.kind, r.account, r.region, r.parent))
