@@ -15,10 +15,10 @@ and file work alike — logged, and taken off the schedule.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import logging
-import random
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .errors import ErrorTable
@@ -31,6 +31,7 @@ Handler = Callable[["Context", Resource], "Iterable[Resource] | None"]
 
 _BATCH = 1000        # due rows read per query
 BATCH_STEPS = 500    # queue entries applied together under one savepoint
+CACHE_KIB = 65536    # SQLite's page cache during a catch-up of more than one query's rows
 
 log = logging.getLogger("jobyard.lifecycle")
 
@@ -48,11 +49,20 @@ class Lifecycle:
 
     def catch_up(self, tx: Tx, now_us: int) -> int:
         """Apply every transition due at or before ``now_us``; returns how many were applied."""
+        with contextlib.ExitStack() as stack:
+            return self._catch_up(tx, now_us, stack)
+
+    def _catch_up(self, tx: Tx, now_us: int, stack: contextlib.ExitStack) -> int:
         applied = 0
+        wide = False
         while True:
             rows = tx.due(now_us, _BATCH)
             if not rows:
                 return applied
+            if len(rows) == _BATCH and not wide:
+                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end.
+                stack.enter_context(tx.wide_cache(CACHE_KIB))
+                wide = True
             # A full batch may not hold every row due before its last one; only go that far this round,
             # so transitions scheduled by this round stay in time order with rows not yet loaded.
             horizon = rows[-1].next_due_us if len(rows) == _BATCH else now_us
@@ -98,18 +108,19 @@ class Lifecycle:
                 # A row already moved in this batch is written before it changes again, so that what the
                 # handler reads is what it would read one transition at a time.
                 tx.flush_if_held(current)
+                # As stored: only the indexed columns that change are written.
+                was = (current.parent, current.ref, current.state, current.next_due_us)
                 registered = self._handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None
-                    tx.defer_save(current)
+                    tx.defer_save(current, was)
                     continue
                 handler, service, errors = registered
-                parent = current.parent
                 try:
                     touched = handler(self.runtime.transition_context(tx, current, due, service, errors), current) or ()
                 except Exception as error:
                     raise _Failed() from error
-                tx.defer_save(current, parent)
+                tx.defer_save(current, was)
                 applied += 1
                 for r in touched:
                     if r.next_due_us is not None and r.next_due_us <= horizon:
@@ -162,6 +173,11 @@ class _Failed(Exception):
 
 
 def draw_seconds(seed: str, step: str, low: float, high: float) -> float:
-    """A duration in [low, high] seconds, the same every run for the same resource and step."""
+    """A duration in [low, high] seconds, the same every run for the same resource and step: uniform, from
+    the first 53 bits of a SHA-256 of both (seeding a ``random.Random`` per draw cost more than the rest of
+    a transition)."""
     digest = hashlib.sha256(f"{seed}/{step}".encode()).digest()
-    return random.Random(digest).uniform(low, high)
+    return low + (high - low) * ((int.from_bytes(digest[:7], "big") >> 3) * _TWO_TO_MINUS_53)
+
+
+_TWO_TO_MINUS_53 = 2.0 ** -53

@@ -50,6 +50,9 @@ class Resource:
     doc: dict = field(default_factory=dict)
     ref: str = ""
     seq: int | None = None  # assigned by the store on insert
+    # (parent, ref, state, next_due_us) as the store holds them, when known (a row read or written by this transaction):
+    # a held-back save sets only the indexed columns that differ from these.
+    stored: tuple | None = field(default=None, repr=False, compare=False)
 
     def sort_key(self, by: str = "created") -> list:
         """The keyset position of this row in lists ordered ``by`` creation or by id."""
@@ -70,8 +73,16 @@ def _values(r: Resource) -> dict:
 
 
 def _save_values(r: Resource) -> dict:
+    """The parameters of ``_SAVE``, the document as JSON text (for the driver's cursor)."""
     return {"w_kind": r.kind, "w_account": r.account, "w_region": r.region, "w_id": r.id, "parent": r.parent,
-            "ref": r.ref, "state": r.state, "next_due_us": r.next_due_us, "doc": r.doc}
+            "ref": r.ref, "state": r.state, "next_due_us": r.next_due_us, "doc": orjson.dumps(r.doc).decode()}
+
+
+def _seq_values(r: Resource, columns: tuple[str, ...]) -> dict:
+    """The parameters of ``_save_by_seq(columns)``, the document as JSON text (for the driver's cursor)."""
+    values = {name: getattr(r, name) for name in columns}
+    values.update(w_seq=r.seq, doc=orjson.dumps(r.doc).decode())
+    return values
 
 
 def _json_dumps(value) -> str:
@@ -144,6 +155,8 @@ class Store:
             try:
                 with conn.begin():
                     yield tx
+                    if tx._deferred or tx._bumps:
+                        tx.flush()
                     for fn in tx._before_commit:   # a failure here rolls the transaction back
                         fn()
                     if tx._earliest is not None:
@@ -184,9 +197,37 @@ _SAVE = (update(resources)
                 _c.region == bindparam("w_region"), _c.id == bindparam("w_id"))
          .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
                  next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
-_SAVE_BY_SEQ = (update(resources).where(_c.seq == bindparam("w_seq"))
-                .values(parent=bindparam("parent"), ref=bindparam("ref"), state=bindparam("state"),
-                        next_due_us=bindparam("next_due_us"), doc=bindparam("doc")))
+
+# A save sets every column it may change; a held-back save whose row's parent, ref, state or next due time did
+# not change leaves them out of its SET, so SQLite rewrites only the indexes holding columns it sets.
+_INDEXED = ("parent", "ref", "state", "next_due_us")
+_ALL = (1 << len(_INDEXED)) - 1   # a mask of changed indexed columns: bit i for _INDEXED[i]
+
+
+def _changed(r: Resource, was: tuple) -> int:
+    """The mask of the indexed columns whose values in ``r`` differ from ``was`` (as stored)."""
+    mask = 0
+    if r.parent != was[0]:
+        mask = 1
+    if r.ref != was[1]:
+        mask |= 2
+    if r.state != was[2]:
+        mask |= 4
+    if r.next_due_us != was[3]:
+        mask |= 8
+    return mask
+
+
+@lru_cache(maxsize=None)
+def _save_by_seq(mask: int):
+    """The UPDATE by primary key setting the indexed columns of ``mask`` and ``doc``; and the getter of a
+    row's values for them, in that order."""
+    names = tuple(name for i, name in enumerate(_INDEXED) if mask >> i & 1)
+    statement = (update(resources).where(_c.seq == bindparam("w_seq"))
+                 .values(**{name: bindparam(name) for name in (*names, "doc")}))
+    return statement, names
+
+
 _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
@@ -340,7 +381,11 @@ class Tx:
         # Catch-up batches: saves held back to be written together (``defer_save``), flushed before any
         # other statement; and, while ``watch_writes`` is on, the keys of rows saved or deleted directly.
         self._deferred: dict[tuple, Resource] = {}
+        # Per held-back row, the mask of the indexed columns (``_INDEXED``) its save must set.
+        self._deferred_columns: dict[tuple, int] = {}
         self._deferred_families: set[tuple] = set()
+        # Kept-count changes made while ``watch_writes`` is on, written with the held-back saves.
+        self._bumps: dict[tuple, int] = {}
         self._written: set | None = None
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -362,18 +407,20 @@ class Tx:
     def savepoint(self):
         """A nested transaction: leaving it by an exception undoes only what was written inside it,
         and runs only its own ``on_rollback`` hooks."""
-        if self._deferred:
+        if self._deferred or self._bumps:
             self.flush()
         hooks = _Hooks()
         self._levels.append(hooks)
         try:
             with self.conn.begin_nested():
                 yield self
-                if self._deferred:
+                if self._deferred or self._bumps:
                     self.flush()
         except BaseException:
             self._deferred.clear()   # held-back saves of the undone work go with it
+            self._deferred_columns.clear()
             self._deferred_families.clear()
+            self._bumps.clear()
             self._levels.pop()
             self._run(reversed(hooks.rollback))
             raise
@@ -400,7 +447,11 @@ class Tx:
         if self._deferred and (kind, account, region, id) in self._deferred:
             self.flush()
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        r = rows[0]
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+        return r
 
     def _resources(self, statement, values: dict) -> list[Resource]:
         """The rows of a SELECT of ``_COLUMNS`` as resources. A hot read: its text, compiled once per dialect
@@ -430,6 +481,7 @@ class Tx:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
         r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
     def insert_many(self, rows: Iterable[Resource]) -> None:
@@ -442,39 +494,93 @@ class Tx:
 
     def save(self, r: Resource) -> Resource:
         key = (r.kind, r.account, r.region, r.id)
+        if self._written is not None and r.seq is not None:
+            # Inside a catch-up batch: held back with the batch's own saves (any read of the row writes it
+            # first), and recorded as written directly so that catch-up reads it again.
+            self._written.add(key)
+            self.defer_save(r)
+            return r
         if self._deferred:
-            self._deferred.pop(key, None)   # this write replaces every column a held-back one would write
+            if self._deferred.pop(key, None) is not None:   # this write replaces every column a held-back one would
+                self._deferred_columns.pop(key, None)
         if self._written is not None:
             self._written.add(key)
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
-        self.conn.execute(_SAVE, _save_values(r))
+        if r.seq is not None:
+            self._write(_save_by_seq(_ALL)[0], [_seq_values(r, _INDEXED)])
+        else:
+            self._write(_SAVE, [_save_values(r)])
+        r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
-    def save_many(self, rows: Iterable[Resource]) -> None:
-        """Save several rows in one statement (``executemany``); rows read from the store are found by
-        their primary key."""
+    def save_many(self, rows: Iterable[Resource], columns: dict | None = None) -> None:
+        """Save several rows, one ``executemany`` per set of columns written; rows read from the store are
+        found by their primary key. ``columns`` may give, per row key, the mask of its indexed columns
+        (``_INDEXED``: parent, ref, state, next_due_us) that changed since it was read: only those are set,
+        and the other columns' indexes stay untouched."""
         rows = list(rows)
         if not rows:
             return
         for r in rows:
             if r.next_due_us is not None:
                 self._scheduled(r.next_due_us)
-        if all(r.seq is not None for r in rows):
-            self.conn.execute(_SAVE_BY_SEQ, [{"w_seq": r.seq, "parent": r.parent, "ref": r.ref, "state": r.state,
-                                              "next_due_us": r.next_due_us, "doc": r.doc} for r in rows])
+        if not all(r.seq is not None for r in rows):
+            self._write(_SAVE, [_save_values(r) for r in rows])
         else:
-            self.conn.execute(_SAVE, [_save_values(r) for r in rows])
+            groups: dict[int, list] = {}
+            for r in rows:
+                mask = columns.get((r.kind, r.account, r.region, r.id), _ALL) if columns is not None else _ALL
+                groups.setdefault(mask, []).append(r)
+            dumps = orjson.dumps
+            for mask, group in groups.items():
+                statement, names = _save_by_seq(mask)
+                values = [{"w_seq": r.seq, "doc": dumps(r.doc).decode(), **{n: getattr(r, n) for n in names}}
+                          for r in group]
+                self._write(statement, values)
+        for r in rows:
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
 
-    def defer_save(self, r: Resource, was_parent: str | None = None) -> None:
+    def _write(self, statement, rows: list[dict]) -> None:
+        """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
+        driver's cursor with the statement's text compiled once per dialect (as ``_resources`` reads)."""
+        sql, order, _defaults = _driver_plan(statement, self.conn.dialect)
+        params = [tuple(v[name] for name in order) for v in rows] if order is not None else rows
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            dispatch = self.conn.dispatch.before_cursor_execute
+            many = len(params) > 1
+            if dispatch:   # listeners of Core's statement event still see the statement
+                for listener in dispatch:
+                    listener(self.conn, cursor, sql, params if many else params[0], None, many)
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params[0])
+        finally:
+            cursor.close()
+
+    def defer_save(self, r: Resource, was: tuple | None = None) -> None:
         """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
         ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
-        or of ``was_parent``, the parent it had in the store, a page, a count, the due queue). A direct
-        ``save`` or ``delete`` of the same row supersedes it. The last copy deferred wins."""
-        self._deferred[(r.kind, r.account, r.region, r.id)] = r
+        or of the parent it had in the store, a page, a count, the due queue). A direct ``save`` or
+        ``delete`` of the same row supersedes it. The last copy deferred wins. ``was`` is the row's
+        (parent, ref, state, next_due_us) as stored when it was read (by default the row's ``stored``): only the ones that
+        changed are written."""
+        key = (r.kind, r.account, r.region, r.id)
+        if was is None:
+            was = r.stored
+        if was is None:
+            changed = _ALL
+        else:
+            changed = _changed(r, was)
+            if key in self._deferred:
+                changed |= self._deferred_columns.get(key, _ALL)
+        self._deferred[key] = r
+        self._deferred_columns[key] = changed
         self._deferred_families.add((r.kind, r.account, r.region, r.parent))
-        if was_parent is not None and was_parent != r.parent:
-            self._deferred_families.add((r.kind, r.account, r.region, was_parent))
+        if was is not None and was[0] != r.parent:
+            self._deferred_families.add((r.kind, r.account, r.region, was[0]))
 
     def flush_if_held(self, r: Resource) -> None:
         """Write the held-back saves now if one of them is ``r``'s (its copy is about to change again: the
@@ -485,8 +591,15 @@ class Tx:
     def flush(self) -> None:
         """Write the held-back saves now."""
         rows, self._deferred = list(self._deferred.values()), {}
+        columns, self._deferred_columns = self._deferred_columns, {}
         self._deferred_families.clear()
-        self.save_many(rows)
+        self.save_many(rows, columns)
+        if self._bumps:
+            bumps, self._bumps = self._bumps, {}
+            for (account, region, name), delta in bumps.items():
+                if delta:
+                    self.conn.execute(_BUMP, {"w_account": account, "w_region": region, "w_name": name,
+                                              "delta": delta})
 
     def watch_writes(self, keys: set | None) -> None:
         """Add to ``keys`` the key of every row saved, unscheduled or deleted directly (not through
@@ -504,7 +617,8 @@ class Tx:
     def delete(self, r: Resource) -> None:
         key = (r.kind, r.account, r.region, r.id)
         if self._deferred:
-            self._deferred.pop(key, None)
+            if self._deferred.pop(key, None) is not None:
+                self._deferred_columns.pop(key, None)
         if self._written is not None:
             self._written.add(key)
         self.conn.execute(_DELETE, {"kind": r.kind, "account": r.account, "region": r.region, "id": r.id})
@@ -556,8 +670,10 @@ class Tx:
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         if self._deferred and (kind, account, region, parent) in self._deferred_families:
             self.flush()
-        values = _filter_values(kind, account, region, parent, None, None)
-        return [_row(r) for r in self.conn.execute(_CHILDREN, values)]
+        rows = self._resources(_CHILDREN, _filter_values(kind, account, region, parent, None, None))
+        for r in rows:
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+        return rows
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
@@ -565,7 +681,10 @@ class Tx:
         """Resources whose next transition is due at or before ``now_us``, earliest first."""
         if self._deferred:
             self.flush()
-        return [_row(r) for r in self.conn.execute(_DUE, {"now": now_us, "limit": limit})]
+        rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+        for r in rows:
+            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+        return rows
 
     def next_due(self) -> int | None:
         if self._deferred:
@@ -614,6 +733,21 @@ class Tx:
         if self.postgresql:
             self.conn.execute(select(func.pg_advisory_xact_lock(_CATCH_UP_LOCK_KEY)))
 
+    @contextlib.contextmanager
+    def wide_cache(self, kib: int):
+        """On SQLite, a page cache of ``kib`` KiB on this connection for the block (a long catch-up's pages
+        stay in memory instead of spilling to the WAL mid-transaction), then the connection's own again."""
+        if self.postgresql:
+            yield
+            return
+        dbapi = self.conn.connection.dbapi_connection
+        before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+        dbapi.execute(f"PRAGMA cache_size=-{int(kib)}")
+        try:
+            yield
+        finally:
+            dbapi.execute(f"PRAGMA cache_size={int(before)}")
+
     def refresh_next_due(self) -> int | None:
         """Set ``clock.next_due_us`` to the earliest due time of any resource (after catch-up applied)."""
         if self.postgresql:
@@ -637,6 +771,8 @@ class Tx:
         """The kept count ``name`` of one account and region; ``count()`` gives it the first time (a store
         that never kept it, or one just reset), and it is kept from then on."""
         where = {"account": account, "region": region, "name": name}
+        if self._bumps:
+            self.flush()
         value = self.conn.execute(_COUNTER, where).scalar()
         if value is None:
             if self._deferred:
@@ -649,8 +785,15 @@ class Tx:
     def bump(self, account: str, region: str, name: str, delta: int) -> None:
         """Change a kept count by ``delta``, in this transaction (nothing to do if it is not kept yet: its
         first reader counts what this transaction wrote)."""
-        if delta:
-            self.conn.execute(_BUMP, {"w_account": account, "w_region": region, "w_name": name, "delta": delta})
+        if not delta:
+            return
+        if self._written is not None:
+            # Inside a catch-up batch: added up and written with the held-back saves (before any read of a
+            # kept count, and when the batch's savepoint is left).
+            key = (account, region, name)
+            self._bumps[key] = self._bumps.get(key, 0) + delta
+            return
+        self.conn.execute(_BUMP, {"w_account": account, "w_region": region, "w_name": name, "delta": delta})
 
     def forget_counters(self, account: str, region: str, names: Iterable[str]) -> None:
         """Drop kept counts, to be counted afresh by their next reader (after a bulk load)."""

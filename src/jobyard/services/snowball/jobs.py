@@ -178,6 +178,8 @@ def _create_export_parts(scope: Scope, main: Resource, at_us: int) -> list[Resou
                        state=states.PENDING, schedule=False)
         scope.insert(part)
         parts.append(part)
+    # The family's part ids, in order: a part's step in a one-part family need not read its siblings.
+    main.doc["PartIds"] = [p.id for p in parts]
     enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us)
     scope.save(parts[0])
     return parts
@@ -188,7 +190,10 @@ def _after_part_moved(scope: Scope, part: Resource, at_us: int) -> list[Resource
     if main is None:
         return []
     touched = []
-    parts = [part if p.id == part.id else p for p in scope.children(JOB, main.id)]
+    if main.doc.get("PartIds") == [part.id]:
+        parts = [part]
+    else:   # several parts (or a family made before part ids were kept): read them
+        parts = [part if p.id == part.id else p for p in scope.children(JOB, main.id)]
     if part.state == states.IN_TRANSIT_TO_AWS:
         # The next part ships once the one before it is on its way back.
         waiting = next((p for p in parts if p.state == states.PENDING), None)
