@@ -9,8 +9,12 @@ Services declare one handler per resource kind (``Service.transitions()``): ``ha
 the same ``Context`` an operation gets, bound to the resource's account and region at the transition's due
 time (``ctx.now_us``), moves the resource to its next state and sets its next due time (or None). It may
 change other resources too: it saves them itself and returns them, so that any transition they now have
-due joins this round in time order. Each transition runs in a savepoint: one that raises is undone — rows
-and file work alike — logged, and taken off the schedule.
+due joins this round in time order.
+
+Transitions are applied in batches of up to ``BATCH_STEPS`` under one savepoint, their saves held back and
+written together (only the indexed columns that changed). A handler that raises rolls its batch back, and
+the batch is replayed one transition per savepoint: the failing one is undone — rows and file work alike —
+logged, and taken off the schedule, and the others land exactly as if applied one at a time.
 """
 
 from __future__ import annotations
