@@ -117,26 +117,42 @@ class Store:
         self.engine = create_store_engine(url)
         self.postgresql = self.engine.dialect.name == "postgresql"
         upgrade(self.engine, wall=wall)
+        # Connections kept checked out between transactions, writers' and readers' apart (a reader's carries
+        # its execution option): taking one costs a list pop instead of a pool checkout and a checkin, which
+        # cost more than a small read itself. ``list.pop`` and ``append`` are atomic, so threads share them.
+        # SQLite's only (a local file); a server's connections go through the pool, which pings them first.
+        self._keep = 0 if self.postgresql else _IDLE_CONNECTIONS
+        self._idle: dict[bool, list[Connection]] = {True: [], False: []}
+        self._closed = False
 
     @contextlib.contextmanager
     def transaction(self, write: bool = True) -> Iterator["Tx"]:
         """One transaction: committed when the block ends, rolled back when it raises; then the hooks run.
         ``write=False`` opens a reader, which must write nothing (see the module's notes)."""
-        with self.engine.connect() as conn:
+        idle = self._idle[write]
+        try:
+            conn = idle.pop()
+        except IndexError:
+            conn = self.engine.connect()
             if not write:
                 conn.execution_options(jobyard_read=True)
-            tx = Tx(conn, self.postgresql)
-            try:
-                with conn.begin():
-                    yield tx
-                    for fn in tx._before_commit:   # a failure here rolls the transaction back
-                        fn()
-                    if tx._earliest is not None:
-                        tx._publish_due()
-            except BaseException:
-                tx._finish(committed=False)
-                raise
-            tx._finish(committed=True)
+        tx = Tx(conn, self.postgresql)
+        try:
+            with conn.begin():
+                yield tx
+                for fn in tx._before_commit:   # a failure here rolls the transaction back
+                    fn()
+                if tx._earliest is not None:
+                    tx._publish_due()
+        except BaseException:
+            conn.close()   # not kept: after a failure the connection may be broken
+            tx._finish(committed=False)
+            raise
+        if len(idle) < self._keep and not self._closed:
+            idle.append(conn)
+        else:
+            conn.close()
+        tx._finish(committed=True)
 
     def exists(self, kind: str, account: str, region: str, id: str) -> bool:
         """Whether a resource exists, read outside any unit of work: one indexed lookup, no hooks, no catch-up
@@ -154,8 +170,15 @@ class Store:
             tx.conn.execute(delete(counters))
 
     def close(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
         self.engine.dispose()
 
+
+# Idle connections a store keeps per kind (writer, reader): below the pool's size, so others can still connect.
+_IDLE_CONNECTIONS = 2
 
 # Statements are built once, with bound parameters, so a request pays only for executing them.
 _c = resources.c
