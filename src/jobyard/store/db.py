@@ -270,16 +270,13 @@ def _where_filters(query, parent: bool, ref: bool, states: bool, arm: int | None
     return query
 
 
-def _after(query, columns, by: str, descending: bool):
-    """Only the rows past the bound position (``after0``...)."""
+def _keyset(query, columns, by: str, descending: bool, after: bool):
     key = [columns[c.name] for c in _SORT_KEYS[by]]
-    # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
-    # (the equivalent OR form makes SQLite scan from the start of the range).
-    position, at = tuple_(*key), tuple_(*(bindparam(f"after{i}") for i in range(len(key))))
-    return query.where(position < at if descending else position > at)
-
-
-def _ordered(query, key, descending: bool):
+    if after:
+        # A row-value comparison, which SQLite and PostgreSQL both answer with one index seek
+        # (the equivalent OR form makes SQLite scan from the start of the range).
+        position, at = tuple_(*key), tuple_(*(bindparam(f"after{i}") for i in range(len(key))))
+        query = query.where(position < at if descending else position > at)
     order = [c.desc() for c in key] if descending else [c.asc() for c in key]
     return query.order_by(*order).limit(bindparam("limit"))
 
@@ -287,19 +284,15 @@ def _ordered(query, key, descending: bool):
 @lru_cache(maxsize=None)
 def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: bool, after: bool,
                     arms: int = 0):
-    """One keyset page; with ``arms``, the page of several (region, state) pairs in one statement: a UNION ALL
-    of one SELECT per arm under the compound's ORDER BY and LIMIT. Each arm reads its own index range in sort
-    order, and the database merges them as they come (SQLite's merge of co-routines, PostgreSQL's Merge
-    Append), stopping at the LIMIT: no arm is sorted or read past the page. (An IN over regions or states
-    cannot read the index in sort order, so it would walk every row of the others.)"""
-    def one(arm=None):
-        query = _where_filters(select(*_COLUMNS), parent, ref, states, arm)
-        return _after(query, _c, by, descending) if after else query
-
+    """One keyset page; with ``arms``, the page of several (region, state) pairs in one statement: each arm
+    reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
+    regions or states cannot read the index in sort order, so it would walk every row of the others.)"""
     if not arms:
-        return _ordered(one(), [_c[c.name] for c in _SORT_KEYS[by]], descending)
-    merged = union_all(*(one(arm) for arm in range(arms)))
-    return _ordered(merged, [merged.selected_columns[c.name] for c in _SORT_KEYS[by]], descending)
+        return _keyset(_where_filters(select(*_COLUMNS), parent, ref, states), _c, by, descending, after)
+    branches = [select(_keyset(_where_filters(select(*_COLUMNS), parent, ref, states, arm), _c, by, descending,
+                               after).subquery()) for arm in range(arms)]
+    merged = union_all(*branches).subquery()
+    return _keyset(select(merged), merged.c, by, descending, after=False)
 
 
 @lru_cache(maxsize=None)
