@@ -60,6 +60,10 @@ _COLUMNS = [resources.c[name] for name in
             ("kind", "account", "region", "id", "parent", "state", "created_us", "next_due_us", "doc", "ref", "seq")]
 
 
+# What a page reads: kind and account are its filters' values, not read again for every row.
+_PAGE_COLUMNS = _COLUMNS[2:]
+
+
 def _row(row) -> Resource:
     return Resource(*row)
 
@@ -288,8 +292,8 @@ def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: 
     reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
     regions or states cannot read the index in sort order, so it would walk every row of the others.)"""
     if not arms:
-        return _keyset(_where_filters(select(*_COLUMNS), parent, ref, states), _c, by, descending, after)
-    branches = [select(_keyset(_where_filters(select(*_COLUMNS), parent, ref, states, arm), _c, by, descending,
+        return _keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states), _c, by, descending, after)
+    branches = [select(_keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states, arm), _c, by, descending,
                                after).subquery()) for arm in range(arms)]
     merged = union_all(*branches).subquery()
     return _keyset(select(merged), merged.c, by, descending, after=False)
@@ -410,16 +414,17 @@ class Tx:
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
         return rows[0] if rows else None
 
-    def _resources(self, statement, values: dict) -> list[Resource]:
-        """The rows of a SELECT of ``_COLUMNS`` as resources. A hot read: its text, compiled once per dialect
-        from the Core statement, runs on the driver's cursor (a Core execution costs twice the query);
-        statements with expanding parameters go through Core."""
+    def _resources(self, statement, values: dict, known: tuple = ()) -> list[Resource]:
+        """The rows of a SELECT of ``_COLUMNS`` as resources (of ``_PAGE_COLUMNS`` when ``known`` gives the
+        kind and account). A hot read: its text, compiled once per dialect from the Core statement, runs on
+        the driver's cursor (a Core execution costs twice the query); statements with expanding parameters
+        go through Core."""
         plan = _driver_plan(statement, self.conn.dialect)
         if plan is None:
-            return [_row(r) for r in self.conn.execute(statement, values)]
+            return [Resource(*known, *r) for r in self.conn.execute(statement, values)]
         sql, order, defaults = plan
         params = {**defaults, **values}
-        params = tuple(params[name] for name in order) if order is not None else params
+        params = tuple([params[name] for name in order]) if order is not None else params
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
             dispatch = self.conn.dispatch.before_cursor_execute
@@ -430,8 +435,14 @@ class Tx:
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        loads = orjson.loads
+        if known:
+            kind, account = known
+            return [Resource(kind, account, region, id, parent, state, created_us, next_due_us,
+                             doc if doc.__class__ is dict else loads(doc), ref, seq)
+                    for region, id, parent, state, created_us, next_due_us, doc, ref, seq in rows]
         return [Resource(kind, account, region, id, parent, state, created_us, next_due_us,
-                         doc if isinstance(doc, dict) else orjson.loads(doc), ref, seq)
+                         doc if doc.__class__ is dict else loads(doc), ref, seq)
                 for kind, account, region, id, parent, state, created_us, next_due_us, doc, ref, seq in rows]
 
     def insert(self, r: Resource) -> Resource:
@@ -550,7 +561,7 @@ class Tx:
         values["limit"] = limit + 1
         for i, value in enumerate(after or ()):
             values[f"after{i}"] = value
-        rows = self._resources(statement, values)
+        rows = self._resources(statement, values, (kind, account))
         return rows[:limit], len(rows) > limit
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
