@@ -171,7 +171,7 @@ def format_timestamp(value, fmt: str | None) -> int | float | str:
     fmt = (fmt or EPOCH_SECONDS).lower()
     if fmt == EPOCH_SECONDS:
         return epoch_seconds(value)
-    dt = as_datetime(value)
+    dt = value if type(value) is datetime and value.tzinfo is UTC else as_datetime(value)
     if fmt == RFC822:
         return format_datetime(dt.replace(microsecond=0), usegmt=True)
     # ISO 8601, written by hand so years below 1000 keep four digits.
