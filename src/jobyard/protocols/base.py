@@ -174,10 +174,11 @@ def format_timestamp(value, fmt: str | None) -> int | float | str:
     dt = value if type(value) is datetime and value.tzinfo is UTC else as_datetime(value)
     if fmt == RFC822:
         return format_datetime(dt.replace(microsecond=0), usegmt=True)
-    # ISO 8601, written by hand so years below 1000 keep four digits.
-    text = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
-    millis = dt.microsecond // 1000
-    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+    # ISO 8601 with four-digit years (``isoformat`` pads them too), at AWS's millisecond precision, with
+    # no fraction when it is zero; ``dt`` is in UTC, so its offset is the six characters "+00:00".
+    if dt.microsecond >= 1000:
+        return f"{dt.isoformat(timespec='milliseconds')[:-6]}Z"
+    return f"{dt.isoformat(timespec='seconds')[:-6]}Z"
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -564,12 +565,16 @@ class ShapeWriter:
         return None
 
     def _structure(self, shape: Shape, key) -> WriteFn:
-        fields: dict[str, tuple[str, WriteFn | None]] = {}   # member -> (wire name, writer)
+        plain: set[str] = set()   # members that go out as they are, under their own name
+        fields: dict[str, tuple[str, WriteFn | None]] = {}   # the others: member -> (wire name, writer)
 
         def write(value):
             out = {}
             for name, item in value.items():
                 if item is None:
+                    continue
+                if name in plain:
+                    out[name] = item
                     continue
                 field = fields.get(name)
                 if field is None:
@@ -581,7 +586,11 @@ class ShapeWriter:
         self._cache[key] = write   # before members, for recursive shapes
         for name, member in shape.members.items():
             wire_name = member.serialization.get("name", name) if self.location_names else name
-            fields[name] = (wire_name, self.compile(member))
+            writer = self.compile(member)
+            if writer is None and wire_name == name:
+                plain.add(name)
+            else:
+                fields[name] = (wire_name, writer)
         return write
 
 
