@@ -42,7 +42,13 @@ def local_name(tag: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Any character ``escape_text`` changes: text with none of them (nearly all) goes out as it is.
+_ESCAPED = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def escape_text(text: str) -> str:
+    if _ESCAPED.search(text) is None:
+        return text
     # '\r' as a reference, or XML parsers normalise it away.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     return _NOT_XML.sub("\ufffd", text)
@@ -261,6 +267,9 @@ class XmlEncoder:
 
         flat_items: dict[str, tuple[str, EncodeFn]] = {}   # flattened lists: their items' tag and writer
 
+        # Scalar members: their element's opening and closing tags, made once.
+        scalars: dict[str, tuple[str, Callable, str]] = {}
+
         def members(value, out):
             sequence = value.get(SEQUENCE) if flat_items else None
             together = {member for member, _ in sequence} if sequence else ()
@@ -274,7 +283,12 @@ class XmlEncoder:
                     continue
                 item = value.get(name)
                 if item is not None:
-                    encode(item, tag, out)
+                    scalar = scalars.get(name)
+                    if scalar is None:
+                        encode(item, tag, out)
+                    else:
+                        opening, text, closing = scalar
+                        out.append(f"{opening}{text(item)}{closing}")
 
         if key is not None:
             # Recursive shapes: a member of this shape's own type finds the writer under construction.
@@ -300,6 +314,8 @@ class XmlEncoder:
                 fields.append((name, tag, self._map_entries(member)))
             else:
                 fields.append((name, tag, self.compile(member)))
+                if member.type_name not in ("structure", "list", "map"):
+                    scalars[name] = (f"<{tag}{namespace_attribute(serialization)}>", self.text(member), f"</{tag}>")
         return attributes, members
 
     def _flat_list(self, shape: Shape) -> EncodeFn:
@@ -341,7 +357,8 @@ class XmlEncoder:
             return format_float
         if kind == "timestamp":
             fmt = (shape.serialization.get("timestampFormat") or ISO8601).lower()
-            return lambda value: escape_text(str(format_timestamp(value, fmt)))
+            # Digits, letters and punctuation XML leaves alone: nothing to escape.
+            return lambda value: str(format_timestamp(value, fmt))
         if kind == "blob":
             return lambda value: base64.b64encode(
                 value.encode("utf-8") if isinstance(value, str) else bytes(value)).decode("ascii")

@@ -63,6 +63,10 @@ _COLUMNS = [resources.c[name] for name in
             ("kind", "account", "region", "id", "parent", "state", "created_us", "next_due_us", "doc", "ref", "seq")]
 
 
+# What a page reads: kind and account are its filters' values, not read again for every row.
+_PAGE_COLUMNS = _COLUMNS[2:]
+
+
 def _row(row) -> Resource:
     return Resource(*row)
 
@@ -143,28 +147,44 @@ class Store:
         self.engine = create_store_engine(url)
         self.postgresql = self.engine.dialect.name == "postgresql"
         upgrade(self.engine, wall=wall)
+        # Connections kept checked out between transactions, writers' and readers' apart (a reader's carries
+        # its execution option): taking one costs a list pop instead of a pool checkout and a checkin, which
+        # cost more than a small read itself. ``list.pop`` and ``append`` are atomic, so threads share them.
+        # SQLite's only (a local file); a server's connections go through the pool, which pings them first.
+        self._keep = 0 if self.postgresql else _IDLE_CONNECTIONS
+        self._idle: dict[bool, list[Connection]] = {True: [], False: []}
+        self._closed = False
 
     @contextlib.contextmanager
     def transaction(self, write: bool = True) -> Iterator["Tx"]:
         """One transaction: committed when the block ends, rolled back when it raises; then the hooks run.
         ``write=False`` opens a reader, which must write nothing (see the module's notes)."""
-        with self.engine.connect() as conn:
+        idle = self._idle[write]
+        try:
+            conn = idle.pop()
+        except IndexError:
+            conn = self.engine.connect()
             if not write:
                 conn.execution_options(jobyard_read=True)
-            tx = Tx(conn, self.postgresql)
-            try:
-                with conn.begin():
-                    yield tx
-                    if tx._deferred or tx._bumps:
-                        tx.flush()
-                    for fn in tx._before_commit:   # a failure here rolls the transaction back
-                        fn()
-                    if tx._earliest is not None:
-                        tx._publish_due()
-            except BaseException:
-                tx._finish(committed=False)
-                raise
-            tx._finish(committed=True)
+        tx = Tx(conn, self.postgresql)
+        try:
+            with conn.begin():
+                yield tx
+                if tx._deferred or tx._bumps:
+                    tx.flush()
+                for fn in tx._before_commit:   # a failure here rolls the transaction back
+                    fn()
+                if tx._earliest is not None:
+                    tx._publish_due()
+        except BaseException:
+            conn.close()   # not kept: after a failure the connection may be broken
+            tx._finish(committed=False)
+            raise
+        if len(idle) < self._keep and not self._closed:
+            idle.append(conn)
+        else:
+            conn.close()
+        tx._finish(committed=True)
 
     def exists(self, kind: str, account: str, region: str, id: str) -> bool:
         """Whether a resource exists, read outside any unit of work: one indexed lookup, no hooks, no catch-up
@@ -182,8 +202,15 @@ class Store:
             tx.conn.execute(delete(counters))
 
     def close(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
         self.engine.dispose()
 
+
+# Idle connections a store keeps per kind (writer, reader): below the pool's size, so others can still connect.
+_IDLE_CONNECTIONS = 2
 
 # Statements are built once, with bound parameters, so a request pays only for executing them.
 _c = resources.c
@@ -321,8 +348,8 @@ def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: 
     reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
     regions or states cannot read the index in sort order, so it would walk every row of the others.)"""
     if not arms:
-        return _keyset(_where_filters(select(*_COLUMNS), parent, ref, states), _c, by, descending, after)
-    branches = [select(_keyset(_where_filters(select(*_COLUMNS), parent, ref, states, arm), _c, by, descending,
+        return _keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states), _c, by, descending, after)
+    branches = [select(_keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states, arm), _c, by, descending,
                                after).subquery()) for arm in range(arms)]
     merged = union_all(*branches).subquery()
     return _keyset(select(merged), merged.c, by, descending, after=False)
@@ -453,16 +480,17 @@ class Tx:
         r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
-    def _resources(self, statement, values: dict) -> list[Resource]:
-        """The rows of a SELECT of ``_COLUMNS`` as resources. A hot read: its text, compiled once per dialect
-        from the Core statement, runs on the driver's cursor (a Core execution costs twice the query);
-        statements with expanding parameters go through Core."""
+    def _resources(self, statement, values: dict, known: tuple = ()) -> list[Resource]:
+        """The rows of a SELECT of ``_COLUMNS`` as resources (of ``_PAGE_COLUMNS`` when ``known`` gives the
+        kind and account). A hot read: its text, compiled once per dialect from the Core statement, runs on
+        the driver's cursor (a Core execution costs twice the query); statements with expanding parameters
+        go through Core."""
         plan = _driver_plan(statement, self.conn.dialect)
         if plan is None:
-            return [_row(r) for r in self.conn.execute(statement, values)]
+            return [Resource(*known, *r) for r in self.conn.execute(statement, values)]
         sql, order, defaults = plan
         params = {**defaults, **values}
-        params = tuple(params[name] for name in order) if order is not None else params
+        params = tuple([params[name] for name in order]) if order is not None else params
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
             dispatch = self.conn.dispatch.before_cursor_execute
@@ -473,8 +501,14 @@ class Tx:
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        loads = orjson.loads
+        if known:
+            kind, account = known
+            return [Resource(kind, account, region, id, parent, state, created_us, next_due_us,
+                             doc if doc.__class__ is dict else loads(doc), ref, seq)
+                    for region, id, parent, state, created_us, next_due_us, doc, ref, seq in rows]
         return [Resource(kind, account, region, id, parent, state, created_us, next_due_us,
-                         doc if isinstance(doc, dict) else orjson.loads(doc), ref, seq)
+                         doc if doc.__class__ is dict else loads(doc), ref, seq)
                 for kind, account, region, id, parent, state, created_us, next_due_us, doc, ref, seq in rows]
 
     def insert(self, r: Resource) -> Resource:
@@ -656,7 +690,7 @@ class Tx:
         values["limit"] = limit + 1
         for i, value in enumerate(after or ()):
             values[f"after{i}"] = value
-        rows = self._resources(statement, values)
+        rows = self._resources(statement, values, (kind, account))
         return rows[:limit], len(rows) > limit
 
     def count(self, kind: str, account: str, region: str, *, parent: str | None = None,
