@@ -161,11 +161,13 @@ def test_list_jobs_pages_read_the_state_index_in_order(harness):
     with harness.store.engine.connect() as conn:
         plans = [[row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)]
                  for sql, parameters in pages]
-    # completed=true reads Succeeded and Failed each from its own index range under its own LIMIT; what is
-    # sorted afterwards is at most limit + 1 rows of each.
+    # completed=true reads Succeeded and Failed each from its own index range under its own LIMIT (the keys
+    # alone, from the index); what is sorted afterwards is at most limit + 1 keys of each, and only the page's
+    # own rows are then read, by primary key.
     merged, *single = plans
-    assert sum(step.startswith("SEARCH resources USING INDEX ix_resources_parent_state_created")
+    assert sum(step.startswith("SEARCH resources USING COVERING INDEX ix_resources_parent_state_created")
                for step in merged) == 2, merged
+    assert any(step.startswith("SEARCH resources USING INTEGER PRIMARY KEY") for step in merged), merged
     assert not any(step.startswith("SCAN resources") for step in merged), merged
     for plan in single:
         assert any("ix_resources_parent_state_created" in step for step in plan), plan

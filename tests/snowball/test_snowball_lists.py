@@ -146,3 +146,31 @@ def test_list_cluster_jobs_pages(snowball):
     other = snowball.create_cluster(JobType="LOCAL_USE", AddressId=address, SnowballType="EDGE",
                                     ShippingOption="SECOND_DAY")["ClusterId"]
     expect_error(snowball, "ListClusterJobs", "InvalidNextTokenException", 400, ClusterId=other, NextToken=token)
+
+
+def test_walk_entries_match_each_jobs_description(server, snowball, protocol):
+    """Every entry of a walk across US regions (merged pages) says what DescribeJob says of that job, its
+    CreationDate included at millisecond precision (fractions below a millisecond are dropped, a whole second
+    has none)."""
+    west = _in_region(server, snowball, protocol, "us-west-2")
+    addresses = {client: create_address(client) for client in (snowball, west)}
+    created = []
+    for i, step in enumerate([0.0015, 0.25, 1.0, 0.0004, 0.999, 0.5, 0.001]):
+        server.advance(step)
+        client = snowball if i % 2 else west
+        extra = {"Description": f"walked {i}"} if i % 3 else {}
+        created.append(create_job(client, addresses[client], **extra))
+    walked = [e for page in west.get_paginator("list_jobs").paginate(PaginationConfig={"PageSize": 2})
+              for e in page["JobListEntries"]]
+    assert [e["JobId"] for e in walked] == created
+    fractions = set()
+    for entry in walked:
+        described = west.describe_job(JobId=entry["JobId"])["JobMetadata"] if entry["JobId"] in created[::2] \
+            else snowball.describe_job(JobId=entry["JobId"])["JobMetadata"]
+        expected = {k: described[k] for k in ("JobId", "JobState", "JobType", "SnowballType", "CreationDate")}
+        expected["IsMaster"] = False
+        if described.get("Description"):
+            expected["Description"] = described["Description"]
+        assert entry == expected
+        fractions.add(entry["CreationDate"].microsecond)
+    assert len(fractions) > 2 and all(f % 1000 == 0 for f in fractions)

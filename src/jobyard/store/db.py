@@ -346,13 +346,19 @@ def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: 
                     arms: int = 0):
     """One keyset page; with ``arms``, the page of several (region, state) pairs in one statement: each arm
     reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
-    regions or states cannot read the index in sort order, so it would walk every row of the others.)"""
+    regions or states cannot read the index in sort order, so it would walk every row of the others.)
+    The arms read only the sort key and ``seq`` (from the index alone); the page's own rows are then read by
+    primary key, so the rows the merge drops are never read and no document is copied through the merge."""
     if not arms:
         return _keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states), _c, by, descending, after)
-    branches = [select(_keyset(_where_filters(select(*_PAGE_COLUMNS), parent, ref, states, arm), _c, by, descending,
+    keys = [*_SORT_KEYS[by], _c.seq] if by != "created" else list(_SORT_KEYS[by])
+    branches = [select(_keyset(_where_filters(select(*keys), parent, ref, states, arm), _c, by, descending,
                                after).subquery()) for arm in range(arms)]
     merged = union_all(*branches).subquery()
-    return _keyset(select(merged), merged.c, by, descending, after=False)
+    page = _keyset(select(merged), merged.c, by, descending, after=False).subquery()
+    joined = select(*_PAGE_COLUMNS).select_from(resources.join(page, _c.seq == page.c.seq))
+    key = [page.c[c.name] for c in _SORT_KEYS[by]]
+    return joined.order_by(*([c.desc() for c in key] if descending else [c.asc() for c in key]))
 
 
 @lru_cache(maxsize=None)
