@@ -218,6 +218,10 @@ _ONE = and_(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c
             _c.id == bindparam("id"))
 _GET = select(*_COLUMNS).where(_ONE)
 _EXISTS = select(_c.seq).where(_ONE)
+# One resource row, every column but seq (which the database numbers) bound by its own name.
+_INSERT = insert(resources).values({name: bindparam(name) for name in (
+    "kind", "account", "region", "id", "parent", "ref", "state", "created_us", "next_due_us", "doc")})
+_INSERT_RETURNING = _INSERT.returning(_c.seq)
 # UPDATE reserves the column names for its SET values, so its WHERE binds under other names.
 _SAVE = (update(resources)
          .where(_c.kind == bindparam("w_kind"), _c.account == bindparam("w_account"),
@@ -514,7 +518,15 @@ class Tx:
     def insert(self, r: Resource) -> Resource:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
-        r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
+        # On the driver's cursor, the statement's text compiled once per dialect (as ``_write`` runs saves):
+        # a Core execution of one small INSERT costs more than the INSERT. The new row's seq comes back as
+        # the cursor's lastrowid on SQLite (seq is the rowid) and from RETURNING elsewhere.
+        values = _values(r)
+        values["doc"] = orjson.dumps(r.doc).decode()
+        if self.postgresql:
+            r.seq = self._execute(_INSERT_RETURNING, values, lambda cursor: cursor.fetchone()[0])
+        else:
+            r.seq = self._execute(_INSERT, values, lambda cursor: cursor.lastrowid)
         r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
@@ -574,6 +586,24 @@ class Tx:
                 self._write(statement, values)
         for r in rows:
             r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+
+    def _execute(self, statement, values: dict, result=None):
+        """Run one statement on the driver's cursor, its text compiled once per dialect from the Core
+        statement (its literals bound as Core binds them); ``result(cursor)`` is what it returns."""
+        sql, order, defaults = _driver_plan(statement, self.conn.dialect)
+        if defaults:
+            values = {**defaults, **values}
+        params = tuple([values[name] for name in order]) if order is not None else values
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            dispatch = self.conn.dispatch.before_cursor_execute
+            if dispatch:   # listeners of Core's statement event still see the statement
+                for listener in dispatch:
+                    listener(self.conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+            return result(cursor) if result is not None else None
+        finally:
+            cursor.close()
 
     def _write(self, statement, rows: list[dict]) -> None:
         """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
@@ -740,7 +770,8 @@ class Tx:
         """Lower ``clock.next_due_us`` to the earliest due time this transaction set (run just before commit,
         after everything else, so on PostgreSQL the clock row's lock is the last this transaction takes)."""
         statement = _CLOCK_LOWER_LOCKING if self.postgresql else _CLOCK_LOWER_SQLITE
-        self.conn.execute(statement, {"due": self._earliest})
+        # Every transaction that schedules runs it: on the driver's cursor, like ``_write``.
+        self._execute(statement, {"due": self._earliest})
         self._earliest = None
 
     def clock_row(self, lock: bool = False) -> "ClockRow":
