@@ -199,6 +199,7 @@ class Store:
         with self.transaction() as tx:
             tx.conn.execute(delete(resources))
             tx.conn.execute(_CLOCK_NEXT_DUE_NONE)
+            tx._clock_due = _UNKNOWN
             tx.conn.execute(delete(counters))
 
     def close(self) -> None:
@@ -208,6 +209,9 @@ class Store:
                 idle.pop().close()
         self.engine.dispose()
 
+
+# A clock.next_due_us this transaction has not read (None is a value: no bound).
+_UNKNOWN = object()
 
 # Idle connections a store keeps per kind (writer, reader): below the pool's size, so others can still connect.
 _IDLE_CONNECTIONS = 2
@@ -406,6 +410,10 @@ class Tx:
         self.conn = conn
         self.postgresql = postgresql
         self._earliest: int | None = None   # the earliest next_due_us this transaction has set
+        # On SQLite, clock.next_due_us as this transaction read it (``_UNKNOWN`` until then, or after it was
+        # rewritten otherwise than by ``_publish_due``): a writer holds the database's write lock (or, begun
+        # as a reader, can only write while its snapshot is the newest), so nobody else changes it meanwhile.
+        self._clock_due = _UNKNOWN
         self._before_commit: list = []
         self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
         self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
@@ -448,6 +456,7 @@ class Tx:
                 if self._deferred or self._bumps:
                     self.flush()
         except BaseException:
+            self._clock_due = _UNKNOWN   # what the savepoint wrote to the clock row is undone
             self._deferred.clear()   # held-back saves of the undone work go with it
             self._deferred_columns.clear()
             self._deferred_families.clear()
@@ -769,10 +778,15 @@ class Tx:
     def _publish_due(self) -> None:
         """Lower ``clock.next_due_us`` to the earliest due time this transaction set (run just before commit,
         after everything else, so on PostgreSQL the clock row's lock is the last this transaction takes)."""
+        due, known = self._earliest, self._clock_due
+        self._earliest = None
+        if known is not _UNKNOWN and known is not None and known <= due:
+            return   # the bound is already as low: the UPDATE would change nothing
         statement = _CLOCK_LOWER_LOCKING if self.postgresql else _CLOCK_LOWER_SQLITE
         # Every transaction that schedules runs it: on the driver's cursor, like ``_write``.
-        self._execute(statement, {"due": self._earliest})
-        self._earliest = None
+        self._execute(statement, {"due": due})
+        if known is not _UNKNOWN:
+            self._clock_due = due
 
     def clock_row(self, lock: bool = False) -> "ClockRow":
         """The clock row: (anchor_us, wall_anchor, scale, version, next_due_us); ``lock`` takes its row lock
@@ -784,9 +798,12 @@ class Tx:
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(_CLOCK_ROW_TEXT)
-            return ClockRow(*cursor.fetchone())
+            row = ClockRow(*cursor.fetchone())
         finally:
             cursor.close()
+        if not self.postgresql:
+            self._clock_due = row.next_due_us
+        return row
 
     def steer_clock(self, anchor_us: int, wall_anchor: float, scale: float) -> None:
         """Set the clock's anchors and scale and bump its version (the row should be read with ``lock``)."""
