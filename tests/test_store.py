@@ -39,3 +39,40 @@ def test_tokens_are_bound_to_their_context():
     for forged in ["", ".", "abc", token + "x", "!" + token, token.replace(".", "")]:
         with pytest.raises(InvalidToken):
             signer.decode(forged, ("acct", "op"))
+
+
+def test_the_clock_rows_due_bound_only_goes_down_and_savepoints_undo_it(tmp_path):
+    store = Store(sqlite_url(str(tmp_path / "s.db")))
+
+    def bound():
+        with store.transaction() as tx:
+            return tx.clock_row().next_due_us
+
+    def schedule(id, due, read_clock=True):
+        with store.transaction() as tx:
+            if read_clock:
+                tx.clock_row()
+            return tx.insert(Resource("k", "a", "r", id, created_us=1, next_due_us=due))
+
+    first = schedule("a", 2000, read_clock=False)
+    assert bound() == 2000 and first.seq is not None
+    second = schedule("b", 3000)   # later than the bound: it stays
+    assert bound() == 2000 and second.seq > first.seq
+    schedule("c", 1000)            # earlier: it is lowered
+    assert bound() == 1000
+    with store.transaction() as tx:
+        tx.clock_row()
+        with pytest.raises(RuntimeError):
+            with tx.savepoint():
+                tx.insert(Resource("k", "a", "r", "undone", created_us=1, next_due_us=100))
+                assert tx.refresh_next_due() == 100   # read as 100 inside, then undone
+                raise RuntimeError
+        tx.insert(Resource("k", "a", "r", "d", created_us=1, next_due_us=500))
+    assert bound() == 500
+    store.reset()
+    assert bound() is None
+    schedule("e", 4000)
+    assert bound() == 4000
+    with store.transaction() as tx:
+        assert [r.id for r in tx.page("k", "a", "r", limit=10)[0]] == ["e"]
+    store.close()

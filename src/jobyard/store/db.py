@@ -199,6 +199,7 @@ class Store:
         with self.transaction() as tx:
             tx.conn.execute(delete(resources))
             tx.conn.execute(_CLOCK_NEXT_DUE_NONE)
+            tx._clock_due = _UNKNOWN
             tx.conn.execute(delete(counters))
 
     def close(self) -> None:
@@ -209,6 +210,9 @@ class Store:
         self.engine.dispose()
 
 
+# A clock.next_due_us this transaction has not read (None is a value: no bound).
+_UNKNOWN = object()
+
 # Idle connections a store keeps per kind (writer, reader): below the pool's size, so others can still connect.
 _IDLE_CONNECTIONS = 2
 
@@ -218,6 +222,10 @@ _ONE = and_(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c
             _c.id == bindparam("id"))
 _GET = select(*_COLUMNS).where(_ONE)
 _EXISTS = select(_c.seq).where(_ONE)
+# One resource row, every column but seq (which the database numbers) bound by its own name.
+_INSERT = insert(resources).values({name: bindparam(name) for name in (
+    "kind", "account", "region", "id", "parent", "ref", "state", "created_us", "next_due_us", "doc")})
+_INSERT_RETURNING = _INSERT.returning(_c.seq)
 # UPDATE reserves the column names for its SET values, so its WHERE binds under other names.
 _SAVE = (update(resources)
          .where(_c.kind == bindparam("w_kind"), _c.account == bindparam("w_account"),
@@ -408,6 +416,10 @@ class Tx:
         self.conn = conn
         self.postgresql = postgresql
         self._earliest: int | None = None   # the earliest next_due_us this transaction has set
+        # On SQLite, clock.next_due_us as this transaction read it (``_UNKNOWN`` until then, or after it was
+        # rewritten otherwise than by ``_publish_due``): a writer holds the database's write lock (or, begun
+        # as a reader, can only write while its snapshot is the newest), so nobody else changes it meanwhile.
+        self._clock_due = _UNKNOWN
         self._before_commit: list = []
         self._levels = [_Hooks()]   # the transaction, then one entry per open savepoint
         self.extensions: dict = {}  # per-transaction state of the layers above (the transaction's file view)
@@ -450,6 +462,7 @@ class Tx:
                 if self._deferred or self._bumps:
                     self.flush()
         except BaseException:
+            self._clock_due = _UNKNOWN   # what the savepoint wrote to the clock row is undone
             self._deferred.clear()   # held-back saves of the undone work go with it
             self._deferred_columns.clear()
             self._deferred_families.clear()
@@ -520,7 +533,15 @@ class Tx:
     def insert(self, r: Resource) -> Resource:
         if r.next_due_us is not None:
             self._scheduled(r.next_due_us)
-        r.seq = self.conn.execute(insert(resources), _values(r)).inserted_primary_key[0]
+        # On the driver's cursor, the statement's text compiled once per dialect (as ``_write`` runs saves):
+        # a Core execution of one small INSERT costs more than the INSERT. The new row's seq comes back as
+        # the cursor's lastrowid on SQLite (seq is the rowid) and from RETURNING elsewhere.
+        values = _values(r)
+        values["doc"] = orjson.dumps(r.doc).decode()
+        if self.postgresql:
+            r.seq = self._execute(_INSERT_RETURNING, values, lambda cursor: cursor.fetchone()[0])
+        else:
+            r.seq = self._execute(_INSERT, values, lambda cursor: cursor.lastrowid)
         r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return r
 
@@ -580,6 +601,24 @@ class Tx:
                 self._write(statement, values)
         for r in rows:
             r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+
+    def _execute(self, statement, values: dict, result=None):
+        """Run one statement on the driver's cursor, its text compiled once per dialect from the Core
+        statement (its literals bound as Core binds them); ``result(cursor)`` is what it returns."""
+        sql, order, defaults = _driver_plan(statement, self.conn.dialect)
+        if defaults:
+            values = {**defaults, **values}
+        params = tuple([values[name] for name in order]) if order is not None else values
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            dispatch = self.conn.dispatch.before_cursor_execute
+            if dispatch:   # listeners of Core's statement event still see the statement
+                for listener in dispatch:
+                    listener(self.conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+            return result(cursor) if result is not None else None
+        finally:
+            cursor.close()
 
     def _write(self, statement, rows: list[dict]) -> None:
         """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
@@ -745,9 +784,15 @@ class Tx:
     def _publish_due(self) -> None:
         """Lower ``clock.next_due_us`` to the earliest due time this transaction set (run just before commit,
         after everything else, so on PostgreSQL the clock row's lock is the last this transaction takes)."""
-        statement = _CLOCK_LOWER_LOCKING if self.postgresql else _CLOCK_LOWER_SQLITE
-        self.conn.execute(statement, {"due": self._earliest})
+        due, known = self._earliest, self._clock_due
         self._earliest = None
+        if known is not _UNKNOWN and known is not None and known <= due:
+            return   # the bound is already as low: the UPDATE would change nothing
+        statement = _CLOCK_LOWER_LOCKING if self.postgresql else _CLOCK_LOWER_SQLITE
+        # Every transaction that schedules runs it: on the driver's cursor, like ``_write``.
+        self._execute(statement, {"due": due})
+        if known is not _UNKNOWN:
+            self._clock_due = due
 
     def clock_row(self, lock: bool = False) -> "ClockRow":
         """The clock row: (anchor_us, wall_anchor, scale, version, next_due_us); ``lock`` takes its row lock
@@ -759,9 +804,12 @@ class Tx:
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(_CLOCK_ROW_TEXT)
-            return ClockRow(*cursor.fetchone())
+            row = ClockRow(*cursor.fetchone())
         finally:
             cursor.close()
+        if not self.postgresql:
+            self._clock_due = row.next_due_us
+        return row
 
     def steer_clock(self, anchor_us: int, wall_anchor: float, scale: float) -> None:
         """Set the clock's anchors and scale and bump its version (the row should be read with ``lock``)."""
