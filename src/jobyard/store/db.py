@@ -210,6 +210,10 @@ class Store:
         self.engine.dispose()
 
 
+def _fetch_all(cursor) -> list:
+    return cursor.fetchall()
+
+
 # A clock.next_due_us this transaction has not read (None is a value: no bound).
 _UNKNOWN = object()
 
@@ -510,16 +514,7 @@ class Tx:
         sql, order, defaults = plan
         params = {**defaults, **values}
         params = tuple([params[name] for name in order]) if order is not None else params
-        cursor = self.conn.connection.dbapi_connection.cursor()
-        try:
-            dispatch = self.conn.dispatch.before_cursor_execute
-            if dispatch:   # listeners of Core's statement event still see the statement
-                for listener in dispatch:
-                    listener(self.conn, cursor, sql, params, None, False)
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = self._on_cursor(sql, params, _fetch_all)
         loads = orjson.loads
         if known:
             kind, account = known
@@ -609,33 +604,33 @@ class Tx:
         if defaults:
             values = {**defaults, **values}
         params = tuple([values[name] for name in order]) if order is not None else values
-        cursor = self.conn.connection.dbapi_connection.cursor()
-        try:
-            dispatch = self.conn.dispatch.before_cursor_execute
-            if dispatch:   # listeners of Core's statement event still see the statement
-                for listener in dispatch:
-                    listener(self.conn, cursor, sql, params, None, False)
-            cursor.execute(sql, params)
-            return result(cursor) if result is not None else None
-        finally:
-            cursor.close()
+        return self._on_cursor(sql, params, result)
 
     def _write(self, statement, rows: list[dict]) -> None:
         """Run a write of resource rows (``doc`` already JSON text) once per entry of ``rows``, on the
         driver's cursor with the statement's text compiled once per dialect (as ``_resources`` reads)."""
         sql, order, _defaults = _driver_plan(statement, self.conn.dialect)
         params = [tuple(v[name] for name in order) for v in rows] if order is not None else rows
+        if len(params) > 1:
+            self._on_cursor(sql, params, many=True)
+        else:
+            self._on_cursor(sql, params[0])
+
+    def _on_cursor(self, sql: str, params, result=None, many: bool = False):
+        """Run compiled ``sql`` on the driver's own cursor (same transaction; a fraction of a Core execution's
+        cost), once or, with ``many``, once per entry of ``params``; ``result(cursor)`` is what it returns.
+        Listeners of Core's statement event still see the statement."""
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
             dispatch = self.conn.dispatch.before_cursor_execute
-            many = len(params) > 1
-            if dispatch:   # listeners of Core's statement event still see the statement
+            if dispatch:
                 for listener in dispatch:
-                    listener(self.conn, cursor, sql, params if many else params[0], None, many)
+                    listener(self.conn, cursor, sql, params, None, many)
             if many:
                 cursor.executemany(sql, params)
             else:
-                cursor.execute(sql, params[0])
+                cursor.execute(sql, params)
+            return result(cursor) if result is not None else None
         finally:
             cursor.close()
 
