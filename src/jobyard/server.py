@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Iterator, Mapping
 
 from . import admin
@@ -60,7 +60,6 @@ _MODELS: dict[str, object] = {}
 _CODEC_POOL: dict[tuple[str, str], list] = {}
 _CACHE_LOCK = threading.Lock()
 _MODEL_LOCK = threading.Lock()
-_SESSION: list = []
 
 
 class _Models(Mapping):
@@ -74,11 +73,7 @@ class _Models(Mapping):
             with _MODEL_LOCK:
                 model = _MODELS.get(name)
                 if model is None:
-                    if not _SESSION:
-                        import botocore.session
-
-                        _SESSION.append(botocore.session.get_session())
-                    _MODELS[name] = model = _SESSION[0].get_service_model(name)
+                    _MODELS[name] = model = _botocore_session().get_service_model(name)
         return model
 
     def __iter__(self) -> Iterator[str]:
@@ -88,13 +83,16 @@ class _Models(Mapping):
         return len(_served())
 
 
-_SERVED: list[str] = []
+@cache
+def _served() -> tuple[str, ...]:
+    return tuple(service.model_name for service in all_services())
 
 
-def _served() -> list[str]:
-    if not _SERVED:
-        _SERVED[:] = [service.model_name for service in all_services()]
-    return _SERVED
+@cache
+def _botocore_session():
+    import botocore.session   # imported at first use: it costs a start more than the rest of jobyard
+
+    return botocore.session.get_session()
 
 
 MODELS = _Models()
