@@ -50,12 +50,10 @@ def config(connection: Connection | None = None, wall=time.time):
 
 def current(conn: Connection) -> str | None:
     """The store's revision: None for an empty database, "0001" for one made before migrations existed."""
-    names = set(inspect(conn).get_table_names())
-    if "alembic_version" in names:
-        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if found is not None:
-            return found
-    return "0001" if "resources" in names else None
+    found = _read_revision(conn)
+    if found is not None:
+        return found
+    return "0001" if inspect(conn).has_table("resources") else None
 
 
 def upgrade(engine: Engine, target: str = HEAD, wall=time.time) -> None:
