@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,32 +191,46 @@ def list_rows(tmp: str, large: int, seconds: float) -> None:
                                                      "headers": {"Authorization": _sig("dataexchange")}},
         }
         requests["S3 Control ListJobs MaxResults=10"]["headers"]["Authorization"] = _sig("s3")
-        small_rate = None
         for name, request in requests.items():
             rate, cpu = wrk(url, pid, seconds, **request)
             row(f"{name}, 1,000 jobs", f"{rate:,.0f} req/s, {cpu:.0f} us CPU/req", f"bare {bare_rate:,.0f} req/s",
                 f"{rate / bare_rate:.3f}", ">= 0.33")
-            small_rate = small_rate or rate
     big = os.path.join(tmp, "large")
     began = time.perf_counter()
     seed(big, "snowball", large)
     seeded = time.perf_counter() - began
     row(f"jobyard seed, {large:,} Snowball jobs", f"{seeded:.1f} s", "", "", "< 60 s for 1,000,000")
-    with jobyard(big) as (url, pid, started):
-        rate, cpu = wrk(url, pid, seconds, **snowball_list({"MaxResults": 10}))
+    # Both stores served at once and measured in turns (best of three each), so a burst of load elsewhere on
+    # the machine does not decide the ratio.
+    page = snowball_list({"MaxResults": 10})
+    with jobyard(small) as (small_url, small_pid, _), jobyard(big) as (url, pid, started):
+        small_runs, large_runs = [], []
+        for _ in range(3):
+            small_runs.append(wrk(small_url, small_pid, seconds, **page))
+            large_runs.append(wrk(url, pid, seconds, **page))
+        (small_rate, small_cpu), (rate, cpu) = max(small_runs), max(large_runs)
         row(f"Snowball ListJobs MaxResults=10, {large:,} jobs", f"{rate:,.0f} req/s, {cpu:.0f} us CPU/req",
-            f"1,000 jobs {small_rate:,.0f} req/s", f"{rate / small_rate:.2f}", ">= 0.90")
+            f"1,000 jobs {small_rate:,.0f} req/s, {small_cpu:.0f} us CPU/req",
+            f"{rate / small_rate:.2f} (CPU {small_cpu / cpu:.2f})", ">= 0.90")
         token = _deep_token(url, int(large * 0.9))
-        deep, _ = wrk(url, pid, seconds, **snowball_list({"MaxResults": 10, "NextToken": token}))
-        row("deep page (90 % in) vs page 1", f"{1e6 / deep:,.0f} us/req", f"page 1 {1e6 / rate:,.0f} us/req",
-            f"{rate / deep:.2f}", "<= 1.10")
+        deep_page = snowball_list({"MaxResults": 10, "NextToken": token})
+        first_runs, deep_runs = [], []
+        for _ in range(3):
+            first_runs.append(wrk(url, pid, seconds, **page)[0])
+            deep_runs.append(wrk(url, pid, seconds, **deep_page)[0])
+        first, deep = max(first_runs), max(deep_runs)
+        row("deep page (90 % in) vs page 1", f"{1e6 / deep:,.0f} us/req", f"page 1 {1e6 / first:,.0f} us/req",
+            f"{first / deep:.2f}", "<= 1.10")
         row(f"resident memory, {large:,} jobs, after serving", f"{rss_mib(pid):.0f} MB", "", "",
             "<= 100 MB at 1,000,000")
-    with jobyard(big) as (url, pid, started_large):
-        pass
-    with jobyard(os.path.join(tmp, "empty")) as (url, pid, started_empty):
-        pass
-    row("start to healthy", f"{started_large:.2f} s ({large:,} jobs)", f"empty store {started_empty:.2f} s",
+    # Start-up in turns too: the median of five starts of each.
+    starts: dict[str, list[float]] = {"large": [], "empty": []}
+    for _ in range(5):
+        for name, data_dir in (("large", big), ("empty", os.path.join(tmp, "empty"))):
+            with jobyard(data_dir) as (_, _, started):
+                starts[name].append(started)
+    started_large, started_empty = (statistics.median(starts[name]) for name in ("large", "empty"))
+    row("start to healthy (median of 5)", f"{started_large:.2f} s ({large:,} jobs)", f"empty store {started_empty:.2f} s",
         f"{started_large / started_empty:.2f}", "<= 0.3 s")
 
 
