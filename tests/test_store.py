@@ -76,3 +76,50 @@ def test_the_clock_rows_due_bound_only_goes_down_and_savepoints_undo_it(tmp_path
     with store.transaction() as tx:
         assert [r.id for r in tx.page("k", "a", "r", limit=10)[0]] == ["e"]
     store.close()
+
+
+def test_rows_with_no_parent_or_ref_are_listed_and_the_partial_indexes_are_read(tmp_path):
+    """The parent, ref and due indexes hold only rows that have one: every filter form still lists exactly its
+    rows, and the queries that name a parent, a ref or a due time read those indexes (no scan, no sort)."""
+    from sqlalchemy import event
+
+    store = Store(sqlite_url(str(tmp_path / "s.db")))
+    with store.transaction() as tx:
+        tx.insert_many(Resource("k", "a", "r", f"id{i:03d}", parent=("", "p1", "p2")[i % 3], ref=("", "f")[i % 2],
+                                state=("X", "Y")[i % 2], created_us=1000 + i,
+                                next_due_us=5000 + i if i % 4 == 0 else None) for i in range(60))
+    statements = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, parameters, context, many: statements.append((sql, parameters)))
+    with store.transaction() as tx:
+        def ids(**filters):
+            rows, more = tx.page("k", "a", "r", limit=100, **filters)
+            assert not more
+            return [r.id for r in rows]
+
+        every = [f"id{i:03d}" for i in range(60)]
+        assert ids(parent="") == [i for n, i in enumerate(every) if n % 3 == 0]
+        assert ids(parent="p1") == [i for n, i in enumerate(every) if n % 3 == 1]
+        assert ids(parent="p2", states=["X", "Y"]) == [i for n, i in enumerate(every) if n % 3 == 2]
+        assert ids(ref="f") == [i for n, i in enumerate(every) if n % 2 == 1]
+        assert ids(ref="") == [i for n, i in enumerate(every) if n % 2 == 0]
+        assert ids(parent="", by="id") == [i for n, i in enumerate(every) if n % 3 == 0]
+        assert ids(parent="p1", by="id") == [i for n, i in enumerate(every) if n % 3 == 1]
+        assert [r.id for r in tx.children("k", "a", "r", "p2")] == [i for n, i in enumerate(every) if n % 3 == 2]
+        assert [r.id for r in tx.children("k", "a", "r", "")] == [i for n, i in enumerate(every) if n % 3 == 0]
+        assert tx.count("k", "a", "r", parent="p1") == 20 and tx.count("k", "a", "r", parent="") == 20
+        assert [r.id for r in tx.due(6000, 100)] == [i for n, i in enumerate(every) if n % 4 == 0]
+        assert tx.next_due() == 5000
+    with store.engine.connect() as conn:
+        plans = {sql: " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters))
+                 for sql, parameters in statements if "resources" in sql and sql.lstrip().startswith("SELECT")}
+    named = [plan for sql, plan in plans.items() if "resources.parent = ?" in sql or "resources.ref = ?" in sql]
+    assert len(named) >= 5
+    for plan in named:
+        assert any(f"INDEX ix_resources_{name}" in plan for name in ("parent_created", "parent_state_created",
+                                                                     "parent_id", "ref_created")), plan
+    due = [plan for sql, plan in plans.items() if "next_due_us <=" in sql or "min(resources.next_due_us)" in sql]
+    assert len(due) == 2 and all("ix_resources_due" in plan for plan in due), due
+    for plan in plans.values():
+        assert "SCAN resources" not in plan, plan
+    store.close()

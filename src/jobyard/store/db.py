@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple
 
 import orjson
-from sqlalchemy import (and_, bindparam, case, create_engine, delete, event, func, insert, or_, select, tuple_,
-                        union_all, update)
+from sqlalchemy import (and_, bindparam, case, create_engine, delete, event, func, insert, literal_column, or_,
+                        select, tuple_, union_all, update)
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import clock, counters, meta, resources
+from .schema import HAS_PARENT, HAS_REF, SCHEDULED, clock, counters, meta, resources
 
 log = logging.getLogger("jobyard.store")
 
@@ -288,8 +288,9 @@ _CLOCK_STEER = (update(clock).where(clock.c.id == 1)
                 .values(anchor_us=bindparam("anchor_us"), wall_anchor=bindparam("wall_anchor"),
                         scale=bindparam("scale"), version=clock.c.version + 1))
 _CLOCK_NEXT_DUE_NONE = update(clock).where(clock.c.id == 1).values(next_due_us=None)
-_CLOCK_REFRESH = (update(clock).where(clock.c.id == 1)
-                  .values(next_due_us=select(func.min(_c.next_due_us)).scalar_subquery()))
+# The earliest due time, read from the due index (which holds only scheduled rows: the query says so).
+_NEXT_DUE = select(func.min(_c.next_due_us)).where(SCHEDULED)
+_CLOCK_REFRESH = update(clock).where(clock.c.id == 1).values(next_due_us=_NEXT_DUE.scalar_subquery())
 # Lowering the bound: on SQLite every writer holds the database lock, so a conditional update is enough. On
 # PostgreSQL the update always takes the row's lock (even when it changes nothing), so a catch-up that sets
 # the bound exactly waits for this transaction's commit and then counts its rows (see ``refresh_next_due``).
@@ -328,14 +329,29 @@ def _first_count(dialect: str):
 _SORT_KEYS = {"created": (_c.created_us, _c.seq), "id": (_c.id,)}
 
 
-def _where_filters(query, parent: bool, ref: bool, states: bool, arm: int | None = None):
-    """The filters of a list; ``arm`` numbers one branch of a merged page, with its own region and state."""
+# The forms of a filter on parent or ref: a value (NAMED), or "" (BLANK: the rows that have none).
+NAMED, BLANK = "named", "blank"
+
+
+def _form(value: str | None) -> str | None:
+    """How a list filters on a parent or ref value: not at all (None), NAMED or BLANK."""
+    return None if value is None else BLANK if value == "" else NAMED
+
+
+def _where_filters(query, parent: str | None, ref: str | None, states: bool, arm: int | None = None):
+    """The filters of a list (``parent`` and ``ref`` in the forms of ``_form``); ``arm`` numbers one branch of
+    a merged page, with its own region and state. A NAMED filter also states that the row has one, which
+    lets the query read the partial indexes on parent and ref (``schema.py``); a BLANK one reads the others."""
     region = bindparam("region" if arm is None else f"region{arm}")
     query = query.where(_c.kind == bindparam("kind"), _c.account == bindparam("account"), _c.region == region)
-    if parent:
-        query = query.where(_c.parent == bindparam("parent"))
-    if ref:
-        query = query.where(_c.ref == bindparam("ref"))
+    if parent == NAMED:
+        query = query.where(_c.parent == bindparam("parent"), HAS_PARENT)
+    elif parent == BLANK:
+        query = query.where(_c.parent == literal_column("''"))
+    if ref == NAMED:
+        query = query.where(_c.ref == bindparam("ref"), HAS_REF)
+    elif ref == BLANK:
+        query = query.where(_c.ref == literal_column("''"))
     if states:
         query = query.where(_c.state.in_(bindparam("states", expanding=True)) if arm is None
                             else _c.state == bindparam(f"state{arm}"))
@@ -354,7 +370,7 @@ def _keyset(query, columns, by: str, descending: bool, after: bool):
 
 
 @lru_cache(maxsize=None)
-def _page_statement(parent: bool, ref: bool, states: bool, by: str, descending: bool, after: bool,
+def _page_statement(parent: str | None, ref: str | None, states: bool, by: str, descending: bool, after: bool,
                     arms: int = 0):
     """One keyset page; with ``arms``, the page of several (region, state) pairs in one statement: each arm
     reads its own index range in sort order under its own LIMIT, and one UNION ALL merges them. (An IN over
@@ -385,11 +401,12 @@ def _driver_plan(statement, dialect):
 
 
 @lru_cache(maxsize=None)
-def _count_statement(parent: bool, ref: bool, states: bool):
+def _count_statement(parent: str | None, ref: str | None, states: bool):
     return _where_filters(select(func.count()).select_from(resources), parent, ref, states)
 
 
-_CHILDREN = _where_filters(select(*_COLUMNS), parent=True, ref=False, states=False).order_by(_c.created_us, _c.seq)
+_CHILDREN = {form: _where_filters(select(*_COLUMNS), parent=form, ref=None, states=False)
+             .order_by(_c.created_us, _c.seq) for form in (NAMED, BLANK)}
 
 
 def _filter_values(kind, account, region, parent, ref, states) -> dict:
@@ -715,7 +732,7 @@ class Tx:
         distinct = sorted(set(states)) if states is not None else None
         if len(regions) > 1 or (distinct is not None and len(distinct) > 1):
             arms = [(r, s) for r in regions for s in (distinct if distinct is not None else [None])]
-            statement = _page_statement(parent is not None, ref is not None, distinct is not None, by, descending,
+            statement = _page_statement(_form(parent), _form(ref), distinct is not None, by, descending,
                                         after is not None, len(arms))
             values = _filter_values(kind, account, None, parent, ref, None)
             del values["region"]
@@ -724,7 +741,7 @@ class Tx:
                 if arm_state is not None:
                     values[f"state{i}"] = arm_state
         else:
-            statement = _page_statement(parent is not None, ref is not None, states is not None, by, descending,
+            statement = _page_statement(_form(parent), _form(ref), states is not None, by, descending,
                                         after is not None)
             values = _filter_values(kind, account, regions[0], parent, ref, states)
         values["limit"] = limit + 1
@@ -737,14 +754,14 @@ class Tx:
               states: Iterable[str] | None = None, ref: str | None = None) -> int:
         if self._deferred:
             self.flush()
-        statement = _count_statement(parent is not None, ref is not None, states is not None)
+        statement = _count_statement(_form(parent), _form(ref), states is not None)
         return self.conn.execute(statement, _filter_values(kind, account, region, parent, ref, states)).scalar_one()
 
     def children(self, kind: str, account: str, region: str, parent: str) -> list[Resource]:
         """All of one parent's children in creation order (for small families: a cluster's nodes, a job's parts)."""
         if self._deferred and (kind, account, region, parent) in self._deferred_families:
             self.flush()
-        rows = self._resources(_CHILDREN, _filter_values(kind, account, region, parent, None, None))
+        rows = self._resources(_CHILDREN[_form(parent)], _filter_values(kind, account, region, parent, None, None))
         for r in rows:
             r.stored = (r.parent, r.ref, r.state, r.next_due_us)
         return rows
@@ -763,7 +780,7 @@ class Tx:
     def next_due(self) -> int | None:
         if self._deferred:
             self.flush()
-        return self.conn.execute(select(func.min(_c.next_due_us))).scalar()
+        return self.conn.execute(_NEXT_DUE).scalar()
 
     # -- the clock row and the next-due bound ------------------------------------------------------
 

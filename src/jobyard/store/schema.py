@@ -10,7 +10,7 @@ at any depth and any table size.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text, literal_column
 
 metadata = MetaData()
 
@@ -34,22 +34,36 @@ resources = Table(
 )
 
 Index("ux_resources_id", resources.c.kind, resources.c.account, resources.c.region, resources.c.id, unique=True)
+# The indexes on parent and ref hold only the rows that have one (partial indexes): most rows have neither, and
+# each index a row is in costs every write of it. A query reads them only when it states the same condition
+# (``parent != ''``, as a literal: neither SQLite nor PostgreSQL proves it from a bound value); rows with no
+# parent or ref are listed through the indexes without those columns (``store/db.py`` ``_where_filters``).
+HAS_PARENT = resources.c.parent != literal_column("''")
+HAS_REF = resources.c.ref != literal_column("''")
+SCHEDULED = resources.c.next_due_us.is_not(None)
+
+
+def _partial(name: str, *columns, where) -> Index:
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
 # Lists in creation order (all of a kind, or one parent's), optionally filtered by state.
 Index("ix_resources_created", resources.c.kind, resources.c.account, resources.c.region,
       resources.c.created_us, resources.c.seq)
-Index("ix_resources_parent_created", resources.c.kind, resources.c.account, resources.c.region,
-      resources.c.parent, resources.c.created_us, resources.c.seq)
+_partial("ix_resources_parent_created", resources.c.kind, resources.c.account, resources.c.region,
+         resources.c.parent, resources.c.created_us, resources.c.seq, where=HAS_PARENT)
 Index("ix_resources_state_created", resources.c.kind, resources.c.account, resources.c.region,
       resources.c.state, resources.c.created_us, resources.c.seq)
-Index("ix_resources_parent_state_created", resources.c.kind, resources.c.account, resources.c.region,
-      resources.c.parent, resources.c.state, resources.c.created_us, resources.c.seq)
-Index("ix_resources_ref_created", resources.c.kind, resources.c.account, resources.c.region,
-      resources.c.ref, resources.c.created_us, resources.c.seq)
-# Lists in id order (vaults by name, parts by range), all of a kind or one parent's.
-Index("ix_resources_parent_id", resources.c.kind, resources.c.account, resources.c.region,
-      resources.c.parent, resources.c.id)
-# The lifecycle engine's catch-up scan: only rows with a pending transition are in the index's live range.
-Index("ix_resources_due", resources.c.next_due_us)
+_partial("ix_resources_parent_state_created", resources.c.kind, resources.c.account, resources.c.region,
+         resources.c.parent, resources.c.state, resources.c.created_us, resources.c.seq, where=HAS_PARENT)
+_partial("ix_resources_ref_created", resources.c.kind, resources.c.account, resources.c.region,
+         resources.c.ref, resources.c.created_us, resources.c.seq, where=HAS_REF)
+# Lists in id order (vaults by name, parts by range), all of a kind (``ux_resources_id``) or one parent's.
+_partial("ix_resources_parent_id", resources.c.kind, resources.c.account, resources.c.region,
+         resources.c.parent, resources.c.id, where=HAS_PARENT)
+# The lifecycle engine's catch-up scan: only rows with a pending transition are in it, so a row that reaches
+# its last state leaves the index, and its size follows the work in flight, not the table.
+_partial("ix_resources_due", resources.c.next_due_us, where=SCHEDULED)
 
 # Kept counts of one account's resources in one region (vaults, unfinished jobs...), changed in the same
 # transaction as what they count, so a limit check costs one row however many resources there are. A

@@ -27,7 +27,7 @@ import time
 from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0004"
+HEAD = "0005"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _LOCK_KEY = 0x6A6F6279617265   # the advisory lock of schema upgrades on PostgreSQL
