@@ -21,6 +21,7 @@ join the enclosing level.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import time
 from functools import lru_cache
@@ -87,6 +88,18 @@ def _seq_values(r: Resource, columns: tuple[str, ...]) -> dict:
     values = {name: getattr(r, name) for name in columns}
     values.update(w_seq=r.seq, doc=orjson.dumps(r.doc).decode())
     return values
+
+
+def _due_position(r: Resource) -> tuple:
+    return (r.next_due_us, r.seq)
+
+
+def _held_copy(r: Resource) -> Resource:
+    """A copy of a held-back row as the store would give it back once written (its document through JSON)."""
+    copy = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
+                    orjson.loads(orjson.dumps(r.doc)), r.ref, r.seq)
+    copy.stored = (r.parent, r.ref, r.state, r.next_due_us)
+    return copy
 
 
 def _json_dumps(value) -> str:
@@ -271,6 +284,11 @@ _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
         .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
+# The due queue read on from a position (next_due_us, seq): a row-value comparison, one index seek.
+_DUE_AFTER = (select(*_COLUMNS)
+              .where(_c.next_due_us <= bindparam("now"),
+                     tuple_(_c.next_due_us, _c.seq) > tuple_(bindparam("after_due"), bindparam("after_seq")))
+              .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
 _CLOCK_ROW = select(clock.c.anchor_us, clock.c.wall_anchor, clock.c.scale, clock.c.version,
                     clock.c.next_due_us).where(clock.c.id == 1)
 _CLOCK_ROW_LOCKED = _CLOCK_ROW.with_for_update()
@@ -433,6 +451,9 @@ class Tx:
         # Per held-back row, the mask of the indexed columns (``_INDEXED``) its save must set.
         self._deferred_columns: dict[tuple, int] = {}
         self._deferred_families: set[tuple] = set()
+        # (next_due_us, seq, key) of held-back saves as they were deferred (a later save of the row supersedes
+        # its entry): how ``due`` finds the held rows due in a range without looking at all of them.
+        self._held_due: list = []
         # Kept-count changes made while ``watch_writes`` is on, written with the held-back saves.
         self._bumps: dict[tuple, int] = {}
         self._written: set | None = None
@@ -470,6 +491,7 @@ class Tx:
             self._deferred.clear()   # held-back saves of the undone work go with it
             self._deferred_columns.clear()
             self._deferred_families.clear()
+            self._held_due.clear()
             self._bumps.clear()
             self._levels.pop()
             self._run(reversed(hooks.rollback))
@@ -494,8 +516,11 @@ class Tx:
     # -- single resources -------------------------------------------------------------------------
 
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
-        if self._deferred and (kind, account, region, id) in self._deferred:
-            self.flush()
+        if self._deferred:
+            held = self._deferred.get((kind, account, region, id))
+            if held is not None:
+                # What the store would give once the held-back saves are written, without writing them.
+                return _held_copy(held)
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
         if not rows:
             return None
@@ -652,21 +677,30 @@ class Tx:
                 changed |= self._deferred_columns.get(key, _ALL)
         self._deferred[key] = r
         self._deferred_columns[key] = changed
+        if r.next_due_us is not None and r.seq is not None:
+            heapq.heappush(self._held_due, (r.next_due_us, r.seq, key))
         self._deferred_families.add((r.kind, r.account, r.region, r.parent))
         if was is not None and was[0] != r.parent:
             self._deferred_families.add((r.kind, r.account, r.region, was[0]))
 
-    def flush_if_held(self, r: Resource) -> None:
-        """Write the held-back saves now if one of them is ``r``'s (its copy is about to change again: the
-        store must not see that change before it is saved)."""
-        if self._deferred and (r.kind, r.account, r.region, r.id) in self._deferred:
-            self.flush()
+    def held(self) -> int:
+        """How many rows' saves are held back."""
+        return len(self._deferred)
+
+    def hold_apart(self, r: Resource) -> None:
+        """``r`` is about to change again: if the held-back save of its row is ``r`` itself, hold a copy of it
+        as it is now instead, so that the store (a flush, a ``get``) never sees a change before it is saved."""
+        if self._deferred:
+            key = (r.kind, r.account, r.region, r.id)
+            if self._deferred.get(key) is r:
+                self._deferred[key] = _held_copy(r)
 
     def flush(self) -> None:
         """Write the held-back saves now."""
         rows, self._deferred = list(self._deferred.values()), {}
         columns, self._deferred_columns = self._deferred_columns, {}
         self._deferred_families.clear()
+        self._held_due.clear()
         self.save_many(rows, columns)
         if self._bumps:
             bumps, self._bumps = self._bumps, {}
@@ -751,14 +785,42 @@ class Tx:
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
-    def due(self, now_us: int, limit: int) -> list[Resource]:
-        """Resources whose next transition is due at or before ``now_us``, earliest first."""
-        if self._deferred:
-            self.flush()
-        rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+    def due(self, now_us: int, limit: int, after: tuple | None = None) -> tuple[list[Resource], tuple | None]:
+        """Resources whose next transition is due at or before ``now_us``, in (due time, seq) order: up to
+        ``limit`` rows read from the store, from the start or past the position ``after`` (a (due time, seq)
+        pair). Returns them and the position up to which they are complete: the last row's when ``limit``
+        rows were read (more may follow), None when every row due by ``now_us`` past ``after`` is there.
+
+        Read on from a position, the held-back saves stay held: the rows they hold are given as they hold
+        them (copies), and the store's older copies of them are left out, so the answer is what the store
+        would give once they are written."""
+        if after is None:
+            if self._deferred:
+                self.flush()
+            rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+        else:
+            rows = self._resources(_DUE_AFTER, {"now": now_us, "after_due": after[0], "after_seq": after[1],
+                                                "limit": limit})
+        through = (rows[-1].next_due_us, rows[-1].seq) if len(rows) == limit else None
         for r in rows:
             r.stored = (r.parent, r.ref, r.state, r.next_due_us)
-        return rows
+        if self._deferred:
+            held = self._deferred
+            rows = [r for r in rows if (r.kind, r.account, r.region, r.id) not in held]
+            # Held rows due past ``after`` and up to ``through`` (or ``now_us``), from the queue defer_save keeps.
+            bound = through if through is not None else (now_us, float("inf"))
+            queue = self._held_due
+            extra = False
+            while queue and (queue[0][0], queue[0][1]) <= bound:
+                due, seq, key = heapq.heappop(queue)
+                r = held.get(key)
+                if r is None or r.next_due_us != due or (due, seq) <= after:
+                    continue   # superseded by a later save, or behind the position (a read from the start finds it)
+                rows.append(_held_copy(r))
+                extra = True
+            if extra:
+                rows.sort(key=_due_position)
+        return rows, through
 
     def next_due(self) -> int | None:
         if self._deferred:
