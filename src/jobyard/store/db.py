@@ -689,11 +689,16 @@ class Tx:
 
     def hold_apart(self, r: Resource) -> None:
         """``r`` is about to change again: if the held-back save of its row is ``r`` itself, hold a copy of it
-        as it is now instead, so that the store (a flush, a ``get``) never sees a change before it is saved."""
+        as it is now instead, so that the store (a flush, a ``get``, ``due``) never sees a change before it
+        is saved."""
         if self._deferred:
             key = (r.kind, r.account, r.region, r.id)
             if self._deferred.get(key) is r:
-                self._deferred[key] = _held_copy(r)
+                # Its document as JSON (what a flush writes, what a read of it parses): one serialisation.
+                held = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
+                                orjson.Fragment(orjson.dumps(r.doc)), r.ref, r.seq)
+                held.stored = r.stored
+                self._deferred[key] = held
 
     def flush(self) -> None:
         """Write the held-back saves now."""
@@ -791,9 +796,9 @@ class Tx:
         pair). Returns them and the position up to which they are complete: the last row's when ``limit``
         rows were read (more may follow), None when every row due by ``now_us`` past ``after`` is there.
 
-        Read on from a position, the held-back saves stay held: the rows they hold are given as they hold
-        them (copies), and the store's older copies of them are left out, so the answer is what the store
-        would give once they are written."""
+        Read on from a position, the held-back saves stay held: the rows they hold are given as held (the
+        objects themselves: catch-up holds a row apart before changing it again), and the store's older
+        copies of them are left out, so the answer is what the store would give once they are written."""
         if after is None:
             if self._deferred:
                 self.flush()
@@ -816,7 +821,8 @@ class Tx:
                 r = held.get(key)
                 if r is None or r.next_due_us != due or (due, seq) <= after:
                     continue   # superseded by a later save, or behind the position (a read from the start finds it)
-                rows.append(_held_copy(r))
+                # The held row itself (catch-up holds it apart before changing it again), unless held as a copy.
+                rows.append(r if r.doc.__class__ is dict else _held_copy(r))
                 extra = True
             if extra:
                 rows.sort(key=_due_position)
