@@ -111,8 +111,9 @@ def _schedule_stay(job: Resource, entered_us: int) -> None:
     job.next_due_us = entered_us + int(seconds * US)
 
 
-def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]:
+def enter(scope: Scope, job: Resource, state: str, at_us: int, main: Resource | None = None) -> list[Resource]:
     """Move ``job`` into ``state`` at ``at_us``: record it, do the step's work, schedule the next step.
+    ``main`` is a job part's main job when the caller is moving it (its copy, not the store's, is current).
 
     Returns the other resources this changed (already saved).
     """
@@ -125,7 +126,7 @@ def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]
     if doc.get("IsMaster") and state == states.PREPARING_APPLIANCE:
         touched += _create_export_parts(scope, job, at_us)
     if doc.get("MainJobId"):
-        touched += _after_part_moved(scope, job, at_us)
+        touched += _after_part_moved(scope, job, at_us, main)
     if doc.get("ClusterId"):
         touched += _after_node_moved(scope, job)
     return touched
@@ -180,13 +181,15 @@ def _create_export_parts(scope: Scope, main: Resource, at_us: int) -> list[Resou
         parts.append(part)
     # The family's part ids, in order: a part's step in a one-part family need not read its siblings.
     main.doc["PartIds"] = [p.id for p in parts]
-    enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us)
+    # The main job is already in the state its first part enters: no need to read it back.
+    enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us, main)
     scope.save(parts[0])
     return parts
 
 
-def _after_part_moved(scope: Scope, part: Resource, at_us: int) -> list[Resource]:
-    main = scope.get(JOB, part.doc["MainJobId"])
+def _after_part_moved(scope: Scope, part: Resource, at_us: int, main: Resource | None = None) -> list[Resource]:
+    if main is None:
+        main = scope.get(JOB, part.doc["MainJobId"])
     if main is None:
         return []
     touched = []
