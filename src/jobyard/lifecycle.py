@@ -20,9 +20,11 @@ logged, and taken off the schedule, and the others land exactly as if applied on
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import heapq
 import logging
+import threading
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .errors import ErrorTable
@@ -64,8 +66,10 @@ class Lifecycle:
         cursor = _Cursor(now_us)
         while cursor.ready(tx):
             if cursor.long and not wide:
-                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end.
+                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end; and no
+                # cyclic garbage collection meanwhile (see ``_collector_paused``).
                 stack.enter_context(tx.wide_cache(CACHE_KIB))
+                stack.enter_context(_collector_paused())
                 wide = True
             if self.batch_size <= 1:
                 applied += self._one_by_one(tx, cursor, 1)
@@ -235,6 +239,32 @@ class _Cursor:
         self.queue[:] = queue
         self.known.clear()
         self.written.clear()
+
+
+_pauses = 0
+_pauses_lock = threading.Lock()
+_resume = False
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for the block (for every thread: the first of overlapping
+    blocks turns it off, the last one turns it back on if it was on). A long catch-up makes many objects
+    that live until its batch is written (held rows and their documents): the collector's passes over them
+    took a sixth of the catch-up and found next to nothing, as reference counting frees the rest."""
+    global _pauses, _resume
+    with _pauses_lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()
 
 
 class _Failed(Exception):
