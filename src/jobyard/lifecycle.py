@@ -97,44 +97,45 @@ class Lifecycle:
         together when the caller's savepoint is left. Raises ``_Failed`` if any handler raises."""
         applied = 0
         queue, known, written = cursor.queue, cursor.known, cursor.written
+        handlers, context = self._handlers, self.runtime.transition_context
+        hold_apart, defer_save, get, heappop, heappush = tx.hold_apart, tx.defer_save, tx.get, heapq.heappop, heapq.heappush
         tx.watch_writes(written)
         try:
             for _ in range(steps):
-                entry = cursor.next(tx)
-                if entry is None:
+                if (not queue or queue[0][0] > cursor.horizon) and not cursor.ready(tx):
                     break
-                due, _seq, kind, rid, account, region = entry
+                due, _seq, kind, rid, account, region = heappop(queue)
                 key = (kind, account, region, rid)
                 current = known.get(key)
                 if current is None or key in written:
-                    current = known[key] = tx.get(kind, account, region, rid)
+                    current = known[key] = get(kind, account, region, rid)
                     written.discard(key)
                 # Skip entries that an earlier transition in this round already moved or removed.
                 if current is None or current.next_due_us != due:
                     continue
                 # A row already moved in this batch is held back as it is now before it changes again, so
                 # that what the handler reads is what it would read one transition at a time.
-                tx.hold_apart(current)
+                hold_apart(current, key)
                 # As stored: only the indexed columns that change are written.
                 was = (current.parent, current.ref, current.state, current.next_due_us)
-                registered = self._handlers.get(kind)
+                registered = handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None
-                    tx.defer_save(current, was)
+                    defer_save(current, was, key)
                     continue
                 handler, service, errors = registered
                 try:
-                    touched = handler(self.runtime.transition_context(tx, current, due, service, errors), current) or ()
+                    touched = handler(context(tx, current, due, service, errors), current) or ()
                 except Exception as error:
                     raise _Failed() from error
-                tx.defer_save(current, was)
+                defer_save(current, was, key)
                 applied += 1
                 horizon = cursor.horizon
                 for r in touched:
                     if r.next_due_us is not None and r.next_due_us <= horizon:
-                        heapq.heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
+                        heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
                 if current.next_due_us is not None and current.next_due_us <= horizon:
-                    heapq.heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
+                    heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
                 if tx.held() >= HELD_ROWS:
                     break
         finally:

@@ -659,27 +659,30 @@ class Tx:
         finally:
             cursor.close()
 
-    def defer_save(self, r: Resource, was: tuple | None = None) -> None:
+    def defer_save(self, r: Resource, was: tuple | None = None, key: tuple | None = None) -> None:
         """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
         ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
         or of the parent it had in the store, a page, a count, the due queue). A direct ``save`` or
         ``delete`` of the same row supersedes it. The last copy deferred wins. ``was`` is the row's
         (parent, ref, state, next_due_us) as stored when it was read (by default the row's ``stored``): only the ones that
-        changed are written."""
-        key = (r.kind, r.account, r.region, r.id)
+        changed are written. ``key`` is the row's (kind, account, region, id), if the caller has it."""
+        key = (r.kind, r.account, r.region, r.id) if key is None else key
         if was is None:
             was = r.stored
+        deferred = self._deferred
+        before = deferred.get(key)
         if was is None:
             changed = _ALL
         else:
             changed = _changed(r, was)
-            if key in self._deferred:
+            if before is not None:
                 changed |= self._deferred_columns.get(key, _ALL)
-        self._deferred[key] = r
+        deferred[key] = r
         self._deferred_columns[key] = changed
         if r.next_due_us is not None and r.seq is not None:
             heapq.heappush(self._held_due, (r.next_due_us, r.seq, key))
-        self._deferred_families.add((r.kind, r.account, r.region, r.parent))
+        if before is None or before.parent != r.parent:   # else its family is noted already
+            self._deferred_families.add((r.kind, r.account, r.region, r.parent))
         if was is not None and was[0] != r.parent:
             self._deferred_families.add((r.kind, r.account, r.region, was[0]))
 
@@ -687,12 +690,13 @@ class Tx:
         """How many rows' saves are held back."""
         return len(self._deferred)
 
-    def hold_apart(self, r: Resource) -> None:
+    def hold_apart(self, r: Resource, key: tuple | None = None) -> None:
         """``r`` is about to change again: if the held-back save of its row is ``r`` itself, hold a copy of it
         as it is now instead, so that the store (a flush, a ``get``, ``due``) never sees a change before it
-        is saved."""
+        is saved. ``key`` is the row's (kind, account, region, id), if the caller has it."""
         if self._deferred:
-            key = (r.kind, r.account, r.region, r.id)
+            if key is None:
+                key = (r.kind, r.account, r.region, r.id)
             if self._deferred.get(key) is r:
                 # Its document as JSON (what a flush writes, what a read of it parses): one serialisation.
                 held = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
