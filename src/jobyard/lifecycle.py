@@ -47,6 +47,7 @@ log = logging.getLogger("jobyard.lifecycle")
 class Lifecycle:
     def __init__(self):
         self._handlers: dict[str, tuple[Handler, str, ErrorTable | None]] = {}
+        self._given_row: set[str] = set()   # kinds whose handlers are declared ``works_on_given_row``
         self.runtime: "Runtime | None" = None   # set by the Runtime that owns this lifecycle
         # Transitions applied together under one savepoint; 1 applies each in a savepoint of its own.
         self.batch_size = BATCH_STEPS
@@ -54,6 +55,10 @@ class Lifecycle:
     def register(self, kind: str, handler: Handler, service: str = "", errors: ErrorTable | None = None) -> None:
         """``handler`` moves resources of ``kind``; its context speaks for ``service`` with its ``errors``."""
         self._handlers[kind] = (handler, service, errors)
+        if getattr(handler, "works_on_given_row", False):
+            self._given_row.add(kind)
+        else:
+            self._given_row.discard(kind)
 
     def catch_up(self, tx: Tx, now_us: int) -> int:
         """Apply every transition due at or before ``now_us``; returns how many were applied."""
@@ -97,7 +102,7 @@ class Lifecycle:
         together when the caller's savepoint is left. Raises ``_Failed`` if any handler raises."""
         applied = 0
         queue, known, written = cursor.queue, cursor.known, cursor.written
-        handlers, context = self._handlers, self.runtime.transition_context
+        handlers, context, given_row = self._handlers, self.runtime.transition_context, self._given_row
         hold_apart, defer_save, get, heappop, heappush = tx.hold_apart, tx.defer_save, tx.get, heapq.heappop, heapq.heappush
         tx.watch_writes(written)
         try:
@@ -114,8 +119,10 @@ class Lifecycle:
                 if current is None or current.next_due_us != due:
                     continue
                 # A row already moved in this batch is held back as it is now before it changes again, so
-                # that what the handler reads is what it would read one transition at a time.
-                hold_apart(current, key)
+                # that what the handler reads is what it would read one transition at a time; unless its
+                # handler never reads it back without holding it apart itself (``works_on_given_row``).
+                if kind not in given_row:
+                    hold_apart(current, key)
                 # As stored: only the indexed columns that change are written.
                 was = (current.parent, current.ref, current.state, current.next_due_us)
                 registered = handlers.get(kind)
@@ -178,6 +185,17 @@ class Lifecycle:
                 if r.next_due_us is not None and r.next_due_us <= cursor.horizon:
                     heapq.heappush(cursor.queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
         return applied
+
+
+def works_on_given_row(handler: Handler) -> Handler:
+    """Declares that ``handler`` works on the resource it is given and reads that resource back from the
+    store (by ``get``, or in its family's ``children``, a page, a count) only after it has called
+    ``ctx.tx.hold_apart(resource)`` before changing it. Catch-up then does not hold every row apart itself
+    before its step: a serialised copy of every document at every step, which the handler asks for only
+    where it reads. The batches still land as one transition at a time does
+    (``tests/test_catch_up_batches.py``)."""
+    handler.works_on_given_row = True
+    return handler
 
 
 class _Cursor:

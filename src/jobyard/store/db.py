@@ -675,6 +675,10 @@ class Tx:
             changed = _ALL
         else:
             changed = _changed(r, was)
+            stored = r.stored
+            if stored is not was and stored is not None and stored != was:
+                # Written in between as it was then (a flush while it was held as itself): from that too.
+                changed |= _changed(r, stored)
             if before is not None:
                 changed |= self._deferred_columns.get(key, _ALL)
         deferred[key] = r
