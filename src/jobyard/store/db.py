@@ -799,42 +799,78 @@ class Tx:
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
     def due(self, now_us: int, limit: int, after: tuple | None = None) -> tuple[list[Resource], tuple | None]:
-        """Resources whose next transition is due at or before ``now_us``, in (due time, seq) order: up to
-        ``limit`` rows read from the store, from the start or past the position ``after`` (a (due time, seq)
-        pair). Returns them and the position up to which they are complete: the last row's when ``limit``
-        rows were read (more may follow), None when every row due by ``now_us`` past ``after`` is there.
+        """Resources whose next transition is due at or before ``now_us``, in (due time, seq) order: the first
+        ``limit`` from the start or past the position ``after`` (a (due time, seq) pair). Returns them and
+        the position up to which they are complete: the last row's when ``limit`` rows came back (more may
+        follow), None when every row due by ``now_us`` past ``after`` is there.
 
         Read on from a position, the held-back saves stay held: the rows they hold are given as held (the
-        objects themselves: catch-up holds a row apart before changing it again), and the store's older
-        copies of them are left out, so the answer is what the store would give once they are written."""
+        objects themselves) and the store's older copies of them are left out, so the answer is the one
+        the store would give once they are written, the same rows and the same position."""
         if after is None:
             if self._deferred:
                 self.flush()
             rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+            for r in rows:
+                r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+            return rows, ((rows[-1].next_due_us, rows[-1].seq) if len(rows) == limit else None)
+        held = self._deferred
+        fresh: list[Resource] = []
+        position = after
+        while True:
+            rows = self._resources(_DUE_AFTER, {"now": now_us, "after_due": position[0],
+                                                "after_seq": position[1], "limit": limit})
+            for r in rows:
+                r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+            fresh += [r for r in rows if (r.kind, r.account, r.region, r.id) not in held] if held else rows
+            if len(rows) < limit:
+                bound = (now_us, float("inf"))   # every row of the store due by now is read
+                break
+            position = bound = (rows[-1].next_due_us, rows[-1].seq)
+            if not held or len(fresh) >= limit or (
+                    len(fresh) + self._held_due_count(after, bound, limit - len(fresh)) >= limit):
+                break
+            # The store's older copies of held rows took places: read on until ``limit`` are known.
+        if not held:
+            return fresh, (bound if len(rows) == limit else None)
+        # Held rows due past ``after`` and up to ``bound``, in order, from the queue defer_save keeps: no
+        # more than ``limit`` of them can be among the first ``limit``.
+        queue, extra, seen, heappop = self._held_due, [], set(), heapq.heappop
+        # Entries (due, seq, key) before this are up to ``bound`` (seq is an integer).
+        upper = (bound[0], bound[1] + 1)
+        while queue and queue[0] < upper and len(extra) < limit:
+            entry = heappop(queue)
+            due, seq, key = entry
+            r = held.get(key)
+            if r is None or r.next_due_us != due or r.seq != seq or (due, seq) <= after or key in seen:
+                continue   # superseded by a later save, behind the position (a read from the start finds it),
+                # or saved twice at the same due time
+            seen.add(key)
+            extra.append((r, entry))
+        if not extra:
+            merged = fresh
         else:
-            rows = self._resources(_DUE_AFTER, {"now": now_us, "after_due": after[0], "after_seq": after[1],
-                                                "limit": limit})
-        through = (rows[-1].next_due_us, rows[-1].seq) if len(rows) == limit else None
-        for r in rows:
-            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
-        if self._deferred:
-            held = self._deferred
-            rows = [r for r in rows if (r.kind, r.account, r.region, r.id) not in held]
-            # Held rows due past ``after`` and up to ``through`` (or ``now_us``), from the queue defer_save keeps.
-            bound = through if through is not None else (now_us, float("inf"))
-            queue = self._held_due
-            extra = False
-            while queue and (queue[0][0], queue[0][1]) <= bound:
-                due, seq, key = heapq.heappop(queue)
-                r = held.get(key)
-                if r is None or r.next_due_us != due or (due, seq) <= after:
-                    continue   # superseded by a later save, or behind the position (a read from the start finds it)
-                # The held row itself (catch-up holds it apart before changing it again), unless held as a copy.
-                rows.append(r if r.doc.__class__ is dict else _held_copy(r))
-                extra = True
-            if extra:
-                rows.sort(key=_due_position)
-        return rows, through
+            merged = fresh + [r if r.doc.__class__ is dict else _held_copy(r) for r, _ in extra]
+            merged.sort(key=_due_position)
+        if len(merged) < limit:
+            return merged, None
+        through = (merged[limit - 1].next_due_us, merged[limit - 1].seq)
+        for r, entry in extra:   # held rows past the cut are given by a later read
+            if (entry[0], entry[1]) > through:
+                heapq.heappush(queue, entry)
+        return merged[:limit], through
+
+    def _held_due_count(self, after: tuple, bound: tuple, enough: int) -> int:
+        """How many held rows are due past ``after`` and up to ``bound`` (counting stops at ``enough``)."""
+        found = set()
+        for due, seq, key in self._held_due:   # heap order: not sorted, so every entry is looked at
+            if after < (due, seq) <= bound and key not in found:
+                r = self._deferred.get(key)
+                if r is not None and r.next_due_us == due and r.seq == seq:
+                    found.add(key)
+                    if len(found) >= enough:
+                        break
+        return len(found)
 
     def next_due(self) -> int | None:
         if self._deferred:
