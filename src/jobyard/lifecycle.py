@@ -12,9 +12,11 @@ change other resources too: it saves them itself and returns them, so that any t
 due joins this round in time order.
 
 Transitions are applied in batches of up to ``BATCH_STEPS`` under one savepoint, their saves held back and
-written together (only the indexed columns that changed). A handler that raises rolls its batch back, and
-the batch is replayed one transition per savepoint: the failing one is undone — rows and file work alike —
-logged, and taken off the schedule, and the others land exactly as if applied one at a time.
+written together when the batch ends (a row moved many times once; only the indexed columns that changed),
+the due queue read on meanwhile with the held rows as they are held (``Tx.due``). A handler that raises
+rolls its batch back, and the batch is replayed in smaller batches, down to one transition per savepoint:
+the failing one is undone — rows and file work alike — logged, and taken off the schedule, and the others
+land exactly as if applied one at a time.
 """
 
 from __future__ import annotations
