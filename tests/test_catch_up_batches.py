@@ -23,6 +23,7 @@ from sqlalchemy import select
 from support import make_client
 
 from jobyard.config import Config
+from jobyard import lifecycle
 from jobyard.lifecycle import BATCH_STEPS
 from jobyard.server import Emulator
 from jobyard.store.schema import resources
@@ -210,6 +211,33 @@ def test_small_batches_land_the_same(made, tmp_path, ids, size):
     single = _run(made, tmp_path, "single", 1, [made[1] + 30 * DAY], ids)
     small = _run(made, tmp_path, f"size{size}", size, [made[1] + 30 * DAY], ids)
     assert small == single
+
+
+@pytest.mark.parametrize("reads, held", [(3, 20_000), (5, 4)])
+def test_batches_across_short_due_reads_land_the_same(made, tmp_path, ids, monkeypatch, reads, held):
+    """A few due rows per read: a batch spans many reads, the rows it holds back given by the reads that
+    follow; or a batch ends early once a few rows are held back."""
+    monkeypatch.setattr(lifecycle, "_BATCH", reads)
+    monkeypatch.setattr(lifecycle, "HELD_ROWS", held)
+    applied, _ = _both_ways(made, tmp_path, ids, [made[1] + 30 * DAY])
+    assert applied > 200
+
+
+def _failing(rows) -> frozenset:
+    """Some jobs of every service, failing at their first step."""
+    failing = set()
+    for service in ("snowball", "glacier", "s3control", "dataexchange"):
+        jobs = [row for row in rows if row[0] == f"{service}.job" and row[8] is not None]
+        failing |= {(row[3], row[6]) for row in jobs[::3]}
+    assert len(failing) >= 8
+    return frozenset(failing)
+
+
+def test_failures_across_short_due_reads_are_isolated_the_same_way(made, tmp_path, ids, monkeypatch, caplog):
+    monkeypatch.setattr(lifecycle, "_BATCH", 4)
+    rows, _ = _state(made[0])
+    _both_ways(made, tmp_path, ids, [made[1] + 30 * DAY], _failing(rows))
+    assert "injected failure" in caplog.text
 
 
 def test_failing_transitions_are_isolated_the_same_way(made, tmp_path, ids, caplog):

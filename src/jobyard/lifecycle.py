@@ -12,17 +12,21 @@ change other resources too: it saves them itself and returns them, so that any t
 due joins this round in time order.
 
 Transitions are applied in batches of up to ``BATCH_STEPS`` under one savepoint, their saves held back and
-written together (only the indexed columns that changed). A handler that raises rolls its batch back, and
-the batch is replayed one transition per savepoint: the failing one is undone — rows and file work alike —
-logged, and taken off the schedule, and the others land exactly as if applied one at a time.
+written together when the batch ends (a row moved many times once; only the indexed columns that changed),
+the due queue read on meanwhile with the held rows as they are held (``Tx.due``). A handler that raises
+rolls its batch back, and the batch is replayed in smaller batches, down to one transition per savepoint:
+the failing one is undone — rows and file work alike — logged, and taken off the schedule, and the others
+land exactly as if applied one at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import heapq
 import logging
+import threading
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .errors import ErrorTable
@@ -33,9 +37,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context", Resource], "Iterable[Resource] | None"]
 
-_BATCH = 1000        # due rows read per query
-BATCH_STEPS = 500    # queue entries applied together under one savepoint
-CACHE_KIB = 65536    # SQLite's page cache during a catch-up of more than one query's rows
+_BATCH = 1000          # due rows read per query
+BATCH_STEPS = 100_000  # queue entries applied together under one savepoint
+HELD_ROWS = 20_000     # a batch ends early once this many rows' saves are held back (its memory)
+REPLAY_SPLIT = 16      # a failed batch is replayed as this many smaller ones, down to one transition each
+CACHE_KIB = 65536      # SQLite's page cache during a catch-up of more than one query's rows
 
 log = logging.getLogger("jobyard.lifecycle")
 
@@ -43,6 +49,7 @@ log = logging.getLogger("jobyard.lifecycle")
 class Lifecycle:
     def __init__(self):
         self._handlers: dict[str, tuple[Handler, str, ErrorTable | None]] = {}
+        self._given_row: set[str] = set()   # kinds whose handlers are declared ``works_on_given_row``
         self.runtime: "Runtime | None" = None   # set by the Runtime that owns this lifecycle
         # Transitions applied together under one savepoint; 1 applies each in a savepoint of its own.
         self.batch_size = BATCH_STEPS
@@ -50,6 +57,10 @@ class Lifecycle:
     def register(self, kind: str, handler: Handler, service: str = "", errors: ErrorTable | None = None) -> None:
         """``handler`` moves resources of ``kind``; its context speaks for ``service`` with its ``errors``."""
         self._handlers[kind] = (handler, service, errors)
+        if getattr(handler, "works_on_given_row", False):
+            self._given_row.add(kind)
+        else:
+            self._given_row.discard(kind)
 
     def catch_up(self, tx: Tx, now_us: int) -> int:
         """Apply every transition due at or before ``now_us``; returns how many were applied."""
@@ -59,89 +70,95 @@ class Lifecycle:
     def _catch_up(self, tx: Tx, now_us: int, stack: contextlib.ExitStack) -> int:
         applied = 0
         wide = False
-        while True:
-            rows = tx.due(now_us, _BATCH)
-            if not rows:
-                return applied
-            if len(rows) == _BATCH and not wide:
-                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end.
+        cursor = _Cursor(now_us)
+        while cursor.ready(tx):
+            if cursor.long and not wide:
+                # A long catch-up: a wider page cache for its duration (SQLite), given back at its end; and no
+                # cyclic garbage collection meanwhile (see ``_collector_paused``).
                 stack.enter_context(tx.wide_cache(CACHE_KIB))
+                stack.enter_context(_collector_paused())
                 wide = True
-            # A full batch may not hold every row due before its last one; only go that far this round,
-            # so transitions scheduled by this round stay in time order with rows not yet loaded.
-            horizon = rows[-1].next_due_us if len(rows) == _BATCH else now_us
-            queue = [(r.next_due_us, r.seq, r.kind, r.id, r.account, r.region) for r in rows]
-            heapq.heapify(queue)
-            # The rows as read; a row some handler writes itself (``written``) is read again before its own
-            # transition.
-            known = {(r.kind, r.account, r.region, r.id): r for r in rows}
-            written: set = set()
-            while queue and queue[0][0] <= horizon:
-                if self.batch_size <= 1:
-                    applied += self._one_by_one(tx, queue, horizon, 1)
-                    continue
-                before = list(queue)   # a copy of a heap is a heap
-                try:
-                    with tx.savepoint():
-                        applied += self._together(tx, queue, horizon, known, written, self.batch_size)
-                except _Failed:
-                    # Replay the batch's steps one transition per savepoint, from where it started: the
-                    # failing ones are isolated and the others land as they would have one at a time.
-                    queue[:] = before
-                    known.clear()   # in-memory copies carry the undone work
-                    applied += self._one_by_one(tx, queue, horizon, self.batch_size)
+            if self.batch_size <= 1:
+                applied += self._one_by_one(tx, cursor, 1)
+            else:
+                applied += self._batch(tx, cursor, self.batch_size)
+        return applied
 
-    def _together(self, tx: Tx, queue: list, horizon: int, known: dict, written: set, steps: int) -> int:
+    def _batch(self, tx: Tx, cursor: "_Cursor", steps: int) -> int:
+        """Up to ``steps`` queue entries under one savepoint; if a handler raises, the savepoint is rolled
+        back and the same entries are replayed in smaller batches, down to one transition per savepoint: the
+        failing ones are isolated and the others land as they would have one at a time."""
+        before = cursor.mark()
+        try:
+            with tx.savepoint():
+                return self._together(tx, cursor, steps)
+        except _Failed:
+            cursor.back_to(before)   # in-memory copies carry the undone work: they are read again
+            if steps <= REPLAY_SPLIT:
+                return self._one_by_one(tx, cursor, steps)
+            part = -(-steps // REPLAY_SPLIT)
+            return sum(self._batch(tx, cursor, part) for _ in range(REPLAY_SPLIT))
+
+    def _together(self, tx: Tx, cursor: "_Cursor", steps: int) -> int:
         """Up to ``steps`` queue entries in one go: no savepoint of their own, saves held back and written
         together when the caller's savepoint is left. Raises ``_Failed`` if any handler raises."""
         applied = 0
+        queue, known, written = cursor.queue, cursor.known, cursor.written
+        handlers, context, given_row = self._handlers, self.runtime.transition_context, self._given_row
+        hold_apart, defer_save, get, heappop, heappush = tx.hold_apart, tx.defer_save, tx.get, heapq.heappop, heapq.heappush
         tx.watch_writes(written)
         try:
             for _ in range(steps):
-                if not queue or queue[0][0] > horizon:
+                if (not queue or queue[0][0] > cursor.horizon) and not cursor.ready(tx):
                     break
-                due, _seq, kind, rid, account, region = heapq.heappop(queue)
+                due, _seq, kind, rid, account, region = heappop(queue)
                 key = (kind, account, region, rid)
                 current = known.get(key)
                 if current is None or key in written:
-                    current = known[key] = tx.get(kind, account, region, rid)
+                    current = known[key] = get(kind, account, region, rid)
                     written.discard(key)
                 # Skip entries that an earlier transition in this round already moved or removed.
                 if current is None or current.next_due_us != due:
                     continue
-                # A row already moved in this batch is written before it changes again, so that what the
-                # handler reads is what it would read one transition at a time.
-                tx.flush_if_held(current)
+                # A row already moved in this batch is held back as it is now before it changes again, so
+                # that what the handler reads is what it would read one transition at a time; unless its
+                # handler never reads it back without holding it apart itself (``works_on_given_row``).
+                if kind not in given_row:
+                    hold_apart(current, key)
                 # As stored: only the indexed columns that change are written.
                 was = (current.parent, current.ref, current.state, current.next_due_us)
-                registered = self._handlers.get(kind)
+                registered = handlers.get(kind)
                 if registered is None:
                     current.next_due_us = None
-                    tx.defer_save(current, was)
+                    defer_save(current, was, key)
                     continue
                 handler, service, errors = registered
                 try:
-                    touched = handler(self.runtime.transition_context(tx, current, due, service, errors), current) or ()
+                    touched = handler(context(tx, current, due, service, errors), current) or ()
                 except Exception as error:
                     raise _Failed() from error
-                tx.defer_save(current, was)
+                defer_save(current, was, key)
                 applied += 1
+                horizon = cursor.horizon
                 for r in touched:
                     if r.next_due_us is not None and r.next_due_us <= horizon:
-                        heapq.heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
+                        heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
                 if current.next_due_us is not None and current.next_due_us <= horizon:
-                    heapq.heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
+                    heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
+                if tx.held() >= HELD_ROWS:
+                    break
         finally:
             tx.watch_writes(None)
         return applied
 
-    def _one_by_one(self, tx: Tx, queue: list, horizon: int, steps: int) -> int:
+    def _one_by_one(self, tx: Tx, cursor: "_Cursor", steps: int) -> int:
         """Up to ``steps`` queue entries, each read afresh and run in a savepoint of its own."""
         applied = 0
         for _ in range(steps):
-            if not queue or queue[0][0] > horizon:
+            entry = cursor.next(tx)
+            if entry is None:
                 break
-            due, _seq, kind, rid, account, region = heapq.heappop(queue)
+            due, _seq, kind, rid, account, region = entry
             current = tx.get(kind, account, region, rid)
             # Skip entries that an earlier transition in this round already moved or removed.
             if current is None or current.next_due_us != due:
@@ -167,9 +184,108 @@ class Lifecycle:
                 continue
             applied += 1
             for r in (current, *touched):
-                if r.next_due_us is not None and r.next_due_us <= horizon:
-                    heapq.heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
+                if r.next_due_us is not None and r.next_due_us <= cursor.horizon:
+                    heapq.heappush(cursor.queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
         return applied
+
+
+def works_on_given_row(handler: Handler) -> Handler:
+    """Declares that ``handler`` works on the resource it is given and reads that resource back from the
+    store (by ``get``, or in its family's ``children``, a page, a count) only after it has called
+    ``ctx.tx.hold_apart(resource)`` before changing it. Catch-up then does not hold every row apart itself
+    before its step: a serialised copy of every document at every step, which the handler asks for only
+    where it reads. The batches still land as one transition at a time does
+    (``tests/test_catch_up_batches.py``)."""
+    handler.works_on_given_row = True
+    return handler
+
+
+class _Cursor:
+    """Where a catch-up is: the round of due rows loaded (a heap of queue entries, applied up to the round's
+    horizon) and the position in (due time, seq) order the next round reads on from.
+
+    A round holds the next ``_BATCH`` due rows past the position (all of them if fewer are due): its horizon
+    is its last row's due time, or the catch-up's instant if none is left past it; transitions it schedules up
+    to the horizon join it in time order. When a read past the position finds nothing, one read from the
+    start picks up anything scheduled behind it; the catch-up is over when that finds nothing either. Rounds
+    are the same whatever the batch size, so batches and one transition at a time apply the same entries."""
+
+    __slots__ = ("now_us", "queue", "horizon", "after", "known", "written", "long", "_over")
+
+    def __init__(self, now_us: int):
+        self.now_us = now_us
+        self.queue: list = []
+        self.horizon = -1
+        self.after: tuple | None = None   # None: the next read starts from the start
+        # The round's rows as read; a row some handler writes itself (``written``) is read again before its
+        # own transition.
+        self.known: dict = {}
+        self.written: set = set()
+        self.long = False   # a read came back full: more rows are due than one read holds
+        self._over = False
+
+    def ready(self, tx: Tx) -> bool:
+        """Whether an entry is due, reading rounds until one is (or nothing more is due)."""
+        while not self.queue or self.queue[0][0] > self.horizon:
+            if self._over:
+                return False
+            self._read(tx)
+        return True
+
+    def next(self, tx: Tx) -> tuple | None:
+        """The next queue entry (due, seq, kind, id, account, region), or None once nothing more is due."""
+        return heapq.heappop(self.queue) if self.ready(tx) else None
+
+    def _read(self, tx: Tx) -> None:
+        rows, through = tx.due(self.now_us, _BATCH, self.after)
+        if through is not None:
+            self.long = True
+        elif not rows and self.after is None:
+            self._over = True
+        self.queue[:] = [(r.next_due_us, r.seq, r.kind, r.id, r.account, r.region) for r in rows]
+        heapq.heapify(self.queue)
+        self.horizon = through[0] if through is not None else self.now_us
+        # Past a round that held every row due, the next read starts from the start.
+        self.after = through
+        self.known.clear()
+        self.known.update(((r.kind, r.account, r.region, r.id), r) for r in rows)
+        self.written.clear()
+
+    def mark(self) -> tuple:
+        return list(self.queue), self.horizon, self.after, self._over
+
+    def back_to(self, mark: tuple) -> None:
+        """Where ``mark()`` was; the rows read since are forgotten (read again as needed)."""
+        queue, self.horizon, self.after, self._over = mark
+        self.queue[:] = queue
+        self.known.clear()
+        self.written.clear()
+
+
+_pauses = 0
+_pauses_lock = threading.Lock()
+_resume = False
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for the block (for every thread: the first of overlapping
+    blocks turns it off, the last one turns it back on if it was on). A long catch-up makes many objects
+    that live until its batch is written (held rows and their documents): the collector's passes over them
+    took a sixth of the catch-up and found next to nothing, as reference counting frees the rest."""
+    global _pauses, _resume
+    with _pauses_lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()
 
 
 class _Failed(Exception):

@@ -21,6 +21,7 @@ join the enclosing level.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import time
 from functools import lru_cache
@@ -87,6 +88,18 @@ def _seq_values(r: Resource, columns: tuple[str, ...]) -> dict:
     values = {name: getattr(r, name) for name in columns}
     values.update(w_seq=r.seq, doc=orjson.dumps(r.doc).decode())
     return values
+
+
+def _due_position(r: Resource) -> tuple:
+    return (r.next_due_us, r.seq)
+
+
+def _held_copy(r: Resource) -> Resource:
+    """A copy of a held-back row as the store would give it back once written (its document through JSON)."""
+    copy = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
+                    orjson.loads(orjson.dumps(r.doc)), r.ref, r.seq)
+    copy.stored = (r.parent, r.ref, r.state, r.next_due_us)
+    return copy
 
 
 def _json_dumps(value) -> str:
@@ -271,6 +284,11 @@ _DELETE = delete(resources).where(_ONE)
 _UNSCHEDULE = update(resources).where(_c.seq == bindparam("w_seq")).values(next_due_us=None)
 _DUE = (select(*_COLUMNS).where(_c.next_due_us <= bindparam("now"))
         .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
+# The due queue read on from a position (next_due_us, seq): a row-value comparison, one index seek.
+_DUE_AFTER = (select(*_COLUMNS)
+              .where(_c.next_due_us <= bindparam("now"),
+                     tuple_(_c.next_due_us, _c.seq) > tuple_(bindparam("after_due"), bindparam("after_seq")))
+              .order_by(_c.next_due_us, _c.seq).limit(bindparam("limit")))
 _CLOCK_ROW = select(clock.c.anchor_us, clock.c.wall_anchor, clock.c.scale, clock.c.version,
                     clock.c.next_due_us).where(clock.c.id == 1)
 _CLOCK_ROW_LOCKED = _CLOCK_ROW.with_for_update()
@@ -450,6 +468,9 @@ class Tx:
         # Per held-back row, the mask of the indexed columns (``_INDEXED``) its save must set.
         self._deferred_columns: dict[tuple, int] = {}
         self._deferred_families: set[tuple] = set()
+        # (next_due_us, seq, key) of held-back saves as they were deferred (a later save of the row supersedes
+        # its entry): how ``due`` finds the held rows due in a range without looking at all of them.
+        self._held_due: list = []
         # Kept-count changes made while ``watch_writes`` is on, written with the held-back saves.
         self._bumps: dict[tuple, int] = {}
         self._written: set | None = None
@@ -487,6 +508,7 @@ class Tx:
             self._deferred.clear()   # held-back saves of the undone work go with it
             self._deferred_columns.clear()
             self._deferred_families.clear()
+            self._held_due.clear()
             self._bumps.clear()
             self._levels.pop()
             self._run(reversed(hooks.rollback))
@@ -511,8 +533,11 @@ class Tx:
     # -- single resources -------------------------------------------------------------------------
 
     def get(self, kind: str, account: str, region: str, id: str) -> Resource | None:
-        if self._deferred and (kind, account, region, id) in self._deferred:
-            self.flush()
+        if self._deferred:
+            held = self._deferred.get((kind, account, region, id))
+            if held is not None:
+                # What the store would give once the held-back saves are written, without writing them.
+                return _held_copy(held)
         rows = self._resources(_GET, {"kind": kind, "account": account, "region": region, "id": id})
         if not rows:
             return None
@@ -651,39 +676,61 @@ class Tx:
         finally:
             cursor.close()
 
-    def defer_save(self, r: Resource, was: tuple | None = None) -> None:
+    def defer_save(self, r: Resource, was: tuple | None = None, key: tuple | None = None) -> None:
         """Save ``r`` later, together with the other held-back saves: when the open savepoint is left, at
         ``flush()``, or before a statement that could read it (a ``get`` of it, ``children`` of its parent
         or of the parent it had in the store, a page, a count, the due queue). A direct ``save`` or
         ``delete`` of the same row supersedes it. The last copy deferred wins. ``was`` is the row's
         (parent, ref, state, next_due_us) as stored when it was read (by default the row's ``stored``): only the ones that
-        changed are written."""
-        key = (r.kind, r.account, r.region, r.id)
+        changed are written. ``key`` is the row's (kind, account, region, id), if the caller has it."""
+        key = (r.kind, r.account, r.region, r.id) if key is None else key
         if was is None:
             was = r.stored
+        deferred = self._deferred
+        before = deferred.get(key)
         if was is None:
             changed = _ALL
         else:
             changed = _changed(r, was)
-            if key in self._deferred:
+            stored = r.stored
+            if stored is not was and stored is not None and stored != was:
+                # Written in between as it was then (a flush while it was held as itself): from that too.
+                changed |= _changed(r, stored)
+            if before is not None:
                 changed |= self._deferred_columns.get(key, _ALL)
-        self._deferred[key] = r
+        deferred[key] = r
         self._deferred_columns[key] = changed
-        self._deferred_families.add((r.kind, r.account, r.region, r.parent))
+        if r.next_due_us is not None and r.seq is not None:
+            heapq.heappush(self._held_due, (r.next_due_us, r.seq, key))
+        if before is None or before.parent != r.parent:   # else its family is noted already
+            self._deferred_families.add((r.kind, r.account, r.region, r.parent))
         if was is not None and was[0] != r.parent:
             self._deferred_families.add((r.kind, r.account, r.region, was[0]))
 
-    def flush_if_held(self, r: Resource) -> None:
-        """Write the held-back saves now if one of them is ``r``'s (its copy is about to change again: the
-        store must not see that change before it is saved)."""
-        if self._deferred and (r.kind, r.account, r.region, r.id) in self._deferred:
-            self.flush()
+    def held(self) -> int:
+        """How many rows' saves are held back."""
+        return len(self._deferred)
+
+    def hold_apart(self, r: Resource, key: tuple | None = None) -> None:
+        """``r`` is about to change again: if the held-back save of its row is ``r`` itself, hold a copy of it
+        as it is now instead, so that the store (a flush, a ``get``, ``due``) never sees a change before it
+        is saved. ``key`` is the row's (kind, account, region, id), if the caller has it."""
+        if self._deferred:
+            if key is None:
+                key = (r.kind, r.account, r.region, r.id)
+            if self._deferred.get(key) is r:
+                # Its document as JSON (what a flush writes, what a read of it parses): one serialisation.
+                held = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
+                                orjson.Fragment(orjson.dumps(r.doc)), r.ref, r.seq)
+                held.stored = r.stored
+                self._deferred[key] = held
 
     def flush(self) -> None:
         """Write the held-back saves now."""
         rows, self._deferred = list(self._deferred.values()), {}
         columns, self._deferred_columns = self._deferred_columns, {}
         self._deferred_families.clear()
+        self._held_due.clear()
         self.save_many(rows, columns)
         if self._bumps:
             bumps, self._bumps = self._bumps, {}
@@ -768,14 +815,79 @@ class Tx:
 
     # -- the lifecycle engine's queue -------------------------------------------------------------
 
-    def due(self, now_us: int, limit: int) -> list[Resource]:
-        """Resources whose next transition is due at or before ``now_us``, earliest first."""
-        if self._deferred:
-            self.flush()
-        rows = self._resources(_DUE, {"now": now_us, "limit": limit})
-        for r in rows:
-            r.stored = (r.parent, r.ref, r.state, r.next_due_us)
-        return rows
+    def due(self, now_us: int, limit: int, after: tuple | None = None) -> tuple[list[Resource], tuple | None]:
+        """Resources whose next transition is due at or before ``now_us``, in (due time, seq) order: the first
+        ``limit`` from the start or past the position ``after`` (a (due time, seq) pair). Returns them and
+        the position up to which they are complete: the last row's when ``limit`` rows came back (more may
+        follow), None when every row due by ``now_us`` past ``after`` is there.
+
+        Read on from a position, the held-back saves stay held: the rows they hold are given as held (the
+        objects themselves) and the store's older copies of them are left out, so the answer is the one
+        the store would give once they are written, the same rows and the same position."""
+        if after is None:
+            if self._deferred:
+                self.flush()
+            rows = self._resources(_DUE, {"now": now_us, "limit": limit})
+            for r in rows:
+                r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+            return rows, ((rows[-1].next_due_us, rows[-1].seq) if len(rows) == limit else None)
+        held = self._deferred
+        fresh: list[Resource] = []
+        position = after
+        while True:
+            rows = self._resources(_DUE_AFTER, {"now": now_us, "after_due": position[0],
+                                                "after_seq": position[1], "limit": limit})
+            for r in rows:
+                r.stored = (r.parent, r.ref, r.state, r.next_due_us)
+            fresh += [r for r in rows if (r.kind, r.account, r.region, r.id) not in held] if held else rows
+            if len(rows) < limit:
+                bound = (now_us, float("inf"))   # every row of the store due by now is read
+                break
+            position = bound = (rows[-1].next_due_us, rows[-1].seq)
+            if not held or len(fresh) >= limit or (
+                    len(fresh) + self._held_due_count(after, bound, limit - len(fresh)) >= limit):
+                break
+            # The store's older copies of held rows took places: read on until ``limit`` are known.
+        if not held:
+            return fresh, (bound if len(rows) == limit else None)
+        # Held rows due past ``after`` and up to ``bound``, in order, from the queue defer_save keeps: no
+        # more than ``limit`` of them can be among the first ``limit``.
+        queue, extra, seen, heappop = self._held_due, [], set(), heapq.heappop
+        # Entries (due, seq, key) before this are up to ``bound`` (seq is an integer).
+        upper = (bound[0], bound[1] + 1)
+        while queue and queue[0] < upper and len(extra) < limit:
+            entry = heappop(queue)
+            due, seq, key = entry
+            r = held.get(key)
+            if r is None or r.next_due_us != due or r.seq != seq or (due, seq) <= after or key in seen:
+                continue   # superseded by a later save, behind the position (a read from the start finds it),
+                # or saved twice at the same due time
+            seen.add(key)
+            extra.append((r, entry))
+        if not extra:
+            merged = fresh
+        else:
+            merged = fresh + [r if r.doc.__class__ is dict else _held_copy(r) for r, _ in extra]
+            merged.sort(key=_due_position)
+        if len(merged) < limit:
+            return merged, None
+        through = (merged[limit - 1].next_due_us, merged[limit - 1].seq)
+        for r, entry in extra:   # held rows past the cut are given by a later read
+            if (entry[0], entry[1]) > through:
+                heapq.heappush(queue, entry)
+        return merged[:limit], through
+
+    def _held_due_count(self, after: tuple, bound: tuple, enough: int) -> int:
+        """How many held rows are due past ``after`` and up to ``bound`` (counting stops at ``enough``)."""
+        found = set()
+        for due, seq, key in self._held_due:   # heap order: not sorted, so every entry is looked at
+            if after < (due, seq) <= bound and key not in found:
+                r = self._deferred.get(key)
+                if r is not None and r.next_due_us == due and r.seq == seq:
+                    found.add(key)
+                    if len(found) >= enough:
+                        break
+        return len(found)
 
     def next_due(self) -> int | None:
         if self._deferred:

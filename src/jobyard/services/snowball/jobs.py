@@ -17,6 +17,7 @@ import uuid
 
 from ...clock import US, to_datetime
 from ...context import Context, Scope
+from ...lifecycle import works_on_given_row
 from ...store import Resource
 from . import states
 from .errors import CLUSTER, JOB
@@ -111,8 +112,10 @@ def _schedule_stay(job: Resource, entered_us: int) -> None:
     job.next_due_us = entered_us + int(seconds * US)
 
 
-def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]:
+def enter(scope: Scope, job: Resource, state: str, at_us: int, main: Resource | None = None) -> list[Resource]:
     """Move ``job`` into ``state`` at ``at_us``: record it, do the step's work, schedule the next step.
+    ``main`` is a job part's main job if the caller has it (as the store has it, or the main job the caller
+    is moving).
 
     Returns the other resources this changed (already saved).
     """
@@ -125,7 +128,7 @@ def enter(scope: Scope, job: Resource, state: str, at_us: int) -> list[Resource]
     if doc.get("IsMaster") and state == states.PREPARING_APPLIANCE:
         touched += _create_export_parts(scope, job, at_us)
     if doc.get("MainJobId"):
-        touched += _after_part_moved(scope, job, at_us)
+        touched += _after_part_moved(scope, job, at_us, main)
     if doc.get("ClusterId"):
         touched += _after_node_moved(scope, job)
     return touched
@@ -152,13 +155,22 @@ def _on_enter(job: Resource, state: str, at_us: int) -> None:
                            "TotalBytes": objects * (4096 + int.from_bytes(raw[4:8], "big") % 8_000_000)}
 
 
+@works_on_given_row
 def advance(ctx: Context, job: Resource) -> list[Resource]:
-    """The transition handler: the job's stay in its state is over."""
+    """The transition handler: the job's stay in its state is over. A part of a family of several, or a
+    cluster's node, reads its fellow jobs, which show it as the store has it: it is held apart first."""
     following = states.next_state(_path_type(job), job.state)
     if following is None:
         job.next_due_us = None
         return []
-    return enter(ctx.scope, job, following, ctx.now_us)
+    doc, main = job.doc, None
+    if doc.get("MainJobId"):
+        main = ctx.scope.get(JOB, doc["MainJobId"])
+        if main is None or main.doc.get("PartIds") != [job.id]:
+            ctx.tx.hold_apart(job)   # its siblings are read, and show it as the store has it
+    elif doc.get("ClusterId"):
+        ctx.tx.hold_apart(job)       # its fellow nodes are read, and show it as the store has it
+    return enter(ctx.scope, job, following, ctx.now_us, main)
 
 
 # -- export job families ---------------------------------------------------------------------------
@@ -180,13 +192,15 @@ def _create_export_parts(scope: Scope, main: Resource, at_us: int) -> list[Resou
         parts.append(part)
     # The family's part ids, in order: a part's step in a one-part family need not read its siblings.
     main.doc["PartIds"] = [p.id for p in parts]
-    enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us)
+    # The main job is already in the state its first part enters: no need to read it back.
+    enter(scope, parts[0], states.PREPARING_APPLIANCE, at_us, main)
     scope.save(parts[0])
     return parts
 
 
-def _after_part_moved(scope: Scope, part: Resource, at_us: int) -> list[Resource]:
-    main = scope.get(JOB, part.doc["MainJobId"])
+def _after_part_moved(scope: Scope, part: Resource, at_us: int, main: Resource | None = None) -> list[Resource]:
+    if main is None:
+        main = scope.get(JOB, part.doc["MainJobId"])
     if main is None:
         return []
     touched = []

@@ -67,12 +67,17 @@ MANIFEST_URL_VALID = 60 * 60.0
 UPDATES_URL_VALID = 60 * 60.0
 
 
+# Each path's state → the state after it (None after the last), looked up once per transition.
+_NEXT = {(job_type, state): (path[i + 1] if i + 1 < len(path) else None)
+         for job_type, path in PATHS.items() for i, state in enumerate(path)}
+
+
 def next_state(job_type: str, state: str) -> str | None:
-    path = PATHS[job_type]
-    if state not in path:
+    try:
+        return _NEXT[job_type, state]
+    except KeyError:
+        PATHS[job_type]   # an unknown job type is an error; a state off the path has no next one
         return None
-    index = path.index(state)
-    return path[index + 1] if index + 1 < len(path) else None
 
 
 def stay_seconds(job_id: str, job_type: str, state: str, shipping: str) -> float:
