@@ -123,6 +123,7 @@ def _warm(server, emulator) -> None:
     gc.freeze()   # what start-up made lives as long as the process: never worth a collection's scan
     gc.enable()
     try:
+        emulator.prepare()   # the services and the router, which any request but the health check waits for
         emulator.warm()
     except Exception:   # a request that needs a model loads it itself, and says what failed
         logging.getLogger("jobyard").exception("warming up failed")
