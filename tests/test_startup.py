@@ -29,6 +29,25 @@ def test_an_emulator_is_built_without_botocore_or_alembic(tmp_path):
     assert json.loads(out) == {"loaded": [], "models": []}
 
 
+def test_services_are_registered_at_first_use(tmp_path):
+    """The health check does not need the services: an Emulator registers them (and imports their modules)
+    when something first asks for them."""
+    code = """if True:
+        import json, sys
+        from jobyard.config import Config
+        from jobyard.server import Emulator
+        emulator = Emulator(Config(data_dir=sys.argv[1], time_scale=0))
+        before = "jobyard.services" in sys.modules
+        names = sorted(emulator.services)
+        print(json.dumps({"before": before, "names": names, "runtime": emulator.runtime is not None}))
+        emulator.close()
+    """
+    out = json.loads(subprocess.run([sys.executable, "-c", code, str(tmp_path / "new")], capture_output=True,
+                                    text=True, check=True).stdout)
+    assert out["before"] is False and out["runtime"] is True
+    assert {"snowball", "glacier", "s3control", "dataexchange", "s3"} <= set(out["names"])
+
+
 def _call(url, method="POST", path="/", body=b"", headers=None):
     request = urllib.request.Request(url + path, data=body or None, method=method, headers=headers or {})
     try:

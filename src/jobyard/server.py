@@ -6,25 +6,29 @@ import logging
 import os
 import threading
 from functools import cache, cached_property
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from . import admin
 from .clock import SharedClock
 from .config import Config
-from .context import Runtime
-from .auth import Verifier, feed_chunks
 from .blobs import Blob
 from .errors import (ForeignAccount, RequestTooLarge, SerializationError, ServiceError, Unauthenticated,
                      UnknownOperation, ValidationFailed)
-from .lifecycle import Lifecycle
-from .objects import layer_for, urls
-from .objects.api import MAX_PUT_SIZE
-from .protocols import build_codec, payload
-from .routing import Router, endpoint_url
-from .services import Service, all_services
+from .protocols import payload
+from .routing import endpoint_url
 from .store import FileStore, Store, TokenSigner
 from .store.tokens import load_or_create_secret
 from .wire import Body, Request, Response, Spooler
+
+# The services, the object layer, the unit of work, codecs and SigV4 are imported where they are first used
+# (``Emulator.prepare`` and the calls below), not here: ``jobyard serve`` answers its health check before it
+# needs them, and loads them right after.
+if TYPE_CHECKING:
+    from .services import Service
+
+# Where signed URLs are served (``objects.urls.PATH``, checked in ``Emulator.prepare``): known here without
+# importing the object layer, since every admin request, the health check included, is matched against it.
+_SIGNED_URLS = "/_jobyard/objects/"
 
 log = logging.getLogger("jobyard")
 
@@ -85,6 +89,8 @@ class _Models(Mapping):
 
 @cache
 def _served() -> tuple[str, ...]:
+    from .services import all_services
+
     return tuple(service.model_name for service in all_services())
 
 
@@ -106,6 +112,8 @@ def service_models() -> dict[str, object]:
 def prepare_codecs() -> None:
     """Put a codec of each protocol of each served model in the pool: what a process's first requests would
     otherwise pay for (``jobyard.testing.warm``)."""
+    from .protocols import build_codec
+
     for name, model in service_models().items():
         for protocol in model.metadata.get("protocols") or [model.metadata["protocol"]]:
             with _CACHE_LOCK:
@@ -120,6 +128,10 @@ def prepare_codecs() -> None:
 
 
 class Emulator:
+    # What only requests other than the health check need, built by ``prepare``: at the first use of any of
+    # these attributes (``__getattr__``), or by ``jobyard serve`` in the background once it answers.
+    _PREPARED = frozenset({"lifecycle", "objects", "runtime", "services", "models", "router", "verifier"})
+
     def __init__(self, config: Config):
         self.config = config
         os.makedirs(config.data_dir, exist_ok=True)
@@ -131,34 +143,63 @@ class Emulator:
         self.clock = SharedClock(self.store)   # read from the store's clock row, as every process does
         if config.time_scale is not None:
             self.clock.steer(scale=config.time_scale)
-        self.lifecycle = Lifecycle()
-        self.objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
-        self.runtime = Runtime(self.store, self.files, self.signer, self.objects, self.lifecycle, self.clock)
-        for kind, handler in self.objects.transitions().items():
-            self.lifecycle.register(kind, handler)
-        self.services: dict[str, Service] = {}
-        models = MODELS   # loaded as requests need them
-        for service in all_services():
-            self.services[service.model_name] = service
-            for kind, handler in service.transitions().items():
-                self.lifecycle.register(kind, handler, service.model_name, service.errors)
-            self.runtime.urls.register(service.model_name, service.signed_urls(), service.errors)
-        self.models = models
-        self.router = Router(
-            models,
-            {s.model_name: s.signing_names for s in self.services.values()},
-            {s.model_name: s.path_prefixes for s in self.services.values()},
-            default_account=config.default_account,
-            virtual_hosts={s.model_name: self.objects.has_bucket for s in self.services.values() if s.virtual_hosted},
-            key_accounts=None if config.credentials is None else {
-                key.access_key: key.account for key in config.credentials.values()},
-        )
-        # With credentials every AWS request must be signed by one of them; without, the server is open.
-        self.verifier = None if config.credentials is None else Verifier(config.credentials, config.clock_skew)
         self._codecs: dict[tuple[str, str], object] = {}   # lent by _CODEC_POOL until close()
+        self._preparing = threading.Lock()
+        if config.s3_endpoint:   # an external endpoint can be misconfigured: found out before the server answers
+            self.prepare()
         # What a killed process left half-done is settled in the background: the server answers at once.
         self.sweeper = threading.Thread(target=self._sweep, name="jobyard-sweep", daemon=True)
         self.sweeper.start()
+
+    def __getattr__(self, name: str):
+        # Only called for an attribute not set yet: once prepared, these are plain attributes.
+        if name in Emulator._PREPARED:
+            self.prepare()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def prepare(self) -> None:
+        """Register the services (their transitions and signed URLs) and build the object layer, the unit of
+        work's runtime and the router: what every request but the health check needs. Once per Emulator;
+        a request that comes first waits for it. Each attribute is set only when all are built."""
+        with self._preparing:
+            if "runtime" in self.__dict__:
+                return
+            from .auth import Verifier
+            from .context import Runtime
+            from .lifecycle import Lifecycle
+            from .objects import layer_for, urls
+            from .routing import Router
+            from .services import all_services
+
+            assert urls.PATH == _SIGNED_URLS
+            config = self.config
+            lifecycle = Lifecycle()
+            objects = layer_for(config.s3_endpoint, self.store, self.files, self.signer)
+            runtime = Runtime(self.store, self.files, self.signer, objects, lifecycle, self.clock)
+            for kind, handler in objects.transitions().items():
+                lifecycle.register(kind, handler)
+            services: dict[str, Service] = {}
+            for service in all_services():
+                services[service.model_name] = service
+                for kind, handler in service.transitions().items():
+                    lifecycle.register(kind, handler, service.model_name, service.errors)
+                runtime.urls.register(service.model_name, service.signed_urls(), service.errors)
+            models = MODELS   # loaded as requests need them
+            router = Router(
+                models,
+                {s.model_name: s.signing_names for s in services.values()},
+                {s.model_name: s.path_prefixes for s in services.values()},
+                default_account=config.default_account,
+                virtual_hosts={s.model_name: objects.has_bucket for s in services.values() if s.virtual_hosted},
+                key_accounts=None if config.credentials is None else {
+                    key.access_key: key.account for key in config.credentials.values()},
+            )
+            # With credentials every AWS request must be signed by one of them; without, the server is open.
+            verifier = None if config.credentials is None else Verifier(config.credentials, config.clock_skew)
+            self.lifecycle, self.objects, self.services, self.models = lifecycle, objects, services, models
+            self.router, self.verifier = router, verifier
+            self.runtime = runtime   # last: it marks the Emulator prepared
 
     def warm(self) -> None:
         """Load and build now what the first requests would (botocore, every served model, the routing tables,
@@ -197,7 +238,10 @@ class Emulator:
             with _CACHE_LOCK:
                 pool = _CODEC_POOL.get(key)
                 codec = pool.pop() if pool else None
-            self._codecs[key] = codec = codec or build_codec(self.models[service], protocol)
+            if codec is None:
+                from .protocols import build_codec
+                codec = build_codec(self.models[service], protocol)
+            self._codecs[key] = codec
         return codec
 
     # -- one request ------------------------------------------------------------------------------
@@ -219,7 +263,8 @@ class Emulator:
     def _begin(self, request: Request) -> "Exchange":
         if request.path.startswith("/_jobyard/"):
             exchange = Exchange(request, limit=API_BODY_LIMIT, admin=True)
-            if request.path.startswith(urls.PATH):   # a signed URL's PUT takes what S3's PutObject takes
+            if request.path.startswith(_SIGNED_URLS):   # a signed URL's PUT takes what S3's PutObject takes
+                from .objects.api import MAX_PUT_SIZE
                 exchange.limit, exchange.upload = MAX_PUT_SIZE, True
             return exchange
         route = self.router.resolve(request)
@@ -304,6 +349,7 @@ class Emulator:
         exchange = self.begin(request)
         exchange.request.payload = request.payload
         if exchange.chain is not None:
+            from .auth import feed_chunks
             feed_chunks(request.body, exchange.chain)
         if exchange.refused:
             return self.too_large(exchange)

@@ -15,18 +15,19 @@ import os
 import random
 import time
 import uuid
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import orjson
-from sqlalchemy import insert
 
-from ..clock import US, SharedClock
-from ..config import Config
-from ..context import Context
+from ..clock import US
 from ..routing import DEFAULT_ACCOUNT
-from ..store import Resource, Store
-from ..store.schema import resources
 from . import UsageError, account_id, arg, command
+
+if TYPE_CHECKING:
+    from ..store import Resource, Store
+
+# The store, SQLAlchemy and the services are imported where they are used, not here: every ``jobyard``
+# command line imports this module to register the command, and ``serve`` starts faster without them.
 
 SERVICES = ("snowball", "glacier", "s3control", "dataexchange")
 CHUNK = 5000          # rows per transaction
@@ -37,6 +38,7 @@ CACHE_KIB = 512 * 1024   # SQLite page cache of the loading connection
 
 def _scope(account: str, region: str, now_us: int, created_us: int):
     """A scope for the services' builders: they only read its account, region and instant."""
+    from ..context import Context
     return Context(None, None, account, region, created_us, None).scope
 
 
@@ -58,6 +60,7 @@ def _ordered_uuid(run: int, n: int, rnd: random.Random) -> str:
 def _snowball(account: str, region: str, now_us: int, count: int, rnd: random.Random) -> Iterator[Resource]:
     from ..services.snowball import jobs, states
     from ..services.snowball.errors import ADDRESS
+    from ..store import Resource
 
     address_id, run = "", random.SystemRandom().getrandbits(16)
     for n in range(count):
@@ -94,6 +97,7 @@ def _glacier(account: str, region: str, now_us: int, count: int, rnd: random.Ran
     from ..services.glacier import jobs
     from ..services.glacier.errors import VAULT
     from ..services.glacier.common import random_id
+    from ..store import Resource
 
     vault = ""
     for n in range(count):
@@ -148,6 +152,7 @@ def _s3control(account: str, region: str, now_us: int, count: int, rnd: random.R
 def _dataexchange(account: str, region: str, now_us: int, count: int, rnd: random.Random) -> Iterator[Resource]:
     from ..services.dataexchange import jobs, resources as dx
     from ..services.dataexchange.errors import DATA_SET, REVISION
+    from ..store import Resource
 
     data_set = revision = ""
     for n in range(count):
@@ -178,6 +183,10 @@ def _inserter(store: Store) -> Callable:
     """``insert(conn, rows)``: SQLAlchemy Core's INSERT of ``resources``; on SQLite its compiled text is run
     straight through the driver's ``executemany`` with the documents already JSON (a bulk load spends its
     time in SQLite, not in binding parameters)."""
+    from sqlalchemy import insert
+
+    from ..store.schema import resources
+
     statement = insert(resources)
     if store.engine.dialect.name != "sqlite":
         return lambda conn, rows: conn.execute(statement, rows)
@@ -239,6 +248,10 @@ def seed(store: Store, service: str, count: int, account: str, region: str, now_
     arg("--quiet", action="store_true", help="no progress bar"),
 )
 def seed_command(args) -> int:
+    from ..clock import SharedClock
+    from ..config import Config
+    from ..store import Store
+
     if args.jobs < 0:
         raise UsageError("--jobs must be >= 0")
     config = Config(data_dir=args.data_dir, store_url=args.store)

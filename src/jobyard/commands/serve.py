@@ -7,6 +7,7 @@ gracefully — requests under way finish, the store closes — and the status is
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import os
@@ -49,6 +50,17 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
     arg("--access-log", action="store_true", help="log every request"),
 )
 def serve(args) -> int:
+    # Start-up allocates hundreds of thousands of long-lived objects (modules, classes, SQLAlchemy's
+    # constructs) and frees almost none: the cyclic collector would scan them again and again for nothing.
+    # It is off until the server answers, then those objects are frozen out of its way (``_warm``).
+    gc.disable()
+    try:
+        return _serve(args)
+    finally:
+        gc.enable()
+
+
+def _serve(args) -> int:
     # Imported here so that the other commands start without loading the server and the models.
     import uvicorn
 
@@ -82,8 +94,9 @@ def serve(args) -> int:
               "reaches it can read and change every account's jobs, vaults and objects"
               f"{'' if admin_token else ' and move the clock or reset all state (no --admin-token)'}. "
               "Use --auth sigv4 --credentials FILE, or bind 127.0.0.1.", file=sys.stderr, flush=True)
+    # No WebSocket routes: ws="none" spares loading a WebSocket implementation.
     server = uvicorn.Server(uvicorn.Config(emulator.asgi, log_level=args.log_level, access_log=args.access_log,
-                                           lifespan="on"))
+                                           lifespan="on", ws="none"))
 
     # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again for the handler that was
     # there before it: this one, so the process ends with status 0 instead of dying by the signal. It also
@@ -107,7 +120,10 @@ def _warm(server, emulator) -> None:
         if server.should_exit:
             return
         time.sleep(0.005)
+    gc.freeze()   # what start-up made lives as long as the process: never worth a collection's scan
+    gc.enable()
     try:
+        emulator.prepare()   # the services and the router, which any request but the health check waits for
         emulator.warm()
     except Exception:   # a request that needs a model loads it itself, and says what failed
         logging.getLogger("jobyard").exception("warming up failed")

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:   # models are loaded when a service is first asked for
     from botocore.model import ServiceModel
 
-from .base import Codec
+    # Annotations only: the codecs' shared base loads with the first codec, so a module that needs only
+    # ``payload`` (the server's body reading) does not load it.
+    from .base import Codec
 
 _CODECS: dict[str, type[Codec]] = {}
 
