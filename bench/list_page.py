@@ -109,7 +109,7 @@ async def bare_app(scope, receive, send):
 def bare_baseline(count: int) -> float:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(bare_app, port=port, log_level="warning", access_log=False,
-                                          lifespan="off"))
+                                          lifespan="off", ws="none"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for_port(port)

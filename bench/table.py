@@ -357,7 +357,8 @@ def serve_bare(port: int) -> None:
     sys.path.insert(0, HERE)
     from list_page import bare_app   # the same fixed answer list_page.py measures against
 
-    uvicorn.run(bare_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(bare_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
+                ws="none")   # `jobyard serve`'s settings
 
 
 def serve_canned(port: int, pages_file: str) -> None:
@@ -382,7 +383,7 @@ def serve_canned(port: int, pages_file: str) -> None:
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none")
 
 
 def main() -> int:
