@@ -142,9 +142,9 @@ class Lifecycle:
                 horizon = cursor.horizon
                 for r in touched:
                     if r.next_due_us is not None and r.next_due_us <= horizon:
-                        heappush(queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
+                        heappush(queue, _entry(r))
                 if current.next_due_us is not None and current.next_due_us <= horizon:
-                    heappush(queue, (current.next_due_us, current.seq, kind, rid, account, region))
+                    heappush(queue, _entry(current))
                 if tx.held() >= HELD_ROWS:
                     break
         finally:
@@ -185,8 +185,13 @@ class Lifecycle:
             applied += 1
             for r in (current, *touched):
                 if r.next_due_us is not None and r.next_due_us <= cursor.horizon:
-                    heapq.heappush(cursor.queue, (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region))
+                    heapq.heappush(cursor.queue, _entry(r))
         return applied
+
+
+def _entry(r: Resource) -> tuple:
+    """A resource's entry in the catch-up queue: (due, seq, kind, id, account, region), in due order."""
+    return (r.next_due_us, r.seq, r.kind, r.id, r.account, r.region)
 
 
 def works_on_given_row(handler: Handler) -> Handler:
@@ -242,7 +247,7 @@ class _Cursor:
             self.long = True
         elif not rows and self.after is None:
             self._over = True
-        self.queue[:] = [(r.next_due_us, r.seq, r.kind, r.id, r.account, r.region) for r in rows]
+        self.queue[:] = [_entry(r) for r in rows]
         heapq.heapify(self.queue)
         self.horizon = through[0] if through is not None else self.now_us
         # Past a round that held every row due, the next read starts from the start.

@@ -94,12 +94,17 @@ def _due_position(r: Resource) -> tuple:
     return (r.next_due_us, r.seq)
 
 
+def _with_doc(r: Resource, doc, stored: tuple | None) -> Resource:
+    """A copy of ``r`` with ``doc`` as its document and ``stored`` as what the store holds of it."""
+    copy = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us, doc, r.ref,
+                    r.seq)
+    copy.stored = stored
+    return copy
+
+
 def _held_copy(r: Resource) -> Resource:
     """A copy of a held-back row as the store would give it back once written (its document through JSON)."""
-    copy = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
-                    orjson.loads(orjson.dumps(r.doc)), r.ref, r.seq)
-    copy.stored = (r.parent, r.ref, r.state, r.next_due_us)
-    return copy
+    return _with_doc(r, orjson.loads(orjson.dumps(r.doc)), (r.parent, r.ref, r.state, r.next_due_us))
 
 
 def _json_dumps(value) -> str:
@@ -720,10 +725,7 @@ class Tx:
                 key = (r.kind, r.account, r.region, r.id)
             if self._deferred.get(key) is r:
                 # Its document as JSON (what a flush writes, what a read of it parses): one serialisation.
-                held = Resource(r.kind, r.account, r.region, r.id, r.parent, r.state, r.created_us, r.next_due_us,
-                                orjson.Fragment(orjson.dumps(r.doc)), r.ref, r.seq)
-                held.stored = r.stored
-                self._deferred[key] = held
+                self._deferred[key] = _with_doc(r, orjson.Fragment(orjson.dumps(r.doc)), r.stored)
 
     def flush(self) -> None:
         """Write the held-back saves now."""
@@ -830,7 +832,7 @@ class Tx:
             rows = self._resources(_DUE, {"now": now_us, "limit": limit})
             for r in rows:
                 r.stored = (r.parent, r.ref, r.state, r.next_due_us)
-            return rows, ((rows[-1].next_due_us, rows[-1].seq) if len(rows) == limit else None)
+            return rows, (_due_position(rows[-1]) if len(rows) == limit else None)
         held = self._deferred
         fresh: list[Resource] = []
         position = after
@@ -843,7 +845,7 @@ class Tx:
             if len(rows) < limit:
                 bound = (now_us, float("inf"))   # every row of the store due by now is read
                 break
-            position = bound = (rows[-1].next_due_us, rows[-1].seq)
+            position = bound = _due_position(rows[-1])
             if not held or len(fresh) >= limit or (
                     len(fresh) + self._held_due_count(after, bound, limit - len(fresh)) >= limit):
                 break
@@ -871,7 +873,7 @@ class Tx:
             merged.sort(key=_due_position)
         if len(merged) < limit:
             return merged, None
-        through = (merged[limit - 1].next_due_us, merged[limit - 1].seq)
+        through = _due_position(merged[limit - 1])
         for r, entry in extra:   # held rows past the cut are given by a later read
             if (entry[0], entry[1]) > through:
                 heapq.heappush(queue, entry)
