@@ -8,6 +8,9 @@ Servers run as their own processes with `jobyard serve`'s uvicorn settings; load
 * a bare ASGI app on the same uvicorn settings (the ceiling for any request),
 * moto's server (moto[server]) for Glacier ListJobs,
 * a canned-pages server (the same pages, answered from memory) for a boto3 paginator walk,
+* the floor (bench/floor.py): Snowball ListJobs answered from the same store by a minimal app on the raw
+  sqlite3 module and orjson with jobyard's own SQL, the least any Python server on this stack can spend on
+  the page; the ListJobs and walk rows show it beside jobyard,
 * the same measurement at a small size, or at page 1, or at the start of a run, where the row is about
   growth; the issue's target where a row has no reference.
 
@@ -92,6 +95,15 @@ def jobyard(data_dir: str):
 def bare():
     port = free_port()
     with process([sys.executable, __file__, "--serve-bare", str(port)], f"http://127.0.0.1:{port}", "/") as (pid, _):
+        yield f"http://127.0.0.1:{port}", pid
+
+
+@contextmanager
+def floor(data_dir: str):
+    port = free_port()
+    store_file = os.path.join(data_dir, "jobyard.db")
+    with process([sys.executable, os.path.join(HERE, "floor.py"), str(port), store_file], f"http://127.0.0.1:{port}",
+                 "/one") as (pid, _):
         yield f"http://127.0.0.1:{port}", pid
 
 
@@ -195,6 +207,16 @@ def list_rows(tmp: str, large: int, seconds: float) -> None:
             rate, cpu = wrk(url, pid, seconds, **request)
             row(f"{name}, 1,000 jobs", f"{rate:,.0f} req/s, {cpu:.0f} us CPU/req", f"bare {bare_rate:,.0f} req/s",
                 f"{rate / bare_rate:.3f}", ">= 0.33")
+            if name.startswith("Snowball"):
+                snowball_rate = rate
+    # The floor on the same store: how much of the ceiling a page can reach at all here.
+    with floor(small) as (url, pid):
+        for path, what in (("/", "four US regions, as jobyard reads Snowball's page"),
+                           ("/one", "one region, as S3 Control's and Data Exchange's pages")):
+            rate, cpu = wrk(url, pid, seconds, **{**snowball_list({"MaxResults": 10}), "path": path})
+            row(f"  floor: the page on raw sqlite3 + orjson, {what}", f"{rate:,.0f} req/s, {cpu:.0f} us CPU/req",
+                f"bare {bare_rate:,.0f} req/s; jobyard's Snowball page {snowball_rate / rate:.2f} of this",
+                f"{rate / bare_rate:.3f}", "none: what is reachable")
     big = os.path.join(tmp, "large")
     began = time.perf_counter()
     seed(big, "snowball", large)
@@ -334,8 +356,12 @@ def walk_rows(tmp: str) -> None:
         json.dump(pages, f)
     with canned(pages_file) as (url, pid):
         theirs = _walk(client("snowball", url))
+    with floor(data_dir) as (url, pid):
+        least = _walk(client("snowball", url))
     row("boto3 paginator walk, 10,000 Snowball jobs, PageSize 100", f"{ours:.3f} s", f"canned pages {theirs:.3f} s",
         f"{ours / theirs:.2f}x", "<= 1.25x")
+    row("  same walk against the floor", f"{least:.3f} s", f"canned pages {theirs:.3f} s", f"{least / theirs:.2f}x",
+        "none: what is reachable")
 
 
 def _walk(snowball) -> float:
