@@ -123,3 +123,45 @@ def test_rows_with_no_parent_or_ref_are_listed_and_the_partial_indexes_are_read(
     for plan in plans.values():
         assert "SCAN resources" not in plan, plan
     store.close()
+
+
+def test_pages_over_several_regions_and_states_walk_every_row_once_in_order(tmp_path):
+    """A page of several regions (Snowball's US regions) or states is one UNION ALL of an index range per
+    (region, state): every walk, in either order, by creation or id, gives each row once in the exact order,
+    and no arm scans the table."""
+    from sqlalchemy import event
+
+    store = Store(sqlite_url(str(tmp_path / "s.db")))
+    regions, states = ("r1", "r2", "r3"), ("X", "Y")
+    with store.transaction() as tx:
+        # Several rows share a creation instant (seq orders them) and the regions interleave.
+        tx.insert_many(Resource("k", "a", regions[i % 3], f"id{(i * 37) % 90:03d}", state=states[(i // 3) % 2],
+                                created_us=1000 + i // 4) for i in range(90))
+        tx.insert_many([Resource("k", "a", "other", "id999", state="X", created_us=1000)])
+    statements = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, parameters, context, many: statements.append((sql, parameters)))
+    with store.transaction() as tx:
+        every = tx.page("k", "a", regions, limit=1000)[0]
+        assert len(every) == 90
+        for by, key in (("created", lambda r: (r.created_us, r.seq)), ("id", lambda r: (r.id, r.seq))):
+            for descending in (False, True):
+                for wanted in (None, ["X"], ["X", "Y"]):
+                    expected = sorted((r for r in every if wanted is None or r.state in wanted), key=key,
+                                      reverse=descending)
+                    walked, after = [], None
+                    while True:
+                        rows, more = tx.page("k", "a", regions, limit=7, after=after, states=wanted, by=by,
+                                             descending=descending)
+                        walked += rows
+                        if not more:
+                            break
+                        after = rows[-1].sort_key(by)
+                    assert [(r.region, r.id) for r in walked] == [(r.region, r.id) for r in expected], (by, wanted)
+    with store.engine.connect() as conn:
+        plans = [" | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters))
+                 for sql, parameters in list(statements) if sql.lstrip().startswith("SELECT") and "UNION ALL" in sql]
+    assert len(plans) >= 12
+    for plan in plans:
+        assert "SCAN resources" not in plan and plan.count("INDEX ix_resources_") + plan.count("INDEX ux_resources_id") >= 3, plan
+    store.close()
