@@ -165,3 +165,30 @@ def test_pages_over_several_regions_and_states_walk_every_row_once_in_order(tmp_
     for plan in plans:
         assert "SCAN resources" not in plan and plan.count("INDEX ix_resources_") + plan.count("INDEX ux_resources_id") >= 3, plan
     store.close()
+
+
+def test_a_reader_reads_one_snapshot_whatever_runs_in_it(tmp_path):
+    """A SQLite reader begins on the driver's connection; Core executions inside it (a count over several
+    states) join the same transaction: one snapshot to the end, then the connection serves the next one,
+    after a failure too."""
+    store = Store(sqlite_url(str(tmp_path / "s.db")))
+    with store.transaction() as tx:
+        tx.insert_many(Resource("k", "a", "r", f"id{i}", state="X", created_us=i) for i in range(3))
+
+    def count(tx):
+        return tx.count("k", "a", "r", states=["X", "Y"])
+
+    with store.transaction(write=False) as reader:
+        assert count(reader) == 3
+        with store.transaction() as writer:   # another connection commits meanwhile
+            writer.insert(Resource("k", "a", "r", "id9", state="Y", created_us=9))
+        assert count(reader) == 3 and len(reader.page("k", "a", "r", limit=10)[0]) == 3
+    with pytest.raises(RuntimeError):
+        with store.transaction(write=False) as reader:
+            assert count(reader) == 4
+            raise RuntimeError("the caller fails")
+    for _ in range(2):
+        with store.transaction(write=False) as reader:
+            assert count(reader) == 4 and reader.conn.connection.dbapi_connection.in_transaction
+        assert not reader.conn.closed and not reader.conn.connection.dbapi_connection.in_transaction
+    store.close()

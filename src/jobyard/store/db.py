@@ -150,8 +150,9 @@ def create_store_engine(url: str) -> Engine:
             # can fail (SQLITE_BUSY) against another process. A reader (``Store.transaction(write=False)``)
             # begins deferred: it takes no lock and reads one snapshot, from its first statement on.
             # (On the driver's connection: a Core execution of BEGIN costs more than the rest of a unit.)
-            conn.connection.dbapi_connection.execute(
-                "BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
+            driver = conn.connection.dbapi_connection
+            if not driver.in_transaction:   # a reader's, begun on the driver (``Store.transaction``)
+                driver.execute("BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
@@ -186,14 +187,23 @@ class Store:
                 conn.execution_options(jobyard_read=True)
         tx = Tx(conn, self.postgresql)
         try:
-            with conn.begin():
-                yield tx
-                if tx._deferred or tx._bumps:
-                    tx.flush()
-                for fn in tx._before_commit:   # a failure here rolls the transaction back
-                    fn()
-                if tx._earliest is not None:
-                    tx._publish_due()
+            if write or self.postgresql:
+                with conn.begin():
+                    yield tx
+                    tx._before_end()
+            else:
+                # A SQLite reader begins and ends on the driver's connection: SQLAlchemy's transaction
+                # bookkeeping costs several times BEGIN and COMMIT themselves, on every read request. A Core
+                # execution inside joins it (the begin hook finds it open) and is ended with it.
+                driver = conn.connection.dbapi_connection
+                driver.execute("BEGIN")
+                try:
+                    yield tx
+                    tx._before_end()
+                except BaseException:
+                    conn.rollback() if conn.in_transaction() else driver.rollback()
+                    raise
+                conn.commit() if conn.in_transaction() else driver.commit()
         except BaseException:
             conn.close()   # not kept: after a failure the connection may be broken
             tx._finish(committed=False)
@@ -521,6 +531,15 @@ class Tx:
         self._levels.pop()
         self._levels[-1].commit += hooks.commit
         self._levels[-1].rollback += hooks.rollback
+
+    def _before_end(self) -> None:
+        """What a transaction does before it commits: held-back saves, hooks, the clock row's due time."""
+        if self._deferred or self._bumps:
+            self.flush()
+        for fn in self._before_commit:   # a failure here rolls the transaction back
+            fn()
+        if self._earliest is not None:
+            self._publish_due()
 
     def _finish(self, committed: bool) -> None:
         hooks = self._levels[0]
