@@ -14,7 +14,7 @@ the row.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 US = 1_000_000
 
@@ -39,8 +39,13 @@ def from_datetime(value: datetime) -> int:
     return int(round(value.timestamp() * US))
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def iso(us: int) -> str:
-    return to_datetime(us).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2012-03-20T17:03:43.221Z``. Whole microseconds added to a naive epoch: exact, and cheaper than a
+    zone-aware datetime (a list of Glacier jobs pays it twice a row)."""
+    return (_EPOCH + timedelta(microseconds=us)).isoformat(timespec="milliseconds") + "Z"
 
 
 class Clock:
