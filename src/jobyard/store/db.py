@@ -33,7 +33,7 @@ from sqlalchemy import (and_, bindparam, case, create_engine, delete, event, fun
                         select, tuple_, union_all, update)
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import HAS_PARENT, HAS_REF, SCHEDULED, clock, counters, meta, resources
+from .schema import HAS_PARENT, HAS_REF, SCHEDULED, clock, counters, meta, postgresql_conditions, resources
 
 log = logging.getLogger("jobyard.store")
 
@@ -155,6 +155,7 @@ def create_store_engine(url: str) -> Engine:
                 driver.execute("BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
 
         return engine
+    postgresql_conditions()
     return create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
 
 
