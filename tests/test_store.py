@@ -168,9 +168,9 @@ def test_pages_over_several_regions_and_states_walk_every_row_once_in_order(tmp_
 
 
 def test_a_reader_reads_one_snapshot_whatever_runs_in_it(tmp_path):
-    """A SQLite reader begins on the driver's connection; Core executions inside it (a count over several
-    states) join the same transaction: one snapshot to the end, then the connection serves the next one,
-    after a failure too."""
+    """A SQLite transaction begins on the driver's connection; Core executions inside a reader (a count over
+    several states) join it: one snapshot to the end, then the connection serves the next one, after a
+    failure too."""
     store = Store(sqlite_url(str(tmp_path / "s.db")))
     with store.transaction() as tx:
         tx.insert_many(Resource("k", "a", "r", f"id{i}", state="X", created_us=i) for i in range(3))
@@ -191,4 +191,24 @@ def test_a_reader_reads_one_snapshot_whatever_runs_in_it(tmp_path):
         with store.transaction(write=False) as reader:
             assert count(reader) == 4 and reader.conn.connection.dbapi_connection.in_transaction
         assert not reader.conn.closed and not reader.conn.connection.dbapi_connection.in_transaction
+    store.close()
+
+
+def test_a_writer_keeps_savepoints_and_core_statements_in_its_one_transaction(tmp_path):
+    """A SQLite writer begun on the driver's connection: a savepoint rolled back inside it undoes only its
+    own rows, a Core statement joins it, and a failure undoes everything."""
+    store = Store(sqlite_url(str(tmp_path / "s.db")))
+    with store.transaction() as tx:
+        tx.insert(Resource("k", "a", "r", "kept", created_us=1))
+        with pytest.raises(RuntimeError):
+            with tx.savepoint():
+                tx.insert(Resource("k", "a", "r", "undone", created_us=2))
+                raise RuntimeError("the step fails")
+        tx.insert_many([Resource("k", "a", "r", "many", created_us=3)])   # a Core execution
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            tx.insert(Resource("k", "a", "r", "lost", created_us=4))
+            raise RuntimeError("the request fails")
+    with store.transaction(write=False) as reader:
+        assert [r.id for r in reader.page("k", "a", "r", limit=10)[0]] == ["kept", "many"]
     store.close()

@@ -151,7 +151,7 @@ def create_store_engine(url: str) -> Engine:
             # begins deferred: it takes no lock and reads one snapshot, from its first statement on.
             # (On the driver's connection: a Core execution of BEGIN costs more than the rest of a unit.)
             driver = conn.connection.dbapi_connection
-            if not driver.in_transaction:   # a reader's, begun on the driver (``Store.transaction``)
+            if not driver.in_transaction:   # else begun on the driver (``Store.transaction``)
                 driver.execute("BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
 
         return engine
@@ -188,16 +188,16 @@ class Store:
                 conn.execution_options(jobyard_read=True)
         tx = Tx(conn, self.postgresql)
         try:
-            if write or self.postgresql:
+            if self.postgresql:
                 with conn.begin():
                     yield tx
                     tx._before_end()
             else:
-                # A SQLite reader begins and ends on the driver's connection: SQLAlchemy's transaction
-                # bookkeeping costs several times BEGIN and COMMIT themselves, on every read request. A Core
-                # execution inside joins it (the begin hook finds it open) and is ended with it.
+                # On SQLite a transaction begins and ends on the driver's connection: SQLAlchemy's transaction
+                # bookkeeping costs more than BEGIN and COMMIT themselves, on every request. A Core execution
+                # or a savepoint inside joins it (the begin hook finds it open) and is ended with it.
                 driver = conn.connection.dbapi_connection
-                driver.execute("BEGIN")
+                driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield tx
                     tx._before_end()
