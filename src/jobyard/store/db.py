@@ -147,11 +147,12 @@ def create_store_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # A writer takes the write lock up front: a deferred transaction that upgrades to a writer later
-            # can fail (SQLITE_BUSY) against another process. A reader (``Store.transaction(write=False)``)
-            # begins deferred: it takes no lock and reads one snapshot, from its first statement on.
-            # (On the driver's connection: a Core execution of BEGIN costs more than the rest of a unit.)
+            # can fail (SQLITE_BUSY) against another process. A reader (``jobyard_read``) begins deferred:
+            # it takes no lock and reads one snapshot, from its first statement on. (On the driver's
+            # connection: a Core execution of BEGIN costs more than the rest of a unit.) ``Store.transaction``
+            # begins its own on the driver, the same way; a Core statement inside it finds it open.
             driver = conn.connection.dbapi_connection
-            if not driver.in_transaction:   # else begun on the driver (``Store.transaction``)
+            if not driver.in_transaction:
                 driver.execute("BEGIN" if conn.get_execution_options().get("jobyard_read") else "BEGIN IMMEDIATE")
 
         return engine
