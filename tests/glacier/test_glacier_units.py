@@ -235,3 +235,29 @@ def test_in_flight_retrievals_recorded_one_per_job_are_still_counted(harness):
     with unit(ACCOUNT, REGION, "InitiateJob", service="glacier", errors=ERRORS) as ctx:
         policies.admit_retrieval(ctx.scope, settings, "b", MiB, START + hour_us, START + 5 * hour_us)
     assert "InFlight" not in settings and settings["InFlightBytes"] == 4 * MiB
+
+
+def test_ended_retrievals_are_read_one_row_first_then_in_bulk():
+    """Most admissions find nothing ended since the last: they read one in-flight row. Many ended ones are
+    taken in growing reads, all of them and no more."""
+    from jobyard.services.glacier import policies
+
+    class InFlight:   # the in-flight rows of one account, earliest end first
+        def __init__(self, ends):
+            self.left = [Resource("r", "a", "x", f"r{n}", created_us=end, doc={"Bytes": 1})
+                         for n, end in enumerate(ends)]
+            self.limits = []
+
+        def rows(self, kind, *, limit):
+            self.limits.append(limit)
+            return self.left[:limit], len(self.left) > limit
+
+        def delete(self, row):
+            self.left.remove(row)
+
+    quiet = InFlight(range(100, 600))
+    assert policies._take_ended(quiet, 50) == 0 and quiet.limits == [1] and len(quiet.left) == 500
+    busy = InFlight(range(100, 600))
+    assert policies._take_ended(busy, 250) == 151 and busy.limits == [1, 10, 100, 1000] and len(busy.left) == 349
+    done = InFlight(range(5))
+    assert policies._take_ended(done, 10) == 5 and not done.left

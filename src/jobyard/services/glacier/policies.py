@@ -187,10 +187,12 @@ def _count_in_flight(scope: Scope, settings: dict, row_id: str, size: int, done_
 
 
 def _take_ended(scope: Scope, now_us: int) -> int:
-    """Delete the in-flight rows that ended by ``now_us`` (earliest end first); the bytes they held."""
-    ended = 0
+    """Delete the in-flight rows that ended by ``now_us`` (earliest end first); the bytes they held. The first
+    read is of one row, which is all most requests need (nothing ended since the last); later ones are of
+    many, when many ended."""
+    ended, limit = 0, 1
     while True:
-        rows, more = scope.rows(RETRIEVAL, limit=100)
+        rows, more = scope.rows(RETRIEVAL, limit=limit)
         for row in rows:
             if row.created_us > now_us:
                 return ended
@@ -198,6 +200,7 @@ def _take_ended(scope: Scope, now_us: int) -> int:
             scope.delete(row)
         if not more:
             return ended
+        limit = min(limit * 10, 1000)
 
 
 def policy_enforced():
