@@ -71,13 +71,7 @@ def app_for(store_file: str):
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        asked = orjson.loads(b"".join(chunks) or b"{}")
+        asked = orjson.loads(await read_body(receive) or b"{}")
         limit = asked.get("MaxResults") or 100
         after = _after(asked["NextToken"]) if asked.get("NextToken") else None
         sql, order, defaults = plans[(scope["path"], after is not None)]
@@ -100,13 +94,26 @@ def app_for(store_file: str):
         if len(rows) > limit:
             last = rows[limit - 1]
             out["NextToken"] = _token([last[4], last[8]])
-        body = orjson.dumps(out)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/x-amz-json-1.1"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await answer(send, orjson.dumps(out))
 
     return app
+
+
+async def read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def answer(send, body: bytes) -> None:
+    """A 200 with a JSON 1.1 body."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/x-amz-json-1.1"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def main(argv: list[str]) -> int:

@@ -418,6 +418,8 @@ def serve_bare(port: int) -> None:
 
 def serve_canned(port: int, pages_file: str) -> None:
     import uvicorn
+    sys.path.insert(0, HERE)
+    from floor import answer, read_body
 
     with open(pages_file) as f:
         pages = {token: json.dumps(page).encode() for token, page in json.load(f).items()}
@@ -425,18 +427,8 @@ def serve_canned(port: int, pages_file: str) -> None:
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        asked = json.loads(b"".join(chunks) or b"{}")
-        body = pages.get(asked.get("NextToken", ""), b"{}")
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/x-amz-json-1.1"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        asked = json.loads(await read_body(receive) or b"{}")
+        await answer(send, pages.get(asked.get("NextToken", ""), b"{}"))
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none")
 
