@@ -294,7 +294,7 @@ def _collector_paused():
 
 
 class _Failed(Exception):
-    """A handler raised inside a batch: the batch is undone and replayed one transition at a time."""
+    """A handler raised inside a batch: the batch is undone and replayed in smaller batches (``_batch``)."""
 
 
 def draw_seconds(seed: str, step: str, low: float, high: float) -> float:
